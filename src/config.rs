@@ -1,0 +1,689 @@
+//! Configuration: reads the TOML file, fills defaults, and validates everything once at start.
+//!
+//! Takes a path, gives a [`Config`] or a [`ConfigError`] naming the file, the key and the reason.
+//! The key names are a contract with tools outside the repository: keep them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// Default config path, relative to the working directory.
+pub const DEFAULT_CONFIG_PATH: &str = "config/newsdesk.toml";
+
+/// A config file that cannot be used, with the file, the key and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {reason}")]
+pub struct ConfigError {
+    /// The config file.
+    pub file: PathBuf,
+    /// Dotted key path, e.g. `sources[2].link_selector`; `-` when the whole file is at fault.
+    pub key: String,
+    /// Why the value was refused.
+    pub reason: String,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where stories are kept.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// When the daemon wakes.
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+    /// How the web is fetched.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Which stories are kept.
+    #[serde(default)]
+    pub topic: TopicConfig,
+    /// Admin endpoint of the daemon.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// The feeds and pages to poll.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `sqlite://path` (file and folders created if missing) or `postgres://…`.
+    #[serde(default = "default_storage_url")]
+    pub url: String,
+    /// How long run events are kept, e.g. `30d`.
+    #[serde(default = "default_event_retention", with = "humantime_serde_compat")]
+    pub event_retention: Duration,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: default_storage_url(),
+            event_retention: default_event_retention(),
+        }
+    }
+}
+
+fn default_storage_url() -> String {
+    "sqlite://data/newsdesk.db".into()
+}
+fn default_event_retention() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
+}
+
+/// `[schedule]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Six-field cron expression (seconds first): when the daemon wakes to fetch due sources.
+    #[serde(default = "default_cron")]
+    pub cron: String,
+    /// Shortest time between two polls of one source.
+    #[serde(default = "default_min_interval", with = "humantime_serde_compat")]
+    pub min_interval: Duration,
+    /// Longest time between two polls of a source that rarely publishes.
+    #[serde(default = "default_max_interval", with = "humantime_serde_compat")]
+    pub max_interval: Duration,
+    /// Sources fetched at once within one run.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Articles fetched at once within one source.
+    #[serde(default = "default_item_concurrency")]
+    pub item_concurrency: usize,
+    /// How long a daemon holds a source it is fetching before another may take it over.
+    #[serde(default = "default_lease", with = "humantime_serde_compat")]
+    pub lease: Duration,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            cron: default_cron(),
+            min_interval: default_min_interval(),
+            max_interval: default_max_interval(),
+            concurrency: default_concurrency(),
+            item_concurrency: default_item_concurrency(),
+            lease: default_lease(),
+        }
+    }
+}
+
+fn default_cron() -> String {
+    "0 */15 * * * *".into()
+}
+fn default_min_interval() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+fn default_max_interval() -> Duration {
+    Duration::from_secs(6 * 3600)
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_item_concurrency() -> usize {
+    4
+}
+fn default_lease() -> Duration {
+    Duration::from_secs(10 * 60)
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Allow loopback, private, link-local and similar targets. Off by default; tests turn it on.
+    #[serde(default)]
+    pub allow_private_networks: bool,
+    /// Sent as `User-Agent`; a contact URL is appended when set.
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Where a site owner can reach the operator; appended to the User-Agent.
+    #[serde(default)]
+    pub contact_url: Option<String>,
+    /// Time to establish a connection.
+    #[serde(default = "default_connect_timeout", with = "humantime_serde_compat")]
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    #[serde(default = "default_read_timeout", with = "humantime_serde_compat")]
+    pub read_timeout: Duration,
+    /// Whole request, body included.
+    #[serde(default = "default_total_timeout", with = "humantime_serde_compat")]
+    pub total_timeout: Duration,
+    /// Cap on the decompressed body, in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Redirect hops followed at most.
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: usize,
+    /// Requests in flight to one host at once.
+    #[serde(default = "default_per_host_concurrency")]
+    pub per_host_concurrency: usize,
+    /// Minimum delay between two requests to one host.
+    #[serde(default = "default_per_host_delay", with = "humantime_serde_compat")]
+    pub per_host_delay: Duration,
+    /// Honour robots.txt for article pages.
+    #[serde(default = "default_true")]
+    pub respect_robots_txt: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            user_agent: default_user_agent(),
+            contact_url: None,
+            connect_timeout: default_connect_timeout(),
+            read_timeout: default_read_timeout(),
+            total_timeout: default_total_timeout(),
+            max_body_bytes: default_max_body_bytes(),
+            max_redirects: default_max_redirects(),
+            per_host_concurrency: default_per_host_concurrency(),
+            per_host_delay: default_per_host_delay(),
+            respect_robots_txt: true,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The User-Agent header value, with the contact URL when one is configured.
+    pub fn user_agent_header(&self) -> String {
+        match &self.contact_url {
+            Some(c) => format!("{} (+{})", self.user_agent, c),
+            None => self.user_agent.clone(),
+        }
+    }
+}
+
+fn default_user_agent() -> String {
+    format!("newsdesk/{}", env!("CARGO_PKG_VERSION"))
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_read_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+fn default_total_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_body_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_max_redirects() -> usize {
+    5
+}
+fn default_per_host_concurrency() -> usize {
+    2
+}
+fn default_per_host_delay() -> Duration {
+    Duration::from_millis(250)
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `[topic]`: which stories are kept. See the README for the scoring rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Human name of the topic, shown in logs.
+    #[serde(default = "default_topic_name")]
+    pub name: String,
+    /// Groups of alternative terms; every group must be mentioned at least `min_mentions` times.
+    #[serde(default = "default_required")]
+    pub required: Vec<Vec<String>>,
+    /// How often each required group must appear in title + body.
+    #[serde(default = "default_min_mentions")]
+    pub min_mentions: usize,
+    /// Terms that make a story more on topic, with their weight.
+    #[serde(default = "default_weighted")]
+    pub weighted: BTreeMap<String, f64>,
+    /// Score a story needs to be kept.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        Self {
+            name: default_topic_name(),
+            required: default_required(),
+            min_mentions: default_min_mentions(),
+            weighted: default_weighted(),
+            threshold: default_threshold(),
+        }
+    }
+}
+
+fn default_topic_name() -> String {
+    "Microsoft–OpenAI partnership".into()
+}
+fn default_required() -> Vec<Vec<String>> {
+    vec![vec!["Microsoft".into()], vec!["OpenAI".into()]]
+}
+fn default_min_mentions() -> usize {
+    2
+}
+fn default_weighted() -> BTreeMap<String, f64> {
+    [
+        ("partnership", 3.0),
+        ("partner", 1.5),
+        ("alliance", 2.0),
+        ("deal", 1.5),
+        ("agreement", 1.5),
+        ("contract", 1.0),
+        ("investment", 1.5),
+        ("invests", 1.5),
+        ("stake", 1.5),
+        ("exclusive", 1.5),
+        ("exclusivity", 2.0),
+        ("restructure", 2.0),
+        ("restructuring", 2.0),
+        ("restructured", 2.0),
+        ("Azure", 1.0),
+        ("revenue share", 2.0),
+        ("revenue sharing", 2.0),
+        ("AGI clause", 2.0),
+        ("Satya Nadella", 1.0),
+        ("Sam Altman", 1.0),
+        ("Copilot", 0.5),
+        ("cloud provider", 1.0),
+        ("antitrust", 1.0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+fn default_threshold() -> f64 {
+    6.0
+}
+
+/// `[admin]`: the daemon's admin endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// `unix:/path/to.sock`, `127.0.0.1:PORT`, or empty to disable.
+    #[serde(default)]
+    pub listen: String,
+    /// Bearer token required on TCP.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: String::new(),
+            token: None,
+        }
+    }
+}
+
+/// What kind of source a `[[sources]]` entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// RSS 0.9x/1.0/2.0, Atom or JSON Feed.
+    Feed,
+    /// A listing page whose article links are found with `link_selector`.
+    Page,
+}
+
+impl SourceKind {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Page => "page",
+        }
+    }
+}
+
+/// One `[[sources]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name, used in logs and on the command line.
+    pub name: String,
+    /// `feed` or `page`.
+    pub kind: SourceKind,
+    /// Where the feed or listing page lives.
+    pub url: String,
+    /// CSS selector of article links, for `page` sources.
+    #[serde(default)]
+    pub link_selector: Option<String>,
+    /// Per-source override of `http.max_body_bytes`.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
+    /// Per-source override of `schedule.min_interval`.
+    #[serde(default, with = "humantime_serde_compat::option")]
+    pub interval: Option<Duration>,
+    /// Set false to keep a source configured but not polled.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            key: "-".into(),
+            reason: format!("cannot read the file: {e}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` is used only in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let err = |key: String, reason: String| ConfigError {
+            file: path.to_path_buf(),
+            key,
+            reason,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let key = toml_error_key(text, &e);
+            err(key, e.message().to_string())
+        })?;
+        config.validate().map_err(|(k, r)| err(k, r))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let s = &self.storage;
+        if !(s.url.starts_with("sqlite:")
+            || s.url.starts_with("postgres://")
+            || s.url.starts_with("postgresql://"))
+        {
+            return Err((
+                "storage.url".into(),
+                format!(
+                    "'{}' is neither a sqlite:// nor a postgres:// URL",
+                    s.url
+                ),
+            ));
+        }
+        if let Err(e) = crate::schedule::validate_cron(&self.schedule.cron) {
+            return Err(("schedule.cron".into(), e));
+        }
+        if self.schedule.min_interval > self.schedule.max_interval {
+            return Err((
+                "schedule.min_interval".into(),
+                "is longer than schedule.max_interval".into(),
+            ));
+        }
+        if self.schedule.concurrency == 0 {
+            return Err(("schedule.concurrency".into(), "must be at least 1".into()));
+        }
+        if self.schedule.item_concurrency == 0 {
+            return Err((
+                "schedule.item_concurrency".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if self.http.max_body_bytes == 0 {
+            return Err(("http.max_body_bytes".into(), "must be above 0".into()));
+        }
+        if self.http.max_redirects > 20 {
+            return Err(("http.max_redirects".into(), "must be at most 20".into()));
+        }
+        if self.http.per_host_concurrency == 0 {
+            return Err((
+                "http.per_host_concurrency".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if let Some(c) = &self.http.contact_url {
+            if Url::parse(c).is_err() {
+                return Err((
+                    "http.contact_url".into(),
+                    format!("'{c}' is not an absolute URL"),
+                ));
+            }
+        }
+        if !self.admin.listen.is_empty() {
+            crate::admin::ListenAddr::parse(&self.admin.listen)
+                .map_err(|e| ("admin.listen".to_string(), e))?;
+        }
+        self.validate_topic()?;
+        let mut names = HashSet::new();
+        for (i, src) in self.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if src.name.trim().is_empty() {
+                return Err((key("name"), "must not be empty".into()));
+            }
+            if !names.insert(src.name.as_str()) {
+                return Err((
+                    key("name"),
+                    format!("duplicate source name '{}'", src.name),
+                ));
+            }
+            match Url::parse(&src.url) {
+                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+                Ok(u) => {
+                    return Err((
+                        key("url"),
+                        format!("scheme '{}' is not http or https", u.scheme()),
+                    ))
+                }
+                Err(e) => return Err((key("url"), format!("'{}': {e}", src.url))),
+            }
+            match (src.kind, &src.link_selector) {
+                (SourceKind::Page, None) => {
+                    return Err((
+                        key("link_selector"),
+                        "a page source needs a link_selector".into(),
+                    ))
+                }
+                (_, Some(sel)) => {
+                    if let Err(e) = scraper::Selector::parse(sel) {
+                        return Err((
+                            key("link_selector"),
+                            format!("invalid CSS selector '{sel}': {e}"),
+                        ));
+                    }
+                }
+                (SourceKind::Feed, None) => {}
+            }
+            if src.max_body_bytes == Some(0) {
+                return Err((key("max_body_bytes"), "must be above 0".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_topic(&self) -> Result<(), (String, String)> {
+        let t = &self.topic;
+        for (i, group) in t.required.iter().enumerate() {
+            if group.is_empty() || group.iter().any(|s| s.trim().is_empty()) {
+                return Err((
+                    format!("topic.required[{i}]"),
+                    "a group needs at least one non-empty term".into(),
+                ));
+            }
+        }
+        for (term, w) in &t.weighted {
+            if term.trim().is_empty() {
+                return Err(("topic.weighted".into(), "empty term".into()));
+            }
+            if !w.is_finite() {
+                return Err((
+                    format!("topic.weighted.{term}"),
+                    "weight must be a finite number".into(),
+                ));
+            }
+        }
+        if !t.threshold.is_finite() || t.threshold < 0.0 {
+            return Err((
+                "topic.threshold".into(),
+                "must be a finite number >= 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The source with this name.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+/// Turns the byte span of a TOML error into the dotted key it sits under.
+fn toml_error_key(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return "-".into();
+    };
+    // Find the table header above the span and the key on the span's line.
+    let before = &text[..span.start.min(text.len())];
+    let mut table = String::new();
+    let mut source_index: Option<usize> = None;
+    let mut sources_seen = 0usize;
+    for line in before.lines() {
+        let l = line.trim();
+        if l.starts_with("[[") {
+            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            if table == "sources" {
+                source_index = Some(sources_seen);
+                sources_seen += 1;
+            }
+        } else if l.starts_with('[') {
+            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            source_index = None;
+        }
+    }
+    let line_start = before.rfind('\n').map(|p| p + 1).unwrap_or(0);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && !k.starts_with('['))
+        .unwrap_or("");
+    let prefix = match source_index {
+        Some(i) => format!("sources[{i}]"),
+        None => table,
+    };
+    match (prefix.is_empty(), key.is_empty()) {
+        (true, true) => "-".into(),
+        (true, false) => key.to_string(),
+        (false, true) => prefix,
+        (false, false) => format!("{prefix}.{key}"),
+    }
+}
+
+/// Durations in the config are written as humantime strings (`15m`, `30s`, `2h`).
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map_err(|e| serde::de::Error::custom(format!("'{s}' is not a duration: {e}")))
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn empty_config_gets_defaults() {
+        let c = parse("").expect("empty config is valid");
+        assert_eq!(c.storage.url, "sqlite://data/newsdesk.db");
+        assert_eq!(c.schedule.cron, "0 */15 * * * *");
+        assert!(!c.http.allow_private_networks);
+        assert_eq!(c.topic.required.len(), 2);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let e = parse("[http]\nallow_private = true\n").unwrap_err();
+        assert_eq!(e.file, Path::new("test.toml"));
+        assert_eq!(e.key, "http.allow_private");
+        assert!(e.reason.contains("unknown field"), "{}", e.reason);
+    }
+
+    #[test]
+    fn bad_cron_refused() {
+        let e = parse("[schedule]\ncron = \"every day\"\n").unwrap_err();
+        assert_eq!(e.key, "schedule.cron");
+    }
+
+    #[test]
+    fn duplicate_source_name_refused() {
+        let e = parse(
+            r#"
+[[sources]]
+name = "a"
+kind = "feed"
+url = "https://example.com/feed"
+[[sources]]
+name = "a"
+kind = "feed"
+url = "https://example.com/feed2"
+"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[1].name");
+        assert!(e.reason.contains("duplicate"));
+    }
+
+    #[test]
+    fn invalid_selector_refused() {
+        let e = parse(
+            r#"
+[[sources]]
+name = "a"
+kind = "page"
+url = "https://example.com/"
+link_selector = "a[[["
+"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].link_selector");
+    }
+
+    #[test]
+    fn page_without_selector_refused() {
+        let e = parse(
+            "[[sources]]\nname = \"a\"\nkind = \"page\"\nurl = \"https://example.com/\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].link_selector");
+    }
+
+    #[test]
+    fn bad_kind_names_the_source_entry() {
+        let e = parse(
+            "[[sources]]\nname = \"a\"\nkind = \"podcast\"\nurl = \"https://example.com/\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].kind");
+    }
+
+    #[test]
+    fn shipped_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        let c = Config::load(&path).expect("shipped config must load");
+        assert!(c.sources.len() >= 3);
+        assert!(!c.http.allow_private_networks);
+    }
+}

@@ -1,0 +1,1 @@
+//! Topic stage: decides whether a story is about the configured topic.
