@@ -10,6 +10,8 @@ pub mod config;
 pub mod dedup;
 pub mod extract;
 pub mod fetch;
+pub mod pipeline;
 pub mod schedule;
 pub mod source;
+pub mod store;
 pub mod topic;

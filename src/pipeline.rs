@@ -1,0 +1,766 @@
+//! Pipeline: one run over the due sources, each item to exactly one outcome.
+//!
+//! Takes the config, a [`Store`] and a [`RunRequest`]; gives a [`RunReport`]. Per source:
+//! fetch (conditional GET) → list items → skip known items unfetched → fetch the article →
+//! extract → duplicate checks (canonical URL, fingerprint, near-duplicate) → topic → store.
+//! Every item ends as `stored`, `duplicate`, `off_topic` or `failed`, written with its event in
+//! one transaction; a failing source or item never stops the run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use tokio::sync::{watch, Mutex};
+use url::Url;
+
+use crate::config::{Config, SourceConfig, SourceKind};
+use crate::dedup::{self, NearDupIndex, StoryFingerprint};
+use crate::extract::{self, Article};
+use crate::fetch::{charset, FetchError, FetchOptions, Fetched, Fetcher, Validators};
+use crate::source::{self, SourceItem};
+use crate::store::{
+    Event, EventScope, InsertOutcome, NewStory, Outcome, RunCounts, SeenItem, SourceState,
+    SourceUpdate, Store, StoreError, Trigger,
+};
+use crate::topic::{TopicError, TopicMatcher, TopicVerdict};
+
+const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
+                           application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
+const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
+
+/// Why a run could not happen at all (a failing source is not one of these).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Fetch(#[from] FetchError),
+    /// The topic rules are unusable.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// A source named on the command line is not in the config.
+    #[error("no source named '{0}' in the config")]
+    UnknownSource(String),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Schedule or manual.
+    pub trigger: Trigger,
+    /// Only these sources (all configured ones when empty).
+    pub sources: Vec<String>,
+    /// Fetch even sources that are not due yet (manual runs).
+    pub force: bool,
+}
+
+/// How one source's part of a run ended.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceReport {
+    /// Source name.
+    pub name: String,
+    /// `ok`, `not_modified`, `failed: …` or `busy` (held by another run).
+    pub status: String,
+    /// Item counts for this source.
+    pub counts: RunCounts,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunReport {
+    /// Run id in the store.
+    pub run_id: i64,
+    /// Totals.
+    pub counts: RunCounts,
+    /// One entry per source considered.
+    pub sources: Vec<SourceReport>,
+    /// Set when a shutdown stopped the run early.
+    pub interrupted: bool,
+}
+
+/// What would happen to one item (also used by `newsdesk preview`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ItemDecision {
+    /// The announced URL.
+    pub url: String,
+    /// Title (article's, else feed's).
+    pub title: Option<String>,
+    /// `stored`, `duplicate`, `off_topic`, `failed`, or `known` (skipped unfetched).
+    pub outcome: String,
+    /// Why.
+    pub reason: String,
+    /// Topic score or similarity.
+    pub score: Option<f64>,
+}
+
+/// The stages, wired once and reused by every run.
+pub struct Pipeline {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    fetcher: Fetcher,
+    topic: TopicMatcher,
+    near_dup: Mutex<NearDupState>,
+    owner: String,
+}
+
+#[derive(Default)]
+struct NearDupState {
+    index: NearDupIndex,
+    /// Highest story id loaded into `index`; stories stored by other processes are picked up
+    /// from there before each check.
+    max_id: i64,
+}
+
+/// Where an item's processing ended before the store.
+enum Verdict {
+    Known,
+    Duplicate {
+        of: i64,
+        reason: String,
+        score: Option<f64>,
+    },
+    OffTopic(TopicVerdict),
+    /// `retry`: not marked seen, so the next run tries again.
+    Failed {
+        reason: String,
+        retry: bool,
+    },
+    Store(Box<NewStory>, TopicVerdict),
+}
+
+struct ItemContext {
+    title: Option<String>,
+    url: String,
+    seen: SeenItem,
+}
+
+impl Pipeline {
+    /// Wires the stages for `config` over `store`.
+    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> Result<Pipeline, PipelineError> {
+        let fetcher = Fetcher::new(&config.http)?;
+        let topic = TopicMatcher::new(&config.topic)?;
+        let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        Ok(Pipeline {
+            config,
+            store,
+            fetcher,
+            topic,
+            near_dup: Mutex::new(NearDupState::default()),
+            owner,
+        })
+    }
+
+    /// The store this pipeline writes to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Writes the configured sources into the store.
+    pub async fn sync_sources(&self) -> Result<(), PipelineError> {
+        self.store
+            .sync_sources(
+                &self.config.sources,
+                self.config.schedule.min_interval,
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// One run. A `true` on `shutdown` stops starting new sources and items; those in flight
+    /// finish.
+    pub async fn run(
+        &self,
+        req: &RunRequest,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<RunReport, PipelineError> {
+        for name in &req.sources {
+            if self.config.source(name).is_none() {
+                return Err(PipelineError::UnknownSource(name.clone()));
+            }
+        }
+        let enabled: Vec<String> = self
+            .config
+            .sources
+            .iter()
+            .filter(|s| s.enabled && (req.sources.is_empty() || req.sources.contains(&s.name)))
+            .map(|s| s.name.clone())
+            .collect();
+        let now = Utc::now();
+        let run_id = self.store.start_run(req.trigger, now).await?;
+        let leased = if enabled.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .lease_sources(
+                    &enabled,
+                    req.force,
+                    &self.owner,
+                    now,
+                    self.config.schedule.lease,
+                )
+                .await?
+        };
+        tracing::info!(run_id, trigger = req.trigger.as_str(), sources = leased.len(), "run started");
+
+        let mut reports: Vec<SourceReport> = stream::iter(leased)
+            .map(|state| {
+                let shutdown = shutdown.clone();
+                async move { self.run_source(run_id, state, shutdown).await }
+            })
+            .buffer_unordered(self.config.schedule.concurrency)
+            .collect()
+            .await;
+        // Sources wanted but held by another run (a manual fetch beside the daemon).
+        if req.force {
+            for name in &enabled {
+                if !reports.iter().any(|r| &r.name == name) {
+                    reports.push(SourceReport {
+                        name: name.clone(),
+                        status: "busy (being fetched by another run)".into(),
+                        counts: RunCounts::default(),
+                    });
+                }
+            }
+        }
+        reports.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut counts = RunCounts::default();
+        for r in &reports {
+            counts.add(&r.counts);
+        }
+        self.store.finish_run(run_id, &counts, Utc::now()).await?;
+        let interrupted = *shutdown.borrow();
+        tracing::info!(
+            run_id,
+            stored = counts.stored,
+            duplicates = counts.duplicates,
+            off_topic = counts.off_topic,
+            failed = counts.failed,
+            sources_failed = counts.sources_failed,
+            "run finished"
+        );
+        Ok(RunReport {
+            run_id,
+            counts,
+            sources: reports,
+            interrupted,
+        })
+    }
+
+    async fn run_source(
+        &self,
+        run_id: i64,
+        state: SourceState,
+        shutdown: watch::Receiver<bool>,
+    ) -> SourceReport {
+        let mut counts = RunCounts {
+            sources: 1,
+            ..RunCounts::default()
+        };
+        let Some(cfg) = self.config.source(&state.name).cloned() else {
+            // Leased names always come from the config; nothing to do otherwise.
+            return SourceReport {
+                name: state.name,
+                status: "not configured".into(),
+                counts,
+            };
+        };
+        let started = Utc::now();
+        let outcome = self.fetch_source(&cfg, &state).await;
+        let (status, update) = match outcome {
+            Err(err) => {
+                counts.sources_failed = 1;
+                let reason = err.to_string();
+                tracing::warn!(source = %cfg.name, error = %reason, "source failed");
+                self.log_event(
+                    self.source_event(run_id, &cfg, Outcome::Failed, reason.clone()),
+                )
+                .await;
+                let retry_after = match &err {
+                    SourceFailure::Fetch(FetchError::Status { retry_after, .. }) => *retry_after,
+                    _ => None,
+                };
+                let update = self.failure_update(&state, started, reason.clone(), retry_after);
+                (format!("failed: {reason}"), update)
+            }
+            Ok(None) => {
+                self.log_event(self.source_event(
+                    run_id,
+                    &cfg,
+                    Outcome::NotModified,
+                    "304 Not Modified".into(),
+                ))
+                .await;
+                let update = self.success_update(&cfg, &state, started, None, false, false);
+                ("not_modified".to_string(), update)
+            }
+            Ok(Some((fetched, items))) => {
+                self.log_event(self.source_event(
+                    run_id,
+                    &cfg,
+                    Outcome::Fetched,
+                    format!("{} item(s) listed", items.len()),
+                ))
+                .await;
+                counts.items = items.len() as i64;
+                let results: Vec<Result<Option<Outcome>, StoreError>> = stream::iter(items)
+                    .map(|item| {
+                        let shutdown = shutdown.clone();
+                        let cfg = &cfg;
+                        async move {
+                            if *shutdown.borrow() {
+                                return Ok(None);
+                            }
+                            self.process_item(run_id, cfg, item).await.map(Some)
+                        }
+                    })
+                    .buffer_unordered(self.config.schedule.item_concurrency)
+                    .collect()
+                    .await;
+                let mut complete = true;
+                let mut store_error = None;
+                for r in results {
+                    match r {
+                        Ok(Some(Outcome::Stored)) => counts.stored += 1,
+                        Ok(Some(Outcome::Duplicate)) => counts.duplicates += 1,
+                        Ok(Some(Outcome::OffTopic)) => counts.off_topic += 1,
+                        Ok(Some(Outcome::Failed)) => {
+                            counts.failed += 1;
+                            complete = false;
+                        }
+                        // `Fetched` stands for "known, skipped".
+                        Ok(Some(_)) => counts.known += 1,
+                        Ok(None) => complete = false,
+                        Err(e) => {
+                            complete = false;
+                            store_error = Some(e.to_string());
+                        }
+                    }
+                }
+                let fresh = counts.items > counts.known;
+                match store_error {
+                    Some(e) => {
+                        counts.sources_failed = 1;
+                        let update = self.failure_update(&state, started, e.clone(), None);
+                        (format!("failed: database: {e}"), update)
+                    }
+                    None => {
+                        // Validators are kept only when every item reached a final outcome: a
+                        // 304 next time must not hide an item that failed or was cut off.
+                        let update = self.success_update(
+                            &cfg,
+                            &state,
+                            started,
+                            complete.then_some(&fetched.validators),
+                            fresh,
+                            counts.stored > 0,
+                        );
+                        ("ok".to_string(), update)
+                    }
+                }
+            }
+        };
+        if let Err(e) = self
+            .store
+            .finish_source(&cfg.name, &self.owner, &update)
+            .await
+        {
+            tracing::error!(source = %cfg.name, error = %e, "could not save source state");
+        }
+        SourceReport {
+            name: cfg.name,
+            status,
+            counts,
+        }
+    }
+
+    /// Fetches and lists a source; `None` when it answered 304.
+    async fn fetch_source(
+        &self,
+        cfg: &SourceConfig,
+        state: &SourceState,
+    ) -> Result<Option<(Fetched, Vec<SourceItem>)>, SourceFailure> {
+        let url = Url::parse(&cfg.url).map_err(|e| FetchError::InvalidUrl(e.to_string()))?;
+        let opts = FetchOptions {
+            validators: Some(Validators {
+                etag: state.etag.clone(),
+                last_modified: state.last_modified.clone(),
+            }),
+            max_body_bytes: cfg.max_body_bytes,
+            accept: Some(match cfg.kind {
+                SourceKind::Feed => FEED_ACCEPT,
+                SourceKind::Page => PAGE_ACCEPT,
+            }),
+        };
+        let fetched = self.fetcher.get(&url, &opts).await?;
+        if fetched.not_modified {
+            return Ok(None);
+        }
+        let items = list_items(cfg, &fetched).await?;
+        Ok(Some((fetched, items)))
+    }
+
+    /// Takes one item to its final outcome and records it. Gives the outcome (`Fetched` stands
+    /// for "already known, skipped").
+    async fn process_item(
+        &self,
+        run_id: i64,
+        cfg: &SourceConfig,
+        item: SourceItem,
+    ) -> Result<Outcome, StoreError> {
+        let ctx = ItemContext {
+            title: item.title.clone(),
+            url: item.url.to_string(),
+            seen: SeenItem {
+                source: cfg.name.clone(),
+                guid: item.guid.clone(),
+                canonical_url: dedup::canonical_url(&item.url),
+            },
+        };
+        let (verdict, title) = self.judge_item(cfg, &item, &ctx).await?;
+        let mut event = Event {
+            id: 0,
+            run_id,
+            at: Utc::now(),
+            source: cfg.name.clone(),
+            scope: EventScope::Item,
+            outcome: Outcome::Failed,
+            url: Some(ctx.url.clone()),
+            title: title.or(ctx.title.clone()),
+            story_id: None,
+            duplicate_of: None,
+            score: None,
+            reason: String::new(),
+        };
+        let outcome = match verdict {
+            Verdict::Known => return Ok(Outcome::Fetched),
+            Verdict::Duplicate { of, reason, score } => {
+                event.outcome = Outcome::Duplicate;
+                event.duplicate_of = Some(of);
+                event.reason = reason;
+                event.score = score;
+                self.store.record_item(Some(&ctx.seen), &event).await?;
+                Outcome::Duplicate
+            }
+            Verdict::OffTopic(v) => {
+                event.outcome = Outcome::OffTopic;
+                event.score = Some(v.score);
+                event.reason = v.reason;
+                self.store.record_item(Some(&ctx.seen), &event).await?;
+                Outcome::OffTopic
+            }
+            Verdict::Failed { reason, retry } => {
+                event.outcome = Outcome::Failed;
+                event.reason = reason;
+                let seen = (!retry).then_some(&ctx.seen);
+                self.store.record_item(seen, &event).await?;
+                Outcome::Failed
+            }
+            Verdict::Store(story, topic) => {
+                self.store_story(*story, topic, &ctx, event).await?
+            }
+        };
+        tracing::debug!(source = %cfg.name, url = %ctx.url, outcome = outcome.as_str(), "item");
+        Ok(outcome)
+    }
+
+    /// Near-duplicate check and insert, under one lock so that two near-copies in one run
+    /// cannot both pass.
+    async fn store_story(
+        &self,
+        story: NewStory,
+        topic: TopicVerdict,
+        ctx: &ItemContext,
+        mut event: Event,
+    ) -> Result<Outcome, StoreError> {
+        let mut nd = self.near_dup.lock().await;
+        self.refresh_near_dup(&mut nd).await?;
+        let hash = dedup::simhash(&story.text);
+        if let Some((of, similarity)) = nd.index.find(hash) {
+            event.outcome = Outcome::Duplicate;
+            event.duplicate_of = Some(of);
+            event.score = Some(similarity);
+            event.reason = format!(
+                "near-duplicate of story {of} (similarity {similarity:.2})"
+            );
+            self.store.record_item(Some(&ctx.seen), &event).await?;
+            return Ok(Outcome::Duplicate);
+        }
+        event.outcome = Outcome::Stored;
+        event.score = Some(topic.score);
+        event.reason = topic.reason;
+        let mut story = story;
+        story.near_dup = Some(hash.to_le_bytes().to_vec());
+        match self.store.insert_story(&story, &ctx.seen, &event).await? {
+            InsertOutcome::Stored(id) => {
+                nd.index.insert(id, hash);
+                nd.max_id = nd.max_id.max(id);
+                Ok(Outcome::Stored)
+            }
+            InsertOutcome::Duplicate { .. } => Ok(Outcome::Duplicate),
+        }
+    }
+
+    async fn refresh_near_dup(&self, nd: &mut NearDupState) -> Result<(), StoreError> {
+        for (id, bytes) in self.store.near_dup_signatures(nd.max_id).await? {
+            if let Ok(arr) = <[u8; 8]>::try_from(bytes.as_slice()) {
+                nd.index.insert(id, u64::from_le_bytes(arr));
+            }
+            nd.max_id = nd.max_id.max(id);
+        }
+        Ok(())
+    }
+
+    /// Everything up to the store: known? fetch, extract, exact duplicates, topic.
+    async fn judge_item(
+        &self,
+        cfg: &SourceConfig,
+        item: &SourceItem,
+        ctx: &ItemContext,
+    ) -> Result<(Verdict, Option<String>), StoreError> {
+        if self
+            .store
+            .is_known(&cfg.name, item.guid.as_deref(), &ctx.seen.canonical_url)
+            .await?
+        {
+            return Ok((Verdict::Known, None));
+        }
+        let opts = FetchOptions {
+            validators: None,
+            max_body_bytes: cfg.max_body_bytes,
+            accept: Some(PAGE_ACCEPT),
+        };
+        let fetched = match self.fetcher.get(&item.url, &opts).await {
+            Ok(f) => f,
+            Err(e) => {
+                return Ok((
+                    Verdict::Failed {
+                        reason: format!("article fetch: {e}"),
+                        retry: true,
+                    },
+                    None,
+                ))
+            }
+        };
+        let fetched_at = Utc::now();
+        let article = match extract_article(fetched.body, fetched.content_type, fetched.url.clone())
+            .await
+        {
+            Ok(a) => a,
+            Err(reason) => return Ok((Verdict::Failed { reason, retry: true }, None)),
+        };
+        let title = article.title.clone().or_else(|| item.title.clone());
+        if article.text.trim().is_empty() {
+            return Ok((
+                Verdict::Failed {
+                    reason: "no article body found on the page".into(),
+                    retry: false,
+                },
+                title,
+            ));
+        }
+        let page_canonical = page_canonical_url(&article, &fetched.url);
+        if page_canonical != ctx.seen.canonical_url {
+            if let Some(of) = self.store.story_by_canonical_url(&page_canonical).await? {
+                return Ok((
+                    Verdict::Duplicate {
+                        of,
+                        reason: format!("page's canonical URL {page_canonical} is story {of}"),
+                        score: None,
+                    },
+                    title,
+                ));
+            }
+        }
+        let fingerprint = StoryFingerprint::of_text(&article.text);
+        if let Some(of) = self.store.story_by_fingerprint(&fingerprint.0).await? {
+            return Ok((
+                Verdict::Duplicate {
+                    of,
+                    reason: format!("same body text as story {of}"),
+                    score: Some(1.0),
+                },
+                title,
+            ));
+        }
+        let verdict = self
+            .topic
+            .evaluate(title.as_deref().unwrap_or(""), &article.text);
+        if !verdict.on_topic {
+            return Ok((Verdict::OffTopic(verdict), title));
+        }
+        let story = NewStory {
+            source: cfg.name.clone(),
+            url: fetched.url.to_string(),
+            canonical_url: page_canonical,
+            guid: item.guid.clone(),
+            title: title.clone(),
+            author: article.author.clone().or_else(|| item.author.clone()),
+            published_at: article.published_at.or(item.published_at),
+            fetched_at,
+            text: article.text,
+            html: article.html,
+            fingerprint: fingerprint.0,
+            near_dup: None,
+            cluster_id: None,
+            topic_score: Some(verdict.score),
+        };
+        Ok((Verdict::Store(Box::new(story), verdict), title))
+    }
+
+    fn source_event(
+        &self,
+        run_id: i64,
+        cfg: &SourceConfig,
+        outcome: Outcome,
+        reason: String,
+    ) -> Event {
+        Event {
+            id: 0,
+            run_id,
+            at: Utc::now(),
+            source: cfg.name.clone(),
+            scope: EventScope::Source,
+            outcome,
+            url: Some(cfg.url.clone()),
+            title: None,
+            story_id: None,
+            duplicate_of: None,
+            score: None,
+            reason,
+        }
+    }
+
+    async fn log_event(&self, event: Event) {
+        if let Err(e) = self.store.record_event(&event).await {
+            tracing::error!(source = %event.source, error = %e, "could not write event");
+        }
+    }
+
+    /// Next poll after a success: the interval shrinks towards the minimum when the source had
+    /// new items and grows towards the maximum when it had none.
+    fn success_update(
+        &self,
+        cfg: &SourceConfig,
+        state: &SourceState,
+        at: DateTime<Utc>,
+        validators: Option<&Validators>,
+        fresh_items: bool,
+        stored: bool,
+    ) -> SourceUpdate {
+        let min = cfg
+            .interval
+            .unwrap_or(self.config.schedule.min_interval)
+            .as_secs() as i64;
+        let max = (self.config.schedule.max_interval.as_secs() as i64).max(min);
+        let current = state.interval_secs.clamp(min, max);
+        let interval = if fresh_items {
+            (current / 2).max(min)
+        } else {
+            (current + current / 2).min(max)
+        };
+        SourceUpdate {
+            fetched_at: at,
+            result: Ok(()),
+            etag: validators.and_then(|v| v.etag.clone()),
+            last_modified: validators.and_then(|v| v.last_modified.clone()),
+            next_due_at: at + chrono::Duration::seconds(interval),
+            interval_secs: interval,
+            new_story_at: stored.then_some(at),
+        }
+    }
+
+    /// Next poll after a failure: exponential backoff with jitter, capped at the maximum
+    /// interval, never sooner than the server's Retry-After.
+    fn failure_update(
+        &self,
+        state: &SourceState,
+        at: DateTime<Utc>,
+        error: String,
+        retry_after: Option<Duration>,
+    ) -> SourceUpdate {
+        let base = self.config.schedule.min_interval.as_secs().max(1) as i64;
+        let max = self.config.schedule.max_interval.as_secs() as i64;
+        let errors = state.consecutive_errors.clamp(0, 16) as u32;
+        let backoff = base.saturating_mul(1i64 << errors.min(20)).min(max.max(base));
+        let jitter = rand::random_range(0..=(backoff / 10).max(1));
+        let mut delay = backoff + jitter;
+        if let Some(ra) = retry_after {
+            delay = delay.max(ra.as_secs() as i64);
+        }
+        SourceUpdate {
+            fetched_at: at,
+            result: Err(error),
+            etag: None,
+            last_modified: None,
+            next_due_at: at + chrono::Duration::seconds(delay),
+            interval_secs: state.interval_secs,
+            new_story_at: None,
+        }
+    }
+}
+
+/// Why a whole source failed.
+#[derive(Debug, thiserror::Error)]
+enum SourceFailure {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] source::SourceError),
+    #[error("parser task failed: {0}")]
+    Task(String),
+}
+
+/// Parses a fetched source body off the async threads (feeds can be megabytes).
+async fn list_items(cfg: &SourceConfig, fetched: &Fetched) -> Result<Vec<SourceItem>, SourceFailure> {
+    let body = fetched.body.clone();
+    let content_type = fetched.content_type.clone();
+    let base = fetched.url.clone();
+    let kind = cfg.kind;
+    let selector = cfg.link_selector.clone().unwrap_or_default();
+    tokio::task::spawn_blocking(move || match kind {
+        SourceKind::Feed => source::parse_feed(&body, content_type.as_deref(), &base),
+        SourceKind::Page => {
+            let html = charset::decode_html(&body, content_type.as_deref());
+            source::parse_listing(&html, &base, &selector)
+        }
+    })
+    .await
+    .map_err(|e| SourceFailure::Task(e.to_string()))?
+    .map_err(SourceFailure::from)
+}
+
+/// Decodes and extracts an article page off the async threads (`scraper::Html` is not `Send`).
+async fn extract_article(
+    body: Vec<u8>,
+    content_type: Option<String>,
+    url: Url,
+) -> Result<Article, String> {
+    tokio::task::spawn_blocking(move || {
+        let html = charset::decode_html(&body, content_type.as_deref());
+        extract::extract(&html, Some(&url))
+    })
+    .await
+    .map_err(|e| format!("extractor failed on this page: {e}"))
+}
+
+/// The page's own canonical URL when it names a plausible one, else the fetched URL; both
+/// canonicalized. A `rel=canonical` pointing at a site's front page (a common template bug) is
+/// ignored, or every article of that site would look like one story.
+fn page_canonical_url(article: &Article, fetched: &Url) -> String {
+    let declared = article
+        .canonical_url
+        .as_deref()
+        .and_then(|c| fetched.join(c).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .filter(|u| u.path().trim_matches('/').len() > 1);
+    dedup::canonical_url(declared.as_ref().unwrap_or(fetched))
+}

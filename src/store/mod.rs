@@ -1,0 +1,560 @@
+//! Store stage: sources' fetch state, stories, runs and their events.
+//!
+//! [`Store`] is the one interface the rest of the crate sees; [`open`] picks the implementation
+//! from the scheme of `storage.url` (`sqlite:` → [`sqlite::SqliteStore`]). Every write that ends an
+//! item (story + seen item + event) is one transaction, and unique constraints on the canonical
+//! URL and the content fingerprint decide races between runs.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::config::SourceConfig;
+
+pub mod sqlite;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The storage URL is not usable.
+    #[error("storage url '{url}': {reason}")]
+    Url {
+        /// The URL from the config.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A value read back is not one this version writes.
+    #[error("unexpected value in column {column}: {value}")]
+    Corrupt {
+        /// Column name.
+        column: &'static str,
+        /// The value found.
+        value: String,
+    },
+}
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// The daemon's cron schedule.
+    Schedule,
+    /// `newsdesk fetch` or the admin endpoint.
+    Manual,
+}
+
+impl Trigger {
+    /// Column spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// The final outcome of an item, or what happened to a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new story was stored.
+    Stored,
+    /// The item is a story already stored.
+    Duplicate,
+    /// The item is not about the topic.
+    OffTopic,
+    /// The item or the source could not be processed.
+    Failed,
+    /// The source was read (scope `source`).
+    Fetched,
+    /// The source answered 304 Not Modified (scope `source`).
+    NotModified,
+}
+
+impl Outcome {
+    /// Column spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Stored => "stored",
+            Outcome::Duplicate => "duplicate",
+            Outcome::OffTopic => "off_topic",
+            Outcome::Failed => "failed",
+            Outcome::Fetched => "fetched",
+            Outcome::NotModified => "not_modified",
+        }
+    }
+
+    /// Parses the column spelling.
+    pub fn parse(s: &str) -> Result<Outcome, StoreError> {
+        Ok(match s {
+            "stored" => Outcome::Stored,
+            "duplicate" => Outcome::Duplicate,
+            "off_topic" => Outcome::OffTopic,
+            "failed" => Outcome::Failed,
+            "fetched" => Outcome::Fetched,
+            "not_modified" => Outcome::NotModified,
+            other => {
+                return Err(StoreError::Corrupt {
+                    column: "outcome",
+                    value: other.to_string(),
+                })
+            }
+        })
+    }
+}
+
+/// Publishing status of a story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoryStatus {
+    /// Waiting for an editor or the publishing system.
+    New,
+    /// Handed to publishing.
+    Published,
+    /// Turned down.
+    Rejected,
+}
+
+impl StoryStatus {
+    /// Column spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoryStatus::New => "new",
+            StoryStatus::Published => "published",
+            StoryStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the column spelling.
+    pub fn parse(s: &str) -> Result<StoryStatus, StoreError> {
+        Ok(match s {
+            "new" => StoryStatus::New,
+            "published" => StoryStatus::Published,
+            "rejected" => StoryStatus::Rejected,
+            other => {
+                return Err(StoreError::Corrupt {
+                    column: "status",
+                    value: other.to_string(),
+                })
+            }
+        })
+    }
+}
+
+/// A source and its fetch state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceState {
+    /// Name from the config.
+    pub name: String,
+    /// `feed` or `page`.
+    pub kind: String,
+    /// URL from the config.
+    pub url: String,
+    /// Last ETag seen.
+    pub etag: Option<String>,
+    /// Last Last-Modified seen.
+    pub last_modified: Option<String>,
+    /// Last attempt.
+    pub last_fetch_at: Option<DateTime<Utc>>,
+    /// Last attempt that succeeded.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Error of the last failed attempt, cleared on success.
+    pub last_error: Option<String>,
+    /// Failed attempts in a row.
+    pub consecutive_errors: i64,
+    /// When the source is due next.
+    pub next_due_at: DateTime<Utc>,
+    /// Current polling interval (adapts between the configured bounds).
+    pub interval_secs: i64,
+    /// When the source last gave a new story.
+    pub last_new_story_at: Option<DateTime<Utc>>,
+    /// Run holding the source now, if any.
+    pub lease_owner: Option<String>,
+    /// When that hold expires.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// What a finished fetch of a source changes in its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceUpdate {
+    /// Attempt time.
+    pub fetched_at: DateTime<Utc>,
+    /// `Ok` or the error text.
+    pub result: Result<(), String>,
+    /// New validators (kept as they were when `None`).
+    pub etag: Option<String>,
+    /// New validators (kept as they were when `None`).
+    pub last_modified: Option<String>,
+    /// When to poll next.
+    pub next_due_at: DateTime<Utc>,
+    /// The interval that `next_due_at` was computed with.
+    pub interval_secs: i64,
+    /// Set when the fetch stored at least one story.
+    pub new_story_at: Option<DateTime<Utc>>,
+}
+
+/// A story ready to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStory {
+    /// Source name.
+    pub source: String,
+    /// URL the article was fetched from (after redirects).
+    pub url: String,
+    /// Canonical URL (dedup key).
+    pub canonical_url: String,
+    /// Feed GUID.
+    pub guid: Option<String>,
+    /// Headline.
+    pub title: Option<String>,
+    /// Byline.
+    pub author: Option<String>,
+    /// Publication time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Fetch time.
+    pub fetched_at: DateTime<Utc>,
+    /// Plain text body.
+    pub text: String,
+    /// Sanitized HTML body.
+    pub html: String,
+    /// Exact-content fingerprint (dedup key).
+    pub fingerprint: String,
+    /// Near-duplicate signature bytes.
+    pub near_dup: Option<Vec<u8>>,
+    /// Same-event cluster.
+    pub cluster_id: Option<i64>,
+    /// Topic score.
+    pub topic_score: Option<f64>,
+}
+
+/// An item that reached a final outcome; it will not be fetched again (unless `failed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenItem {
+    /// Source name.
+    pub source: String,
+    /// Feed GUID.
+    pub guid: Option<String>,
+    /// Canonical URL of the announced link.
+    pub canonical_url: String,
+}
+
+/// One line of the ingestion log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Row id (0 before it is written).
+    pub id: i64,
+    /// Run it belongs to.
+    pub run_id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Source name.
+    pub source: String,
+    /// `source` or `item`.
+    pub scope: EventScope,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Item URL (or source URL for source events).
+    pub url: Option<String>,
+    /// Item title.
+    pub title: Option<String>,
+    /// Story stored by this event.
+    pub story_id: Option<i64>,
+    /// Story this item duplicates.
+    pub duplicate_of: Option<i64>,
+    /// Topic score or similarity.
+    pub score: Option<f64>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Whether an event is about a whole source or one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventScope {
+    /// The source's fetch.
+    Source,
+    /// One announced item.
+    Item,
+}
+
+impl EventScope {
+    /// Column spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventScope::Source => "source",
+            EventScope::Item => "item",
+        }
+    }
+
+    fn parse(s: &str) -> Result<EventScope, StoreError> {
+        match s {
+            "source" => Ok(EventScope::Source),
+            "item" => Ok(EventScope::Item),
+            other => Err(StoreError::Corrupt {
+                column: "scope",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// Counts of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    /// Sources attempted.
+    pub sources: i64,
+    /// Sources whose fetch failed.
+    pub sources_failed: i64,
+    /// Items announced.
+    pub items: i64,
+    /// Items skipped because they were already known.
+    pub known: i64,
+    /// Stories stored.
+    pub stored: i64,
+    /// Items that were duplicates.
+    pub duplicates: i64,
+    /// Items off topic.
+    pub off_topic: i64,
+    /// Items that failed.
+    pub failed: i64,
+}
+
+impl RunCounts {
+    /// Adds another run's (or source's) counts.
+    pub fn add(&mut self, o: &RunCounts) {
+        self.sources += o.sources;
+        self.sources_failed += o.sources_failed;
+        self.items += o.items;
+        self.known += o.known;
+        self.stored += o.stored;
+        self.duplicates += o.duplicates;
+        self.off_topic += o.off_topic;
+        self.failed += o.failed;
+    }
+}
+
+/// A run as listed by `newsdesk logs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    /// Run id.
+    pub id: i64,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Start time.
+    pub started_at: DateTime<Utc>,
+    /// End time; `None` while running (or if the process died).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Its counts.
+    pub counts: RunCounts,
+}
+
+/// A stored story.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Story {
+    /// Story id.
+    pub id: i64,
+    /// Source name.
+    pub source: String,
+    /// Fetched URL.
+    pub url: String,
+    /// Canonical URL.
+    pub canonical_url: String,
+    /// Feed GUID.
+    pub guid: Option<String>,
+    /// Headline.
+    pub title: Option<String>,
+    /// Byline.
+    pub author: Option<String>,
+    /// Publication time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Fetch time.
+    pub fetched_at: DateTime<Utc>,
+    /// Publishing status.
+    pub status: StoryStatus,
+    /// Same-event cluster.
+    pub cluster_id: Option<i64>,
+    /// Topic score.
+    pub topic_score: Option<f64>,
+    /// Plain text body.
+    pub text: String,
+    /// Sanitized HTML body.
+    pub html: String,
+}
+
+/// Filter of `events`.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only this run.
+    pub run_id: Option<i64>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<Outcome>,
+    /// Only events at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events with a larger id (for following).
+    pub after_id: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// Filter of `stories`.
+#[derive(Debug, Clone, Default)]
+pub struct StoryFilter {
+    /// Only this status.
+    pub status: Option<StoryStatus>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only this cluster.
+    pub cluster_id: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// Result of [`Store::insert_story`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored under this id.
+    Stored(i64),
+    /// A story with the same canonical URL or fingerprint exists (this id); nothing was written
+    /// but the seen item and a `duplicate` event.
+    Duplicate {
+        /// The existing story.
+        of: i64,
+        /// Which key matched: `canonical_url` or `fingerprint`.
+        key: &'static str,
+    },
+}
+
+/// The storage interface; one implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates or updates sources from the config (new ones are due at once, polled every
+    /// `default_interval` unless they set their own); removed ones simply stop being polled.
+    async fn sync_sources(
+        &self,
+        sources: &[SourceConfig],
+        default_interval: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// All sources with their state, by name.
+    async fn sources(&self) -> Result<Vec<SourceState>, StoreError>;
+
+    /// Takes a lease on the named sources (all when `names` is empty) that are due — or all of
+    /// them when `force` — and that no other live run holds. Returns the leased ones.
+    async fn lease_sources(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<SourceState>, StoreError>;
+
+    /// Writes a fetch's result and releases the lease held by `owner`.
+    async fn finish_source(
+        &self,
+        name: &str,
+        owner: &str,
+        update: &SourceUpdate,
+    ) -> Result<(), StoreError>;
+
+    /// Records the start of a run; gives its id.
+    async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError>;
+
+    /// Records the end of a run.
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        counts: &RunCounts,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Whether an announced item reached a final outcome before (by GUID within the source, or
+    /// by canonical URL in any source or story).
+    async fn is_known(
+        &self,
+        source: &str,
+        guid: Option<&str>,
+        canonical_url: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// The story with this canonical URL.
+    async fn story_by_canonical_url(&self, canonical_url: &str) -> Result<Option<i64>, StoreError>;
+
+    /// The story with this fingerprint.
+    async fn story_by_fingerprint(&self, fingerprint: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Near-duplicate signatures of stories with an id above `after_id`, ascending.
+    async fn near_dup_signatures(&self, after_id: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+
+    /// Stores a story, its seen item and its event in one transaction. When the canonical URL or
+    /// the fingerprint is taken (a race with another run), stores the seen item and a
+    /// `duplicate` event instead.
+    async fn insert_story(
+        &self,
+        story: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+    ) -> Result<InsertOutcome, StoreError>;
+
+    /// Records an item's final non-stored outcome: its seen item (unless `failed`, which is
+    /// retried next run) and its event, in one transaction.
+    async fn record_item(&self, seen: Option<&SeenItem>, event: &Event) -> Result<(), StoreError>;
+
+    /// Records an event alone (source-level outcomes).
+    async fn record_event(&self, event: &Event) -> Result<(), StoreError>;
+
+    /// Events, newest first.
+    async fn events(&self, filter: &EventFilter) -> Result<Vec<Event>, StoreError>;
+
+    /// Runs, newest first.
+    async fn runs(&self, limit: i64, run_id: Option<i64>) -> Result<Vec<Run>, StoreError>;
+
+    /// Stories, newest first.
+    async fn stories(&self, filter: &StoryFilter) -> Result<Vec<Story>, StoreError>;
+
+    /// Sets the status of stories; gives how many changed.
+    async fn set_story_status(&self, ids: &[i64], status: StoryStatus) -> Result<u64, StoreError>;
+
+    /// Deletes events older than `before`; gives how many.
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the store named by `storage.url`, creating the database and running migrations.
+pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::Url {
+            url: url.to_string(),
+            reason: "this build supports sqlite: URLs".into(),
+        })
+    }
+}
+
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(crate) fn parse_scope(s: &str) -> Result<EventScope, StoreError> {
+    EventScope::parse(s)
+}

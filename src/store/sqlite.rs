@@ -1,0 +1,551 @@
+//! SQLite implementation of [`Store`]: the embedded default, one file, WAL mode so the daemon and
+//! a manual `newsdesk fetch` can share it.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use super::*;
+use crate::config::SourceConfig;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating file and folders) and migrates the database at `url` (`sqlite://path`).
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            // A manual fetch beside the daemon waits for the other writer instead of failing.
+            .busy_timeout(Duration::from_secs(30));
+        let file = opts.get_filename();
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() && file != Path::new(":memory:") {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Url {
+                    url: url.to_string(),
+                    reason: format!("cannot create folder {}: {e}", dir.display()),
+                })?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn opt_time(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.map(from_millis))
+}
+
+fn source_from_row(row: &SqliteRow) -> Result<SourceState, StoreError> {
+    Ok(SourceState {
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+        url: row.try_get("url")?,
+        etag: row.try_get("etag")?,
+        last_modified: row.try_get("last_modified")?,
+        last_fetch_at: opt_time(row, "last_fetch_at")?,
+        last_success_at: opt_time(row, "last_success_at")?,
+        last_error: row.try_get("last_error")?,
+        consecutive_errors: row.try_get("consecutive_errors")?,
+        next_due_at: from_millis(row.try_get("next_due_at")?),
+        interval_secs: row.try_get("interval_secs")?,
+        last_new_story_at: opt_time(row, "last_new_story_at")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_until: opt_time(row, "lease_until")?,
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        at: from_millis(row.try_get("at")?),
+        source: row.try_get("source")?,
+        scope: parse_scope(row.try_get::<&str, _>("scope")?)?,
+        outcome: Outcome::parse(row.try_get::<&str, _>("outcome")?)?,
+        url: row.try_get("url")?,
+        title: row.try_get("title")?,
+        story_id: row.try_get("story_id")?,
+        duplicate_of: row.try_get("duplicate_of")?,
+        score: row.try_get("score")?,
+        reason: row.try_get("reason")?,
+    })
+}
+
+fn story_from_row(row: &SqliteRow) -> Result<Story, StoreError> {
+    Ok(Story {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        url: row.try_get("url")?,
+        canonical_url: row.try_get("canonical_url")?,
+        guid: row.try_get("guid")?,
+        title: row.try_get("title")?,
+        author: row.try_get("author")?,
+        published_at: opt_time(row, "published_at")?,
+        fetched_at: from_millis(row.try_get("fetched_at")?),
+        status: StoryStatus::parse(row.try_get::<&str, _>("status")?)?,
+        cluster_id: row.try_get("cluster_id")?,
+        topic_score: row.try_get("topic_score")?,
+        text: row.try_get("text")?,
+        html: row.try_get("html")?,
+    })
+}
+
+fn run_from_row(row: &SqliteRow) -> Result<Run, StoreError> {
+    let trigger = match row.try_get::<&str, _>("trigger")? {
+        "schedule" => Trigger::Schedule,
+        "manual" => Trigger::Manual,
+        other => {
+            return Err(StoreError::Corrupt {
+                column: "trigger",
+                value: other.to_string(),
+            })
+        }
+    };
+    Ok(Run {
+        id: row.try_get("id")?,
+        trigger,
+        started_at: from_millis(row.try_get("started_at")?),
+        finished_at: opt_time(row, "finished_at")?,
+        counts: RunCounts {
+            sources: row.try_get("sources")?,
+            sources_failed: row.try_get("sources_failed")?,
+            items: row.try_get("items")?,
+            known: row.try_get("known")?,
+            stored: row.try_get("stored")?,
+            duplicates: row.try_get("duplicates")?,
+            off_topic: row.try_get("off_topic")?,
+            failed: row.try_get("failed")?,
+        },
+    })
+}
+
+async fn insert_event<'e, E>(exec: E, e: &Event) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO run_events (run_id, at, source, scope, outcome, url, title, story_id, \
+         duplicate_of, score, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.run_id)
+    .bind(to_millis(e.at))
+    .bind(&e.source)
+    .bind(e.scope.as_str())
+    .bind(e.outcome.as_str())
+    .bind(&e.url)
+    .bind(&e.title)
+    .bind(e.story_id)
+    .bind(e.duplicate_of)
+    .bind(e.score)
+    .bind(&e.reason)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+async fn insert_seen<'e, E>(
+    exec: E,
+    seen: &SeenItem,
+    outcome: Outcome,
+    story_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    // A GUID seen twice (the same item in a later run after a failure) keeps its first row.
+    sqlx::query(
+        "INSERT INTO seen_items (source, guid, canonical_url, outcome, story_id, seen_at) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&seen.source)
+    .bind(&seen.guid)
+    .bind(&seen.canonical_url)
+    .bind(outcome.as_str())
+    .bind(story_id)
+    .bind(to_millis(at))
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn sync_sources(
+        &self,
+        sources: &[SourceConfig],
+        default_interval: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for s in sources {
+            let interval = s.interval.unwrap_or(default_interval).as_secs() as i64;
+            sqlx::query(
+                "INSERT INTO sources (name, kind, url, next_due_at, interval_secs) \
+                 VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
+            )
+            .bind(&s.name)
+            .bind(s.kind.as_str())
+            .bind(&s.url)
+            .bind(to_millis(now))
+            .bind(interval)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM sources ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(source_from_row).collect()
+    }
+
+    async fn lease_sources(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let now_ms = to_millis(now);
+        let until = now_ms + lease.as_millis() as i64;
+        // One UPDATE … RETURNING: SQLite takes the write lock for it, so two processes can never
+        // lease the same source.
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE sources SET lease_owner = ");
+        qb.push_bind(owner)
+            .push(", lease_until = ")
+            .push_bind(until)
+            .push(" WHERE (lease_until IS NULL OR lease_until <= ")
+            .push_bind(now_ms)
+            .push(")");
+        if !force {
+            qb.push(" AND next_due_at <= ").push_bind(now_ms);
+        }
+        if !names.is_empty() {
+            qb.push(" AND name IN (");
+            let mut sep = qb.separated(", ");
+            for n in names {
+                sep.push_bind(n);
+            }
+            sep.push_unseparated(")");
+        }
+        qb.push(" RETURNING *");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(source_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    async fn finish_source(
+        &self,
+        name: &str,
+        owner: &str,
+        u: &SourceUpdate,
+    ) -> Result<(), StoreError> {
+        let (err, ok) = match &u.result {
+            Ok(()) => (None, true),
+            Err(e) => (Some(e.as_str()), false),
+        };
+        sqlx::query(
+            "UPDATE sources SET \
+               etag = COALESCE(?, etag), \
+               last_modified = COALESCE(?, last_modified), \
+               last_fetch_at = ?, \
+               last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END, \
+               last_error = ?, \
+               consecutive_errors = CASE WHEN ? THEN 0 ELSE consecutive_errors + 1 END, \
+               next_due_at = ?, interval_secs = ?, \
+               last_new_story_at = COALESCE(?, last_new_story_at), \
+               lease_owner = NULL, lease_until = NULL \
+             WHERE name = ? AND lease_owner = ?",
+        )
+        .bind(&u.etag)
+        .bind(&u.last_modified)
+        .bind(to_millis(u.fetched_at))
+        .bind(ok)
+        .bind(to_millis(u.fetched_at))
+        .bind(err)
+        .bind(ok)
+        .bind(to_millis(u.next_due_at))
+        .bind(u.interval_secs)
+        .bind(u.new_story_at.map(to_millis))
+        .bind(name)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let row = sqlx::query("INSERT INTO runs (trigger, started_at) VALUES (?, ?) RETURNING id")
+            .bind(trigger.as_str())
+            .bind(to_millis(now))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        c: &RunCounts,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET finished_at = ?, sources = ?, sources_failed = ?, items = ?, \
+             known = ?, stored = ?, duplicates = ?, off_topic = ?, failed = ? WHERE id = ?",
+        )
+        .bind(to_millis(now))
+        .bind(c.sources)
+        .bind(c.sources_failed)
+        .bind(c.items)
+        .bind(c.known)
+        .bind(c.stored)
+        .bind(c.duplicates)
+        .bind(c.off_topic)
+        .bind(c.failed)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_known(
+        &self,
+        source: &str,
+        guid: Option<&str>,
+        canonical_url: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM seen_items WHERE source = ? AND guid = ?) \
+                 OR EXISTS (SELECT 1 FROM seen_items WHERE canonical_url = ?) \
+                 OR EXISTS (SELECT 1 FROM stories WHERE canonical_url = ?) AS known",
+        )
+        .bind(source)
+        .bind(guid)
+        .bind(canonical_url)
+        .bind(canonical_url)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<bool, _>("known")?)
+    }
+
+    async fn story_by_canonical_url(&self, canonical_url: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM stories WHERE canonical_url = ?")
+                .bind(canonical_url)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn story_by_fingerprint(&self, fingerprint: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM stories WHERE fingerprint = ?")
+                .bind(fingerprint)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn near_dup_signatures(&self, after_id: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, near_dup FROM stories WHERE id > ? AND near_dup IS NOT NULL ORDER BY id",
+        )
+        .bind(after_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("near_dup")?)))
+            .collect()
+    }
+
+    async fn insert_story(
+        &self,
+        s: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
+             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&s.source)
+        .bind(&s.url)
+        .bind(&s.canonical_url)
+        .bind(&s.guid)
+        .bind(&s.title)
+        .bind(&s.author)
+        .bind(s.published_at.map(to_millis))
+        .bind(to_millis(s.fetched_at))
+        .bind(&s.text)
+        .bind(&s.html)
+        .bind(&s.fingerprint)
+        .bind(&s.near_dup)
+        .bind(s.cluster_id)
+        .bind(s.topic_score)
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok(row) => {
+                let id: i64 = row.try_get("id")?;
+                insert_seen(&mut *tx, seen, Outcome::Stored, Some(id), event.at).await?;
+                let mut ev = event.clone();
+                ev.story_id = Some(id);
+                insert_event(&mut *tx, &ev).await?;
+                tx.commit().await?;
+                Ok(InsertOutcome::Stored(id))
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                let (of, key) = match self.story_by_canonical_url(&s.canonical_url).await? {
+                    Some(id) => (id, "canonical_url"),
+                    None => match self.story_by_fingerprint(&s.fingerprint).await? {
+                        Some(id) => (id, "fingerprint"),
+                        None => return Err(StoreError::Database(e)),
+                    },
+                };
+                let mut ev = event.clone();
+                ev.outcome = Outcome::Duplicate;
+                ev.duplicate_of = Some(of);
+                ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
+                self.record_item(Some(seen), &ev).await?;
+                Ok(InsertOutcome::Duplicate { of, key })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn record_item(&self, seen: Option<&SeenItem>, event: &Event) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(seen) = seen {
+            insert_seen(&mut *tx, seen, event.outcome, event.duplicate_of, event.at).await?;
+        }
+        insert_event(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
+        insert_event(&self.pool, event).await?;
+        Ok(())
+    }
+
+    async fn events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM run_events WHERE 1=1");
+        if let Some(r) = f.run_id {
+            qb.push(" AND run_id = ").push_bind(r);
+        }
+        if let Some(s) = &f.source {
+            qb.push(" AND source = ").push_bind(s.clone());
+        }
+        if let Some(o) = f.outcome {
+            qb.push(" AND outcome = ").push_bind(o.as_str());
+        }
+        if let Some(t) = f.since {
+            qb.push(" AND at >= ").push_bind(to_millis(t));
+        }
+        if let Some(a) = f.after_id {
+            qb.push(" AND id > ").push_bind(a);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn runs(&self, limit: i64, run_id: Option<i64>) -> Result<Vec<Run>, StoreError> {
+        let rows = match run_id {
+            Some(id) => {
+                sqlx::query("SELECT * FROM runs WHERE id = ?")
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM runs ORDER BY id DESC LIMIT ?")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(run_from_row).collect()
+    }
+
+    async fn stories(&self, f: &StoryFilter) -> Result<Vec<Story>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM stories WHERE 1=1");
+        if let Some(s) = f.status {
+            qb.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(s) = &f.source {
+            qb.push(" AND source = ").push_bind(s.clone());
+        }
+        if let Some(c) = f.cluster_id {
+            qb.push(" AND cluster_id = ").push_bind(c);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(story_from_row).collect()
+    }
+
+    async fn set_story_status(&self, ids: &[i64], status: StoryStatus) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE stories SET status = ");
+        qb.push_bind(status.as_str()).push(" WHERE id IN (");
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(*id);
+        }
+        sep.push_unseparated(")");
+        Ok(qb.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM run_events WHERE at < ?")
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
