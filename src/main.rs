@@ -1,1 +1,7 @@
-fn main() {}
+//! The `newsdesk` binary: parses the command line and calls into the library.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

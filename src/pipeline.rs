@@ -209,7 +209,12 @@ impl Pipeline {
                 )
                 .await?
         };
-        tracing::info!(run_id, trigger = req.trigger.as_str(), sources = leased.len(), "run started");
+        tracing::info!(
+            run_id,
+            trigger = req.trigger.as_str(),
+            sources = leased.len(),
+            "run started"
+        );
 
         let mut reports: Vec<SourceReport> = stream::iter(leased)
             .map(|state| {
@@ -280,10 +285,8 @@ impl Pipeline {
                 counts.sources_failed = 1;
                 let reason = err.to_string();
                 tracing::warn!(source = %cfg.name, error = %reason, "source failed");
-                self.log_event(
-                    self.source_event(run_id, &cfg, Outcome::Failed, reason.clone()),
-                )
-                .await;
+                self.log_event(self.source_event(run_id, &cfg, Outcome::Failed, reason.clone()))
+                    .await;
                 let retry_after = match &err {
                     SourceFailure::Fetch(FetchError::Status { retry_after, .. }) => *retry_after,
                     _ => None,
@@ -464,9 +467,7 @@ impl Pipeline {
                 self.store.record_item(seen, &event).await?;
                 Outcome::Failed
             }
-            Verdict::Store(story, topic) => {
-                self.store_story(*story, topic, &ctx, event).await?
-            }
+            Verdict::Store(story, topic) => self.store_story(*story, topic, &ctx, event).await?,
         };
         tracing::debug!(source = %cfg.name, url = %ctx.url, outcome = outcome.as_str(), "item");
         Ok(outcome)
@@ -488,9 +489,7 @@ impl Pipeline {
             event.outcome = Outcome::Duplicate;
             event.duplicate_of = Some(of);
             event.score = Some(similarity);
-            event.reason = format!(
-                "near-duplicate of story {of} (similarity {similarity:.2})"
-            );
+            event.reason = format!("near-duplicate of story {of} (similarity {similarity:.2})");
             self.store.record_item(Some(&ctx.seen), &event).await?;
             return Ok(Outcome::Duplicate);
         }
@@ -551,12 +550,19 @@ impl Pipeline {
             }
         };
         let fetched_at = Utc::now();
-        let article = match extract_article(fetched.body, fetched.content_type, fetched.url.clone())
-            .await
-        {
-            Ok(a) => a,
-            Err(reason) => return Ok((Verdict::Failed { reason, retry: true }, None)),
-        };
+        let article =
+            match extract_article(fetched.body, fetched.content_type, fetched.url.clone()).await {
+                Ok(a) => a,
+                Err(reason) => {
+                    return Ok((
+                        Verdict::Failed {
+                            reason,
+                            retry: true,
+                        },
+                        None,
+                    ))
+                }
+            };
         let title = article.title.clone().or_else(|| item.title.clone());
         if article.text.trim().is_empty() {
             return Ok((
@@ -690,7 +696,9 @@ impl Pipeline {
         let base = self.config.schedule.min_interval.as_secs().max(1) as i64;
         let max = self.config.schedule.max_interval.as_secs() as i64;
         let errors = state.consecutive_errors.clamp(0, 16) as u32;
-        let backoff = base.saturating_mul(1i64 << errors.min(20)).min(max.max(base));
+        let backoff = base
+            .saturating_mul(1i64 << errors.min(20))
+            .min(max.max(base));
         let jitter = rand::random_range(0..=(backoff / 10).max(1));
         let mut delay = backoff + jitter;
         if let Some(ra) = retry_after {
@@ -720,7 +728,10 @@ enum SourceFailure {
 }
 
 /// Parses a fetched source body off the async threads (feeds can be megabytes).
-async fn list_items(cfg: &SourceConfig, fetched: &Fetched) -> Result<Vec<SourceItem>, SourceFailure> {
+async fn list_items(
+    cfg: &SourceConfig,
+    fetched: &Fetched,
+) -> Result<Vec<SourceItem>, SourceFailure> {
     let body = fetched.body.clone();
     let content_type = fetched.content_type.clone();
     let base = fetched.url.clone();

@@ -250,7 +250,8 @@ mod tests {
 
     #[test]
     fn score_is_capped_per_term() {
-        let para = "Microsoft and OpenAI partnership partnership partnership partnership partnership.";
+        let para =
+            "Microsoft and OpenAI partnership partnership partnership partnership partnership.";
         let v = matcher().evaluate("", &format!("{para}\n{para}"));
         // partnership: 3 weight × at most 3 mentions = 9; two joint paragraphs = 2.
         assert!((v.score - 11.0).abs() < 1e-9, "{}", v.score);

@@ -1,0 +1,498 @@
+//! Command line: clap definitions and one small function per command, each calling into the
+//! library. Errors end here as `anyhow` with exit code 1; a refused config exits 2.
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::{mpsc, watch};
+
+use newsdesk::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use newsdesk::pipeline::{Pipeline, RunReport, RunRequest};
+use newsdesk::schedule;
+use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatus, Trigger};
+
+/// newsdesk: keeps a newsroom's intake full of clean, on-topic, de-duplicated stories.
+#[derive(Parser, Debug)]
+#[command(name = "newsdesk", version, about, propagate_version = true)]
+struct Cli {
+    /// Config file.
+    #[arg(long, global = true, env = "NEWSDESK_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// Log line format on stderr (filter with RUST_LOG).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the daemon: fetch due sources on the cron schedule until SIGTERM/SIGINT.
+    Run,
+    /// Run once now (all sources, or the named ones) and print a per-source summary.
+    Fetch {
+        /// Only this source (repeatable).
+        #[arg(long = "source", value_name = "NAME")]
+        sources: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show runs and what happened to every item, newest first.
+    Logs {
+        /// Only this run.
+        #[arg(long = "run", value_name = "ID")]
+        run: Option<i64>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this outcome.
+        #[arg(long, value_enum)]
+        outcome: Option<Outcome>,
+        /// Only events newer than this (e.g. 30m, 2h, 7d).
+        #[arg(long, value_parser = parse_age)]
+        since: Option<std::time::Duration>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List stored stories, newest first.
+    Stories {
+        /// Only this status.
+        #[arg(long, value_enum)]
+        status: Option<StoryStatus>,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only this same-event cluster.
+        #[arg(long)]
+        cluster: Option<i64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Each configured source with its fetch state.
+    Sources {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Validate the config file and exit.
+    CheckConfig,
+}
+
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 2h: {e}"))
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, matches!(cli.command, Command::Run));
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => return config_refused(&e),
+    };
+    if let Command::CheckConfig = cli.command {
+        println!(
+            "{}: ok ({} sources, storage {})",
+            cli.config.display(),
+            config.sources.len(),
+            config.storage.url
+        );
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_refused(e: &ConfigError) -> ExitCode {
+    eprintln!("error: config refused: {e}");
+    ExitCode::from(2)
+}
+
+fn init_tracing(format: LogFormat, daemon: bool) {
+    let default = if daemon { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::open(&config.storage.url)
+        .await
+        .with_context(|| format!("opening storage {}", config.storage.url))?;
+    Ok(Arc::from(store))
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    match command {
+        Command::Run => cmd_run(config).await,
+        Command::Fetch { sources, format } => cmd_fetch(config, sources, format).await,
+        Command::Logs {
+            run,
+            source,
+            outcome,
+            since,
+            limit,
+            format,
+        } => {
+            let store = open_store(&config).await?;
+            let since = since
+                .map(chrono::Duration::from_std)
+                .transpose()
+                .context("--since is too long")?
+                .map(|d| chrono::Utc::now() - d);
+            let filter = EventFilter {
+                run_id: run,
+                source,
+                outcome,
+                since,
+                after_id: None,
+                limit,
+            };
+            cmd_logs(store.as_ref(), &filter, format).await
+        }
+        Command::Stories {
+            status,
+            source,
+            cluster,
+            limit,
+            format,
+        } => {
+            let store = open_store(&config).await?;
+            let filter = StoryFilter {
+                status,
+                source,
+                cluster_id: cluster,
+                limit,
+            };
+            cmd_stories(store.as_ref(), &filter, format).await
+        }
+        Command::Sources { format } => {
+            let store = open_store(&config).await?;
+            store
+                .sync_sources(
+                    &config.sources,
+                    config.schedule.min_interval,
+                    chrono::Utc::now(),
+                )
+                .await?;
+            cmd_sources(&config, store.as_ref(), format).await
+        }
+        Command::CheckConfig => Ok(()),
+    }
+}
+
+/// Turns SIGTERM/SIGINT into a `true` on the returned channel.
+fn shutdown_signal() -> anyhow::Result<watch::Receiver<bool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, rx) = watch::channel(false);
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight stories, then exiting"),
+            _ = int.recv() => tracing::info!("SIGINT: finishing in-flight stories, then exiting"),
+        }
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+async fn cmd_run(config: Arc<Config>) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let pipeline = Arc::new(Pipeline::new(config.clone(), store)?);
+    pipeline.sync_sources().await?;
+    let shutdown = shutdown_signal()?;
+    // The sender side goes to the admin endpoint; kept alive here so the channel stays open.
+    let (_manual_tx, manual_rx) = mpsc::channel(8);
+    schedule::run_daemon(pipeline, shutdown, manual_rx, None).await?;
+    Ok(())
+}
+
+async fn cmd_fetch(
+    config: Arc<Config>,
+    sources: Vec<String>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let pipeline = Pipeline::new(config.clone(), store)?;
+    pipeline.sync_sources().await?;
+    let shutdown = shutdown_signal()?;
+    let req = RunRequest {
+        trigger: Trigger::Manual,
+        sources,
+        force: true,
+    };
+    let report = pipeline.run(&req, shutdown).await?;
+    print_report(&report, format)
+}
+
+fn print_report(report: &RunReport, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    let mut rows: Vec<Vec<String>> = report
+        .sources
+        .iter()
+        .map(|s| {
+            let c = &s.counts;
+            vec![
+                s.name.clone(),
+                s.status.clone(),
+                c.items.to_string(),
+                c.known.to_string(),
+                c.stored.to_string(),
+                c.duplicates.to_string(),
+                c.off_topic.to_string(),
+                c.failed.to_string(),
+            ]
+        })
+        .collect();
+    let c = &report.counts;
+    rows.push(vec![
+        "TOTAL".into(),
+        format!("{} source(s), {} failed", c.sources, c.sources_failed),
+        c.items.to_string(),
+        c.known.to_string(),
+        c.stored.to_string(),
+        c.duplicates.to_string(),
+        c.off_topic.to_string(),
+        c.failed.to_string(),
+    ]);
+    println!(
+        "run {}{}",
+        report.run_id,
+        if report.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    );
+    print!(
+        "{}",
+        output::table(
+            &[
+                "SOURCE",
+                "STATUS",
+                "ITEMS",
+                "KNOWN",
+                "STORED",
+                "DUPLICATE",
+                "OFF_TOPIC",
+                "FAILED"
+            ],
+            &rows,
+            70
+        )
+    );
+    Ok(())
+}
+
+async fn cmd_logs(store: &dyn Store, filter: &EventFilter, format: Format) -> anyhow::Result<()> {
+    let runs = store.runs(10, filter.run_id).await?;
+    let events = store.events(filter).await?;
+    if format == Format::Json {
+        let v = serde_json::json!({ "runs": runs, "events": events });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let run_rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            vec![
+                r.id.to_string(),
+                r.trigger.as_str().into(),
+                output::time(Some(r.started_at)),
+                output::time(r.finished_at),
+                format!("{}/{}", c.sources - c.sources_failed, c.sources),
+                c.stored.to_string(),
+                c.duplicates.to_string(),
+                c.off_topic.to_string(),
+                c.failed.to_string(),
+            ]
+        })
+        .collect();
+    println!("RUNS");
+    print!(
+        "{}",
+        output::table(
+            &[
+                "RUN",
+                "TRIGGER",
+                "STARTED",
+                "FINISHED",
+                "SOURCES_OK",
+                "STORED",
+                "DUP",
+                "OFF",
+                "FAILED"
+            ],
+            &run_rows,
+            40
+        )
+    );
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                output::time(Some(e.at)),
+                e.run_id.to_string(),
+                e.source.clone(),
+                e.outcome.as_str().into(),
+                e.title.clone().or(e.url.clone()).unwrap_or_default(),
+                e.reason.clone(),
+            ]
+        })
+        .collect();
+    println!("\nEVENTS");
+    print!(
+        "{}",
+        output::table(
+            &["AT", "RUN", "SOURCE", "OUTCOME", "ITEM", "REASON"],
+            &rows,
+            60
+        )
+    );
+    Ok(())
+}
+
+async fn cmd_stories(
+    store: &dyn Store,
+    filter: &StoryFilter,
+    format: Format,
+) -> anyhow::Result<()> {
+    let stories = store.stories(filter).await?;
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&stories)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = stories
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.to_string(),
+                s.status.as_str().into(),
+                s.source.clone(),
+                output::opt(s.cluster_id),
+                output::time(s.published_at.or(Some(s.fetched_at))),
+                s.title.clone().unwrap_or_default(),
+                s.canonical_url.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &[
+                "ID",
+                "STATUS",
+                "SOURCE",
+                "CLUSTER",
+                "PUBLISHED",
+                "TITLE",
+                "URL"
+            ],
+            &rows,
+            60
+        )
+    );
+    Ok(())
+}
+
+async fn cmd_sources(config: &Config, store: &dyn Store, format: Format) -> anyhow::Result<()> {
+    let states: Vec<_> = store
+        .sources()
+        .await?
+        .into_iter()
+        .filter(|s| config.source(&s.name).is_some())
+        .collect();
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&states)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = states
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.kind.clone(),
+                output::time(s.last_success_at),
+                s.consecutive_errors.to_string(),
+                output::opt(s.last_error.clone()),
+                output::time(Some(s.next_due_at)),
+                humantime::format_duration(std::time::Duration::from_secs(
+                    s.interval_secs.max(0) as u64
+                ))
+                .to_string(),
+                s.url.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &[
+                "SOURCE",
+                "KIND",
+                "LAST_SUCCESS",
+                "ERRORS",
+                "LAST_ERROR",
+                "NEXT_DUE",
+                "INTERVAL",
+                "URL"
+            ],
+            &rows,
+            60
+        )
+    );
+    Ok(())
+}
