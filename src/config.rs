@@ -389,7 +389,16 @@ impl Config {
         };
         let config: Config = toml::from_str(text).map_err(|e| {
             let key = toml_error_key(text, &e);
-            err(key, e.message().to_string())
+            let reason = match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+                    format!("{} (line {line}, column {column})", e.message().trim_end())
+                }
+                None => e.message().trim_end().to_string(),
+            };
+            err(key, reason)
         })?;
         config.validate().map_err(|(k, r)| err(k, r))?;
         Ok(config)

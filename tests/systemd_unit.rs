@@ -47,7 +47,10 @@ fn unit_verifies_cleanly() {
         String::from_utf8_lossy(&out.stderr)
     );
     // verify exits 0 on unknown keys and bad values, so any output counts as failure.
-    assert!(out.status.success() && printed.trim().is_empty(), "{printed}");
+    assert!(
+        out.status.success() && printed.trim().is_empty(),
+        "{printed}"
+    );
 }
 
 #[test]

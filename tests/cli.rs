@@ -1,0 +1,170 @@
+//! The binary as operators use it: `fetch`, `stories`, `logs`, `sources`, config refusal.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::FixtureSite;
+
+fn newsdesk(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("NEWSDESK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run newsdesk")
+}
+
+async fn newsdesk_async(config: &Path, args: &[&str]) -> Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        newsdesk(&config, &args)
+    })
+    .await
+    .expect("join")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn bad_config_is_refused_with_file_key_and_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: &[(&str, &str, &str)] = &[
+        ("[http]\nallow_private = true\n", "http.allow_private", "unknown field"),
+        ("[schedule]\ncron = \"every five minutes\"\n", "schedule.cron", "cron"),
+        (
+            "[[sources]]\nname = \"x\"\nkind = \"page\"\nurl = \"https://example.com/\"\nlink_selector = \"a[[\"\n",
+            "sources[0].link_selector",
+            "selector",
+        ),
+        (
+            "[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"https://example.com/b\"\n",
+            "sources[1].name",
+            "duplicate",
+        ),
+        ("[storage]\nurl = \"mysql://db\"\n", "storage.url", "sqlite"),
+        ("[schedule\ncron = 1", "schedule", "line 1"),
+    ];
+    for (text, key, reason) in cases {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).expect("write");
+        for cmd in ["fetch", "run", "check-config"] {
+            let out = newsdesk(&path, &[cmd]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} on {text:?}: {err}");
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains(key), "expected key {key} in: {err}");
+            assert!(err.contains(reason), "expected reason {reason} in: {err}");
+        }
+    }
+    let missing = newsdesk(&dir.path().join("nope.toml"), &["fetch"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn shipped_config_passes_check_config() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/newsdesk.toml");
+    let out = newsdesk(&shipped, &["check-config"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_then_read_stories_logs_and_sources() {
+    let site = FixtureSite::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("newsdesk.toml");
+    std::fs::write(
+        &config,
+        site.config_toml(&dir.path().join("db/newsdesk.db")),
+    )
+    .expect("write");
+
+    let out = newsdesk_async(&config, &["fetch"]).await;
+    let summary = stdout(&out);
+    // Failed sources do not make the run fail.
+    assert!(
+        out.status.success(),
+        "{summary}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["a-rss", "d-archive", "f-error", "TOTAL"] {
+        assert!(summary.contains(name), "{summary}");
+    }
+    assert!(summary.contains("failed: HTTP 500"), "{summary}");
+
+    let out = newsdesk_async(&config, &["stories", "--format", "json"]).await;
+    let stories: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories json");
+    let stories = stories.as_array().expect("array");
+    assert_eq!(stories.len(), 5);
+    for s in stories {
+        for field in [
+            "id",
+            "source",
+            "url",
+            "canonical_url",
+            "title",
+            "author",
+            "published_at",
+            "fetched_at",
+            "status",
+            "text",
+            "html",
+        ] {
+            assert!(s.get(field).is_some(), "missing {field} in {s}");
+        }
+        assert_eq!(s["status"], "new");
+    }
+
+    let out = newsdesk_async(
+        &config,
+        &["fetch", "--source", "c-json", "--format", "json"],
+    )
+    .await;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report json");
+    assert_eq!(
+        report["sources"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+
+    let out = newsdesk_async(&config, &["fetch", "--source", "nope"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+
+    let out = newsdesk_async(
+        &config,
+        &["logs", "--outcome", "off_topic", "--format", "json"],
+    )
+    .await;
+    let logs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("logs json");
+    let events = logs["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{logs}");
+    assert_eq!(events[0]["outcome"], "off_topic");
+    assert!(
+        logs["runs"].as_array().is_some_and(|r| r.len() == 3),
+        "{logs}"
+    );
+
+    let out = newsdesk_async(&config, &["logs", "--source", "f-error", "--since", "1h"]).await;
+    let table = stdout(&out);
+    assert!(table.contains("HTTP 500"), "{table}");
+    assert!(!table.contains("a-rss"), "{table}");
+
+    let out = newsdesk_async(&config, &["sources"]).await;
+    let table = stdout(&out);
+    assert!(
+        table.contains("g-slow") && table.contains("timed out"),
+        "{table}"
+    );
+}
