@@ -131,6 +131,14 @@ enum Verdict {
     Store(Box<NewStory>, TopicVerdict),
 }
 
+/// How an item left the pipeline.
+enum ItemEnd {
+    /// Already seen: skipped without fetching, no event.
+    Known,
+    /// Reached a final outcome, recorded with its event.
+    Done(Outcome),
+}
+
 struct ItemContext {
     title: Option<String>,
     url: String,
@@ -314,7 +322,7 @@ impl Pipeline {
                 ))
                 .await;
                 counts.items = items.len() as i64;
-                let results: Vec<Result<Option<Outcome>, StoreError>> = stream::iter(items)
+                let results: Vec<Result<Option<ItemEnd>, StoreError>> = stream::iter(items)
                     .map(|item| {
                         let shutdown = shutdown.clone();
                         let cfg = &cfg;
@@ -332,15 +340,15 @@ impl Pipeline {
                 let mut store_error = None;
                 for r in results {
                     match r {
-                        Ok(Some(Outcome::Stored)) => counts.stored += 1,
-                        Ok(Some(Outcome::Duplicate)) => counts.duplicates += 1,
-                        Ok(Some(Outcome::OffTopic)) => counts.off_topic += 1,
-                        Ok(Some(Outcome::Failed)) => {
+                        Ok(Some(ItemEnd::Known)) => counts.known += 1,
+                        Ok(Some(ItemEnd::Done(Outcome::Stored))) => counts.stored += 1,
+                        Ok(Some(ItemEnd::Done(Outcome::Duplicate))) => counts.duplicates += 1,
+                        Ok(Some(ItemEnd::Done(Outcome::OffTopic))) => counts.off_topic += 1,
+                        Ok(Some(ItemEnd::Done(_))) => {
                             counts.failed += 1;
                             complete = false;
                         }
-                        // `Fetched` stands for "known, skipped".
-                        Ok(Some(_)) => counts.known += 1,
+                        // Cut off by shutdown before it started.
                         Ok(None) => complete = false,
                         Err(e) => {
                             complete = false;
@@ -411,14 +419,13 @@ impl Pipeline {
         Ok(Some((fetched, items)))
     }
 
-    /// Takes one item to its final outcome and records it. Gives the outcome (`Fetched` stands
-    /// for "already known, skipped").
+    /// Takes one item to its final outcome and records it.
     async fn process_item(
         &self,
         run_id: i64,
         cfg: &SourceConfig,
         item: SourceItem,
-    ) -> Result<Outcome, StoreError> {
+    ) -> Result<ItemEnd, StoreError> {
         let ctx = ItemContext {
             title: item.title.clone(),
             url: item.url.to_string(),
@@ -444,7 +451,7 @@ impl Pipeline {
             reason: String::new(),
         };
         let outcome = match verdict {
-            Verdict::Known => return Ok(Outcome::Fetched),
+            Verdict::Known => return Ok(ItemEnd::Known),
             Verdict::Duplicate { of, reason, score } => {
                 event.outcome = Outcome::Duplicate;
                 event.duplicate_of = Some(of);
@@ -470,7 +477,7 @@ impl Pipeline {
             Verdict::Store(story, topic) => self.store_story(*story, topic, &ctx, event).await?,
         };
         tracing::debug!(source = %cfg.name, url = %ctx.url, outcome = outcome.as_str(), "item");
-        Ok(outcome)
+        Ok(ItemEnd::Done(outcome))
     }
 
     /// Near-duplicate check and insert, under one lock so that two near-copies in one run
