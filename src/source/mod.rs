@@ -6,6 +6,8 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
+pub mod normalize;
+
 /// One item a source announces.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceItem {
@@ -27,27 +29,234 @@ pub enum SourceError {
     /// Not a feed, or a feed too broken to recover.
     #[error("feed could not be parsed: {0}")]
     Feed(String),
+    /// The document was refused for safety (e.g. a DTD shaped like an entity-expansion bomb).
+    #[error("feed refused: {0}")]
+    Refused(String),
     /// The selector is not valid CSS.
     #[error("invalid link selector: {0}")]
     Selector(String),
 }
 
-/// Parses a feed body.
+/// Parses a feed body (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed; any encoding).
+///
+/// The bytes are first normalized (see [`normalize`]): transcoded to UTF-8, HTML entities
+/// rewritten, Atom 0.3 and version-less RSS made recognisable, DTDs refused. feed-rs then runs
+/// under panic isolation, so a parser bug becomes an error, never a crash. Items without any
+/// http(s) link are left out; relative links are resolved against `base`.
 pub fn parse_feed(
     body: &[u8],
     content_type: Option<&str>,
     base: &Url,
 ) -> Result<Vec<SourceItem>, SourceError> {
-    let _ = (body, content_type, base);
-    unimplemented!("source stage")
+    Ok(parse_feed_full(body, content_type, base)?.items)
+}
+
+/// A parsed feed with its channel-level fields, for previews and the robustness corpus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFeed {
+    /// Encoding the bytes were read in (WHATWG name, lower case; `utf-32le`/`utf-32be` too).
+    pub encoding: String,
+    /// Channel title.
+    pub title: Option<String>,
+    /// Channel home page.
+    pub link: Option<Url>,
+    /// The items, in feed order.
+    pub items: Vec<SourceItem>,
+}
+
+/// Like [`parse_feed`], but also gives the channel title/link and the encoding detected.
+pub fn parse_feed_full(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+) -> Result<ParsedFeed, SourceError> {
+    let norm = normalize::normalize(body, content_type)?;
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        // An empty id marks "the feed gave none": we never want feed-rs' synthetic ids as guids.
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .build();
+    let text = norm.text.as_bytes();
+    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(text)))
+        .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))?
+        .map_err(|e| SourceError::Feed(e.to_string()))?;
+    let items = feed
+        .entries
+        .iter()
+        .filter_map(|e| entry_to_item(e, base))
+        .collect();
+    Ok(ParsedFeed {
+        encoding: norm.encoding.to_string(),
+        title: feed.title.as_ref().map(|t| t.content.trim().to_string()),
+        link: pick_link(&feed.links, base),
+        items,
+    })
+}
+
+/// The link of a feed or entry: `alternate` (or no rel) first, then any.
+fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
+    let preferred = links
+        .iter()
+        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"));
+    preferred
+        .chain(links.iter())
+        .find_map(|l| http_url(base, l.href.trim()))
+}
+
+/// `href` resolved against `base`, when it is http(s).
+fn http_url(base: &Url, href: &str) -> Option<Url> {
+    let u = base.join(href).ok()?;
+    matches!(u.scheme(), "http" | "https").then_some(u)
+}
+
+fn entry_to_item(e: &feed_rs::model::Entry, base: &Url) -> Option<SourceItem> {
+    let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
+    // An RSS guid is often the permalink itself when there is no <link>.
+    let url = pick_link(&e.links, base).or_else(|| {
+        guid.as_deref()
+            .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+            .and_then(|g| http_url(base, g))
+    })?;
+    Some(SourceItem {
+        guid,
+        url,
+        title: e
+            .title
+            .as_ref()
+            .map(|t| t.content.trim().to_string())
+            .filter(|t| !t.is_empty()),
+        author: e
+            .authors
+            .iter()
+            .find_map(|p| p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()))
+            .map(str::to_string),
+        published_at: e.published.or(e.updated),
+    })
 }
 
 /// Lists the article links of a listing page.
+///
+/// Each element matched by `link_selector` gives its own `href`, or that of its first `a[href]`
+/// descendant. Links are resolved against the page's `<base href>` (if any) and `base`;
+/// fragments are dropped, non-http(s) links skipped and duplicates removed (first kept).
 pub fn parse_listing(
     html: &str,
     base: &Url,
     link_selector: &str,
 ) -> Result<Vec<SourceItem>, SourceError> {
-    let _ = (html, base, link_selector);
-    unimplemented!("source stage")
+    let sel = scraper::Selector::parse(link_selector)
+        .map_err(|e| SourceError::Selector(format!("'{link_selector}': {e}")))?;
+    let anchor =
+        scraper::Selector::parse("a[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
+    let base_sel =
+        scraper::Selector::parse("base[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
+    let doc = scraper::Html::parse_document(html);
+    let page_base = doc
+        .select(&base_sel)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|h| base.join(h.trim()).ok())
+        .unwrap_or_else(|| base.clone());
+    let mut seen = std::collections::HashSet::new();
+    let mut items = Vec::new();
+    for el in doc.select(&sel) {
+        let (href, text_el) = match el.value().attr("href") {
+            Some(h) => (h, el),
+            None => match el.select(&anchor).next() {
+                Some(a) => (a.value().attr("href").unwrap_or(""), a),
+                None => continue,
+            },
+        };
+        let Some(mut url) = http_url(&page_base, href.trim()) else {
+            continue;
+        };
+        url.set_fragment(None);
+        if !seen.insert(url.clone()) {
+            continue;
+        }
+        let title = text_el.text().collect::<Vec<_>>().join(" ");
+        let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+        items.push(SourceItem {
+            guid: None,
+            url,
+            title: Some(title).filter(|t| !t.is_empty()),
+            author: None,
+            published_at: None,
+        });
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://news.example.com/section/").unwrap()
+    }
+
+    #[test]
+    fn rss_items_resolved() {
+        let xml =
+            br#"<rss version="2.0"><channel><title>T</title><link>https://news.example.com/</link>
+<item><title>One &amp; two</title><link>/a/1</link><guid>g1</guid><author>x@y (X)</author>
+<pubDate>Tue, 10 Jun 2025 04:00:00 GMT</pubDate></item>
+<item><title>No link</title><guid isPermaLink="true">https://news.example.com/a/2</guid></item>
+<item><title>Nothing</title></item></channel></rss>"#;
+        let items = parse_feed(xml, Some("application/rss+xml"), &base()).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].url.as_str(), "https://news.example.com/a/1");
+        assert_eq!(items[0].title.as_deref(), Some("One & two"));
+        assert_eq!(items[0].guid.as_deref(), Some("g1"));
+        assert!(items[0].published_at.is_some());
+        assert_eq!(items[1].url.as_str(), "https://news.example.com/a/2");
+    }
+
+    #[test]
+    fn atom_and_json_feed() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+<entry><id>urn:1</id><title>E</title><link rel="alternate" href="https://x.example/e"/>
+<author><name>Ann</name></author><updated>2025-01-01T00:00:00Z</updated></entry></feed>"#;
+        let items = parse_feed(atom, None, &base()).unwrap();
+        assert_eq!(items[0].author.as_deref(), Some("Ann"));
+        assert_eq!(items[0].guid.as_deref(), Some("urn:1"));
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"https://x.example/j","title":"JT"}]}"#;
+        let items = parse_feed(json, Some("application/feed+json"), &base()).unwrap();
+        assert_eq!(items[0].url.as_str(), "https://x.example/j");
+    }
+
+    #[test]
+    fn html_page_is_not_a_feed() {
+        let html =
+            b"<!DOCTYPE html><html><head><title>Hi</title></head><body><p>x</p></body></html>";
+        assert!(matches!(
+            parse_feed(html, Some("text/html"), &base()),
+            Err(SourceError::Feed(_))
+        ));
+    }
+
+    #[test]
+    fn listing_links() {
+        let html = r##"<html><body>
+<ul class="news"><li><a href="/a/1">First <b>story</b></a></li>
+<li><a href="a/2#comments">Second</a></li><li><a href="/a/1">dup</a></li>
+<li><a href="mailto:x@y">mail</a></li><li><a href="javascript:void(0)">js</a></li>
+<li class="card"><h2><a href="https://other.example/p">Card</a></h2></li></ul></body></html>"##;
+        let items = parse_listing(html, &base(), "ul.news a, li.card").unwrap();
+        let urls: Vec<_> = items.iter().map(|i| i.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://news.example.com/a/1",
+                "https://news.example.com/section/a/2",
+                "https://other.example/p"
+            ]
+        );
+        assert_eq!(items[0].title.as_deref(), Some("First story"));
+        assert!(matches!(
+            parse_listing(html, &base(), "a[[["),
+            Err(SourceError::Selector(_))
+        ));
+    }
 }

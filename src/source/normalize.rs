@@ -1,0 +1,486 @@
+//! Normalization in front of feed-rs: turns what real servers send into XML feed-rs reads.
+//!
+//! Takes raw feed bytes and the HTTP `Content-Type`; gives UTF-8 text (with the encoding it was
+//! read in) where HTML named entities are numeric references, stray `&` are escaped, the DTD is
+//! gone (plain internal entities expanded, nothing external ever resolved), `<rss>` has a version
+//! feed-rs knows, and Atom 0.3 is spelled as Atom 1.0. Entity definitions that reference other
+//! entities (the "billion laughs" shape) are refused.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use encoding_rs::Encoding;
+use regex::{Captures, Regex};
+
+use super::SourceError;
+
+/// Feed bytes made readable: UTF-8 text and the name of the encoding they were in.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    /// UTF-8 text for the XML/JSON parser.
+    pub text: String,
+    /// The encoding detected, as a lower-case label (`utf-8`, `utf-16le`, `iso-8859-1`, …).
+    pub encoding: String,
+}
+
+/// Output may grow by expanding internal entities; past this factor of the input it is refused.
+const MAX_GROWTH: usize = 4;
+/// Longest replacement text accepted for one internal entity.
+const MAX_ENTITY_VALUE: usize = 1024;
+
+/// The Unicode encoding a document announces by its first bytes: BOMs first (with their length),
+/// then the XML spec's Appendix F patterns for `<?` / `<` without a BOM.
+const SIGNATURES: &[(&[u8], Unicode, usize)] = &[
+    (&[0x00, 0x00, 0xFE, 0xFF], Unicode::Utf32Be, 4),
+    (&[0xFF, 0xFE, 0x00, 0x00], Unicode::Utf32Le, 4),
+    (&[0xEF, 0xBB, 0xBF], Unicode::Utf8, 3),
+    (&[0xFE, 0xFF], Unicode::Utf16Be, 2),
+    (&[0xFF, 0xFE], Unicode::Utf16Le, 2),
+    (&[0x00, 0x00, 0x00, 0x3C], Unicode::Utf32Be, 0),
+    (&[0x3C, 0x00, 0x00, 0x00], Unicode::Utf32Le, 0),
+    (&[0x00, 0x3C], Unicode::Utf16Be, 0),
+    (&[0x3C, 0x00], Unicode::Utf16Le, 0),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unicode {
+    Utf8,
+    Utf16Be,
+    Utf16Le,
+    Utf32Be,
+    Utf32Le,
+}
+
+impl Unicode {
+    fn name(self) -> &'static str {
+        match self {
+            Unicode::Utf8 => "utf-8",
+            Unicode::Utf16Be => "utf-16be",
+            Unicode::Utf16Le => "utf-16le",
+            Unicode::Utf32Be => "utf-32be",
+            Unicode::Utf32Le => "utf-32le",
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Unicode::Utf8 => encoding_rs::UTF_8
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+            Unicode::Utf16Be => encoding_rs::UTF_16BE
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+            Unicode::Utf16Le => encoding_rs::UTF_16LE
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+            // encoding_rs has no UTF-32 (the web never needs it; feeds sometimes do).
+            Unicode::Utf32Be | Unicode::Utf32Le => bytes
+                .chunks(4)
+                .map(|c| {
+                    let mut b = [0u8; 4];
+                    b[..c.len()].copy_from_slice(c);
+                    let n = if self == Unicode::Utf32Be {
+                        u32::from_be_bytes(b)
+                    } else {
+                        u32::from_le_bytes(b)
+                    };
+                    char::from_u32(n).unwrap_or('\u{FFFD}')
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Labels that encoding_rs maps to a narrower decoder than the one real feeds need.
+const LABEL_UPGRADES: &[(&str, &str)] = &[("gb2312", "gb18030"), ("gbk", "gb18030")];
+
+/// Normalizes feed bytes (see the module docs).
+pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, SourceError> {
+    let (text, encoding) = decode(body, content_type);
+    let trimmed = text.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);
+    if trimmed.starts_with('{') {
+        return Ok(Normalized {
+            text: trimmed.to_string(),
+            encoding,
+        });
+    }
+    let text = strip_invalid_chars(trimmed);
+    let text = replace_declaration(&text);
+    let (text, entities) = take_doctype(&text)?;
+    let text = fix_references(&text, &entities);
+    if text.len() > body.len().saturating_mul(MAX_GROWTH) + (1 << 20) {
+        return Err(SourceError::Refused(
+            "entity expansion grows the document too much".into(),
+        ));
+    }
+    let text = fix_root(&text);
+    Ok(Normalized {
+        text: text.into_owned(),
+        encoding,
+    })
+}
+
+/// Picks the encoding and decodes. Order: BOM / Appendix F signature, then the first of
+/// (HTTP charset — `us-ascii` for `text/*` without one, per RFC 3023 —, XML declaration,
+/// chardetng guess, UTF-8, windows-1252) that decodes the bytes without error.
+fn decode(body: &[u8], content_type: Option<&str>) -> (String, String) {
+    if let Some((_, uni, skip)) = SIGNATURES.iter().find(|(sig, _, _)| body.starts_with(sig)) {
+        return (uni.decode(&body[*skip..]), uni.name().to_string());
+    }
+    let mut candidates: Vec<String> = Vec::with_capacity(5);
+    if let Some(ct) = content_type {
+        match http_charset(ct) {
+            Some(cs) => candidates.push(cs),
+            None if ct.trim().to_ascii_lowercase().starts_with("text/") => {
+                candidates.push("us-ascii".into())
+            }
+            None => {}
+        }
+    }
+    if let Some(label) = xml_declared_encoding(body) {
+        candidates.push(label);
+    }
+    if std::str::from_utf8(body).is_err() {
+        let mut det = chardetng::EncodingDetector::new();
+        det.feed(body, true);
+        candidates.push(det.guess(None, true).name().to_ascii_lowercase());
+    }
+    candidates.push("utf-8".into());
+    candidates.push("windows-1252".into());
+    for label in candidates {
+        let label = LABEL_UPGRADES
+            .iter()
+            .find(|(from, _)| *from == label)
+            .map_or(label.as_str(), |(_, to)| to)
+            .to_string();
+        if label == "us-ascii" || label == "ascii" {
+            if body.is_ascii() {
+                return (String::from_utf8_lossy(body).into_owned(), label);
+            }
+            continue;
+        }
+        let Some(enc) = Encoding::for_label(label.as_bytes()) else {
+            continue;
+        };
+        // Bytes we could read as ASCII markup are not UTF-16, whatever they claim.
+        if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+            continue;
+        }
+        if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) {
+            return (text.into_owned(), label);
+        }
+    }
+    // windows-1252 above never fails; this only keeps the function total.
+    (String::from_utf8_lossy(body).into_owned(), "utf-8".into())
+}
+
+/// The `charset` parameter of a Content-Type, unquoted and lower-cased.
+fn http_charset(ct: &str) -> Option<String> {
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("charset").then(|| {
+            v.trim()
+                .trim_matches(['"', '\''])
+                .trim()
+                .to_ascii_lowercase()
+        })
+    })
+}
+
+/// `encoding` of the XML declaration, read with quick-xml.
+fn xml_declared_encoding(body: &[u8]) -> Option<String> {
+    let head = &body[..body.len().min(512)];
+    let mut reader = quick_xml::Reader::from_reader(head);
+    let mut buf = Vec::new();
+    match reader.read_event_into(&mut buf) {
+        Ok(quick_xml::events::Event::Decl(d)) => {
+            let enc = d.encoding()?.ok()?;
+            Some(enc.trim().to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// Removes characters XML 1.0 forbids (NUL, most C0 controls, U+FFFE/U+FFFF).
+fn strip_invalid_chars(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}');
+    if text.contains(bad) {
+        Cow::Owned(text.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// The text is UTF-8 now: the declaration must say so, or quick-xml would decode it again.
+fn replace_declaration(text: &str) -> Cow<'_, str> {
+    if let Some(rest) = text.strip_prefix("<?xml") {
+        if let Some(end) = rest.find("?>") {
+            return Cow::Owned(format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>{}",
+                &rest[end + 2..]
+            ));
+        }
+    }
+    Cow::Borrowed(text)
+}
+
+static ENTITY_DECL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"<!ENTITY\s+(%\s+)?([^\s%]+)\s+(?:"([^"]*)"|'([^']*)'|((?:SYSTEM|PUBLIC)[^>]*))\s*>"#,
+    )
+    .expect("static regex")
+});
+
+/// Removes the DOCTYPE. Returns the internal general entities that are safe to expand (plain
+/// text, bounded); refuses entities whose values reference others (exponential expansion).
+/// External and parameter entities are never resolved: they are dropped.
+fn take_doctype(text: &str) -> Result<(Cow<'_, str>, HashMap<String, String>), SourceError> {
+    let mut entities = HashMap::new();
+    let Some(start) = text.find("<!DOCTYPE") else {
+        return Ok((Cow::Borrowed(text), entities));
+    };
+    let after = &text[start..];
+    let end = match (after.find('['), after.find('>')) {
+        (Some(open), Some(gt)) if open < gt => {
+            let close = after[open..]
+                .find("]")
+                .map(|c| open + c)
+                .ok_or_else(|| SourceError::Feed("unterminated DOCTYPE".into()))?;
+            // The internal subset ends at the last `]` before `>` (values may hold `]`).
+            let subset_end = after[close..]
+                .find("]>")
+                .or_else(|| {
+                    after[close..]
+                        .find(']')
+                        .and_then(|i| after[close + i..].find('>').map(|g| i + g))
+                })
+                .map(|i| close + i)
+                .ok_or_else(|| SourceError::Feed("unterminated DOCTYPE".into()))?;
+            let subset = &after[open..subset_end];
+            for cap in ENTITY_DECL.captures_iter(subset) {
+                let parameter = cap.get(1).is_some();
+                let value = cap.get(3).or(cap.get(4)).map(|m| m.as_str());
+                // External or parameter entities are never fetched, never expanded.
+                if let (false, Some(v)) = (parameter, value) {
+                    if v.contains('&') || v.contains('%') {
+                        return Err(SourceError::Refused(
+                            "DTD entity references another entity (expansion bomb shape)".into(),
+                        ));
+                    }
+                    if v.len() > MAX_ENTITY_VALUE {
+                        return Err(SourceError::Refused("DTD entity value too long".into()));
+                    }
+                    entities.insert(cap[2].to_string(), v.to_string());
+                }
+            }
+            subset_end + after[subset_end..].find('>').map_or(0, |g| g + 1)
+        }
+        (_, Some(gt)) => gt + 1,
+        _ => return Err(SourceError::Feed("unterminated DOCTYPE".into())),
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start]);
+    out.push_str(&after[end..]);
+    Ok((Cow::Owned(out), entities))
+}
+
+static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"&(?:#([0-9]{1,10});|#[xX]([0-9a-fA-F]{1,8});|([A-Za-z_][A-Za-z0-9._-]*);)?")
+        .expect("static regex")
+});
+
+const XML_PREDEFINED: &[&str] = &["amp", "lt", "gt", "quot", "apos"];
+
+fn xml_char_ok(n: u32) -> bool {
+    char::from_u32(n).is_some_and(|c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    })
+}
+
+/// Rewrites references outside CDATA sections and comments: HTML named entities become numeric
+/// references, DTD-declared ones their text, invalid numeric ones U+FFFD, and a bare `&` `&amp;`.
+fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<'a, str> {
+    if !text.contains('&') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut rest = text;
+    loop {
+        let next_raw = [("<![CDATA[", "]]>"), ("<!--", "-->")]
+            .iter()
+            .filter_map(|(open, close)| rest.find(open).map(|i| (i, *close)))
+            .min_by_key(|(i, _)| *i);
+        let (markup_end, raw) = match next_raw {
+            Some((i, close)) => {
+                let close_at = rest[i..]
+                    .find(close)
+                    .map_or(rest.len(), |c| i + c + close.len());
+                (i, Some(&rest[i..close_at]))
+            }
+            None => (rest.len(), None),
+        };
+        out.push_str(&REFERENCE.replace_all(&rest[..markup_end], |c: &Captures| {
+            replace_reference(c, entities)
+        }));
+        match raw {
+            Some(r) => {
+                out.push_str(r);
+                rest = &rest[markup_end + r.len()..];
+            }
+            None => break,
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String {
+    let numeric = |n: Option<u32>| match n {
+        Some(n) if xml_char_ok(n) => c[0].to_string(),
+        _ => "&#xFFFD;".to_string(),
+    };
+    if let Some(d) = c.get(1) {
+        return numeric(d.as_str().parse().ok());
+    }
+    if let Some(h) = c.get(2) {
+        return numeric(u32::from_str_radix(h.as_str(), 16).ok());
+    }
+    let Some(name) = c.get(3).map(|m| m.as_str()) else {
+        return "&amp;".into();
+    };
+    if XML_PREDEFINED.contains(&name) {
+        return c[0].to_string();
+    }
+    if let Some(v) = entities.get(name) {
+        return v.clone();
+    }
+    match markup5ever::data::NAMED_ENTITIES.get(&format!("{name};")) {
+        Some(&(cp, 0)) if cp != 0 => format!("&#{cp};"),
+        Some(&(cp1, cp2)) if cp1 != 0 => format!("&#{cp1};&#{cp2};"),
+        _ => format!("&amp;{name};"),
+    }
+}
+
+static RSS_ROOT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"<rss(\s[^>]*)?>"#).expect("static regex"));
+static RSS_VERSION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+static ATOM03_ELEMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<(/?)((?:[A-Za-z_][\w.-]*:)?)(issued|modified|tagline|copyright)\b")
+        .expect("static regex")
+});
+
+/// RSS versions feed-rs dispatches on; anything else is read as 2.0 (0.93/0.94 are its drafts).
+const RSS_VERSIONS_KNOWN: &[&str] = &["2.0", "0.91", "0.92"];
+/// Atom 0.3 names → Atom 1.0 names.
+const ATOM03_RENAMES: &[(&str, &str)] = &[
+    ("issued", "published"),
+    ("modified", "updated"),
+    ("tagline", "subtitle"),
+    ("copyright", "rights"),
+];
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// Gives `<rss>` a version feed-rs knows, and rewrites Atom 0.3 as Atom 1.0.
+fn fix_root(text: &str) -> Cow<'_, str> {
+    let mut text = Cow::Borrowed(text);
+    if let Some(m) = RSS_ROOT.find(&text) {
+        let tag = m.as_str();
+        let known = RSS_VERSION.captures(tag).is_some_and(|c| {
+            let v = c[1].trim_matches(['"', '\'']).trim();
+            RSS_VERSIONS_KNOWN.contains(&v)
+        });
+        if !known {
+            let inner = RSS_VERSION.replace(&tag[4..tag.len() - 1], "");
+            let fixed = format!("<rss version=\"2.0\"{}>", inner);
+            let (start, end) = (m.start(), m.end());
+            text = Cow::Owned(format!("{}{}{}", &text[..start], fixed, &text[end..]));
+        }
+    }
+    if text.contains(ATOM03_NS) {
+        let swapped = text.replace(ATOM03_NS, ATOM10_NS);
+        let renamed = ATOM03_ELEMENTS.replace_all(&swapped, |c: &Captures| {
+            let to = ATOM03_RENAMES
+                .iter()
+                .find(|(from, _)| *from == &c[3])
+                .map_or(&c[3], |(_, to)| to);
+            format!("<{}{}{}", &c[1], &c[2], to)
+        });
+        let modes = renamed
+            .replace("mode=\"escaped\"", "type=\"html\"")
+            .replace("mode='escaped'", "type='html'");
+        text = Cow::Owned(modes);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &[u8]) -> String {
+        normalize(s, None).unwrap().text
+    }
+
+    #[test]
+    fn entities_and_ampersands() {
+        let t = norm(b"<rss version=\"2.0\"><channel><title>AT&T &eacute; &nbsp; &amp; &bogus; &#0;</title><description><![CDATA[a && b &eacute;]]></description></channel></rss>");
+        assert!(
+            t.contains("AT&amp;T &#233; &#160; &amp; &amp;bogus; &#xFFFD;"),
+            "{t}"
+        );
+        assert!(t.contains("<![CDATA[a && b &eacute;]]>"), "{t}");
+    }
+
+    #[test]
+    fn billion_laughs_refused_and_plain_entities_expanded() {
+        let bomb = b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><rss><channel><title>&lol2;</title></channel></rss>";
+        assert!(matches!(
+            normalize(bomb, None),
+            Err(SourceError::Refused(_))
+        ));
+        let t = norm(b"<!DOCTYPE rss [<!ENTITY id \"tag:x,\"><!ENTITY ext SYSTEM \"file:///etc/passwd\">]><rss version=\"2.0\"><guid>&id;1 &ext;</guid></rss>");
+        assert!(t.contains("<guid>tag:x,1 &amp;ext;</guid>"), "{t}");
+        assert!(!t.contains("DOCTYPE"));
+    }
+
+    #[test]
+    fn rss_version_and_atom03() {
+        assert!(norm(b"<rss><channel/></rss>").starts_with("<rss version=\"2.0\">"));
+        assert!(norm(b"<rss version='0.94' a='b'><channel/></rss>")
+            .starts_with("<rss version=\"2.0\" a='b'>"));
+        let t = norm(b"<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><modified>x</modified><entry><issued>y</issued><content mode=\"escaped\">z</content></entry></feed>");
+        assert!(
+            t.contains(ATOM10_NS) && t.contains("<updated>x</updated>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<published>y</published>") && t.contains("type=\"html\""),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn encodings() {
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "<rss version=\"2.0\"/>".encode_utf16() {
+            utf16.extend_from_slice(&u.to_le_bytes());
+        }
+        let n = normalize(&utf16, None).unwrap();
+        assert_eq!(
+            (n.text.as_str(), n.encoding.as_str()),
+            ("<rss version=\"2.0\"/>", "utf-16le")
+        );
+        let latin =
+            b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss><title>caf\xe9</title></rss>";
+        let n = normalize(latin, None).unwrap();
+        assert_eq!(n.encoding, "iso-8859-1");
+        assert!(n.text.contains("café") && n.text.contains("encoding=\"utf-8\""));
+        let n = normalize(b"<rss/>", Some("text/xml")).unwrap();
+        assert_eq!(n.encoding, "us-ascii");
+    }
+}
