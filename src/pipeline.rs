@@ -539,6 +539,15 @@ impl Pipeline {
         {
             return Ok((Verdict::Known, None));
         }
+        if self.config.http.respect_robots_txt && !self.fetcher.allowed_by_robots(&item.url).await {
+            return Ok((
+                Verdict::Failed {
+                    reason: "article page disallowed by robots.txt".into(),
+                    retry: false,
+                },
+                None,
+            ));
+        }
         let opts = FetchOptions {
             validators: None,
             max_body_bytes: cfg.max_body_bytes,
