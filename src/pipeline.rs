@@ -515,6 +515,79 @@ impl Pipeline {
         }
     }
 
+    /// Fetches one source and says what would happen to each item, writing nothing.
+    pub async fn preview(&self, cfg: &SourceConfig) -> Result<Vec<ItemDecision>, PreviewError> {
+        let state = SourceState {
+            name: cfg.name.clone(),
+            kind: cfg.kind.as_str().into(),
+            url: cfg.url.clone(),
+            etag: None,
+            last_modified: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            last_error: None,
+            consecutive_errors: 0,
+            next_due_at: Utc::now(),
+            interval_secs: 0,
+            last_new_story_at: None,
+            lease_owner: None,
+            lease_until: None,
+        };
+        let Some((_, items)) = self
+            .fetch_source(cfg, &state)
+            .await
+            .map_err(|e| PreviewError::Source(e.to_string()))?
+        else {
+            return Ok(Vec::new());
+        };
+        let decisions = stream::iter(items)
+            .map(|item| async move {
+                let ctx = ItemContext {
+                    title: item.title.clone(),
+                    url: item.url.to_string(),
+                    seen: SeenItem {
+                        source: cfg.name.clone(),
+                        guid: item.guid.clone(),
+                        canonical_url: dedup::canonical_url(&item.url),
+                    },
+                };
+                let (verdict, title) = self.judge_item(cfg, &item, &ctx).await?;
+                let title = title.or(ctx.title.clone());
+                let (outcome, reason, score) = match verdict {
+                    Verdict::Known => ("known", "already seen; would be skipped".to_string(), None),
+                    Verdict::Duplicate { reason, score, .. } => ("duplicate", reason, score),
+                    Verdict::OffTopic(v) => ("off_topic", v.reason, Some(v.score)),
+                    Verdict::Failed { reason, .. } => ("failed", reason, None),
+                    Verdict::Store(story, v) => {
+                        let mut nd = self.near_dup.lock().await;
+                        self.refresh_near_dup(&mut nd).await?;
+                        match nd.index.find(dedup::simhash(&story.text)) {
+                            Some((of, sim)) => (
+                                "duplicate",
+                                format!("near-duplicate of story {of} (similarity {sim:.2})"),
+                                Some(sim),
+                            ),
+                            None => ("stored", v.reason, Some(v.score)),
+                        }
+                    }
+                };
+                Ok::<_, StoreError>(ItemDecision {
+                    url: ctx.url,
+                    title,
+                    outcome: outcome.to_string(),
+                    reason,
+                    score,
+                })
+            })
+            .buffered(self.config.schedule.item_concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        decisions
+            .into_iter()
+            .map(|d| d.map_err(PreviewError::from))
+            .collect()
+    }
+
     async fn refresh_near_dup(&self, nd: &mut NearDupState) -> Result<(), StoreError> {
         for (id, bytes) in self.store.near_dup_signatures(nd.max_id).await? {
             if let Ok(arr) = <[u8; 8]>::try_from(bytes.as_slice()) {
@@ -730,6 +803,17 @@ impl Pipeline {
             new_story_at: None,
         }
     }
+}
+
+/// Why a preview could not list the source.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    /// The source could not be fetched or parsed.
+    #[error("source failed: {0}")]
+    Source(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why a whole source failed.
