@@ -90,6 +90,24 @@ async fn fetch_then_read_stories_logs_and_sources() {
     )
     .expect("write");
 
+    // Preview lists what would happen and stores nothing.
+    let feed = format!("{}/feed.rss", site.base);
+    let out = newsdesk_async(&config, &["preview", &feed, "--format", "json"]).await;
+    let preview: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let outcomes: Vec<&str> = preview
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "stored").count(), 2, "{preview}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "off_topic").count(), 1, "{preview}");
+    let archive = format!("{}/archive", site.base);
+    let out = newsdesk_async(&config, &["preview", &archive, "--kind", "page"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("link_selector"));
+
     let out = newsdesk_async(&config, &["fetch"]).await;
     let summary = stdout(&out);
     // Failed sources do not make the run fail.
