@@ -403,10 +403,7 @@ impl Config {
         {
             return Err((
                 "storage.url".into(),
-                format!(
-                    "'{}' is neither a sqlite:// nor a postgres:// URL",
-                    s.url
-                ),
+                format!("'{}' is neither a sqlite:// nor a postgres:// URL", s.url),
             ));
         }
         if let Err(e) = crate::schedule::validate_cron(&self.schedule.cron) {
@@ -459,10 +456,7 @@ impl Config {
                 return Err((key("name"), "must not be empty".into()));
             }
             if !names.insert(src.name.as_str()) {
-                return Err((
-                    key("name"),
-                    format!("duplicate source name '{}'", src.name),
-                ));
+                return Err((key("name"), format!("duplicate source name '{}'", src.name)));
             }
             match Url::parse(&src.url) {
                 Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
@@ -663,10 +657,9 @@ link_selector = "a[[["
 
     #[test]
     fn page_without_selector_refused() {
-        let e = parse(
-            "[[sources]]\nname = \"a\"\nkind = \"page\"\nurl = \"https://example.com/\"\n",
-        )
-        .unwrap_err();
+        let e =
+            parse("[[sources]]\nname = \"a\"\nkind = \"page\"\nurl = \"https://example.com/\"\n")
+                .unwrap_err();
         assert_eq!(e.key, "sources[0].link_selector");
     }
 
