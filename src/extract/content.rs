@@ -1,0 +1,471 @@
+//! Body extraction: finds the article container and keeps its paragraphs minus clutter.
+//!
+//! Takes the parsed document; gives the kept [`Block`]s in document order. The DOM is flattened
+//! once into a pre-order arena (so a subtree is an index range), split into text blocks, and the
+//! container is the element whose blocks hold the most good prose net of link lists and crumbs.
+
+use super::rules::{self, ClassVerdict};
+use ego_tree::NodeRef;
+use scraper::{Html, Node};
+
+/// One paragraph of output.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Arena index of the block's first text node: blocks sort by it in document order.
+    anchor: u32,
+    /// Normalized text.
+    pub text: String,
+    /// Inline HTML (text escaped, links and emphasis kept), not yet sanitized.
+    pub html: String,
+    /// Paragraph kind for the HTML output.
+    pub kind: Kind,
+    chars: u32,
+    link_chars: u32,
+}
+
+/// What element a block came from, for the HTML output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Plain paragraph.
+    Para,
+    /// Heading of the given level.
+    Heading(u8),
+    /// List item.
+    Item,
+    /// Quotation.
+    Quote,
+    /// Preformatted text.
+    Pre,
+}
+
+/// How hard the clutter rules bite; a page that comes out empty is retried with a looser level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Strictness {
+    /// Tags, roles, hidden elements and class/id words.
+    Full,
+    /// Tags, roles and hidden elements only.
+    NoClasses,
+}
+
+/// Tags skipped while building the arena: never text, often huge.
+const SKIP_AT_PARSE: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
+];
+
+struct Arena<'a> {
+    nodes: Vec<NodeRef<'a, Node>>,
+    parent: Vec<u32>,
+    end: Vec<u32>,
+}
+
+impl<'a> Arena<'a> {
+    fn build(doc: &'a Html) -> Arena<'a> {
+        let mut arena = Arena {
+            nodes: Vec::with_capacity(doc.tree.nodes().len() / 2),
+            parent: Vec::new(),
+            end: Vec::new(),
+        };
+        let root = doc.root_element();
+        let root = *root;
+        let mut open: Vec<u32> = Vec::new();
+        let mut cur = root;
+        loop {
+            let keep = match cur.value() {
+                Node::Element(e) => !SKIP_AT_PARSE.contains(&e.name()),
+                Node::Text(t) => !t.trim().is_empty(),
+                _ => false,
+            };
+            let mut descended = false;
+            if keep {
+                let idx = arena.nodes.len() as u32;
+                arena.nodes.push(cur);
+                arena.parent.push(open.last().copied().unwrap_or(u32::MAX));
+                arena.end.push(idx + 1);
+                if cur.value().is_element() {
+                    if let Some(child) = cur.first_child() {
+                        open.push(idx);
+                        cur = child;
+                        descended = true;
+                    }
+                }
+            }
+            if descended {
+                continue;
+            }
+            // Move to the next sibling, closing finished ancestors on the way up.
+            loop {
+                if cur.id() == root.id() {
+                    return arena;
+                }
+                if let Some(next) = cur.next_sibling() {
+                    cur = next;
+                    break;
+                }
+                match cur.parent() {
+                    Some(p) => cur = p,
+                    None => return arena,
+                }
+                if let Some(closed) = open.pop() {
+                    arena.end[closed as usize] = arena.nodes.len() as u32;
+                }
+            }
+        }
+    }
+
+    fn element(&self, i: usize) -> Option<&'a scraper::node::Element> {
+        self.nodes[i].value().as_element()
+    }
+}
+
+fn is_hidden(el: &scraper::node::Element) -> bool {
+    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
+        return true;
+    }
+    el.attr("style").is_some_and(|s| {
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    })
+}
+
+/// Whether an element marks the article itself (and so protects its ancestors from class rules).
+fn is_article_marker(el: &scraper::node::Element) -> bool {
+    matches!(el.name(), "article" | "main")
+        || el.attr("itemprop") == Some("articleBody")
+        || el.attr("role") == Some("main")
+}
+
+/// Per-element "drop this subtree" flags.
+fn junk_flags(arena: &Arena<'_>, strictness: Strictness) -> Vec<bool> {
+    let n = arena.nodes.len();
+    // Bottom-up: does the subtree hold an article marker?
+    let mut holds_article = vec![false; n];
+    for i in (0..n).rev() {
+        if let Some(el) = arena.element(i) {
+            if is_article_marker(el) {
+                holds_article[i] = true;
+            }
+        }
+        let p = arena.parent[i];
+        if holds_article[i] && p != u32::MAX {
+            holds_article[p as usize] = true;
+        }
+    }
+    let mut junk = vec![false; n];
+    for i in 0..n {
+        let p = arena.parent[i];
+        if p != u32::MAX && junk[p as usize] {
+            junk[i] = true;
+            continue;
+        }
+        let Some(el) = arena.element(i) else {
+            continue;
+        };
+        let name = el.name();
+        if matches!(name, "html" | "body") {
+            continue;
+        }
+        let protected = holds_article[i];
+        let by_tag = rules::DROP_TAGS.contains(&name) && !protected;
+        let by_role = el
+            .attr("role")
+            .is_some_and(|r| rules::DROP_ROLES.contains(&r.trim()))
+            && !protected;
+        let by_class = strictness == Strictness::Full
+            && !protected
+            && rules::class_verdict(el.attr("class"), el.attr("id")) == ClassVerdict::Clutter;
+        junk[i] = by_tag || by_role || by_class || is_hidden(el);
+    }
+    junk
+}
+
+/// Accumulates inline content into blocks while walking the arena.
+struct BlockBuilder {
+    blocks: Vec<Block>,
+    text: String,
+    html: String,
+    anchor: u32,
+    chars: u32,
+    link_chars: u32,
+    pending_space: bool,
+    link_depth: u32,
+}
+
+impl BlockBuilder {
+    fn new() -> Self {
+        BlockBuilder {
+            blocks: Vec::new(),
+            text: String::new(),
+            html: String::new(),
+            anchor: 0,
+            chars: 0,
+            link_chars: 0,
+            pending_space: false,
+            link_depth: 0,
+        }
+    }
+
+    fn push_text(&mut self, idx: u32, s: &str) {
+        for c in s.chars() {
+            if c.is_whitespace() {
+                self.pending_space = true;
+                continue;
+            }
+            if self.text.is_empty() {
+                self.anchor = idx;
+            } else if self.pending_space {
+                self.text.push(' ');
+                self.html.push(' ');
+            }
+            self.pending_space = false;
+            self.text.push(c);
+            match c {
+                '<' => self.html.push_str("&lt;"),
+                '>' => self.html.push_str("&gt;"),
+                '&' => self.html.push_str("&amp;"),
+                _ => self.html.push(c),
+            }
+            self.chars += 1;
+            if self.link_depth > 0 {
+                self.link_chars += 1;
+            }
+        }
+    }
+
+    fn push_markup(&mut self, markup: &str) {
+        if self.pending_space && !self.text.is_empty() {
+            self.html.push(' ');
+            self.text.push(' ');
+            self.pending_space = false;
+        }
+        self.html.push_str(markup);
+    }
+
+    fn flush(&mut self, kind: Kind) {
+        if self.chars > 0 {
+            self.blocks.push(Block {
+                anchor: self.anchor,
+                text: std::mem::take(&mut self.text),
+                html: std::mem::take(&mut self.html),
+                kind,
+                chars: self.chars,
+                link_chars: self.link_chars,
+            });
+        }
+        self.text.clear();
+        self.html.clear();
+        self.chars = 0;
+        self.link_chars = 0;
+        self.pending_space = false;
+    }
+}
+
+fn kind_of(tag: &str) -> Option<Kind> {
+    Some(match tag {
+        "h1" => Kind::Heading(1),
+        "h2" => Kind::Heading(2),
+        "h3" => Kind::Heading(3),
+        "h4" => Kind::Heading(4),
+        "h5" => Kind::Heading(5),
+        "h6" => Kind::Heading(6),
+        "li" | "dd" | "dt" => Kind::Item,
+        "blockquote" => Kind::Quote,
+        "pre" => Kind::Pre,
+        _ => return None,
+    })
+}
+
+/// Inline tags kept in the HTML output.
+const INLINE_KEEP: &[&str] = &[
+    "b", "strong", "i", "em", "code", "sub", "sup", "s", "u", "mark",
+];
+
+/// Splits the non-junk part of the document into blocks.
+fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
+    let mut b = BlockBuilder::new();
+    let mut open: Vec<u32> = Vec::new();
+    let mut kinds: Vec<Kind> = vec![Kind::Para];
+    let n = arena.nodes.len();
+    let mut i = 0;
+    let close = |b: &mut BlockBuilder, kinds: &mut Vec<Kind>, idx: u32| {
+        let Some(el) = arena.element(idx as usize) else {
+            return;
+        };
+        let name = el.name();
+        if name == "a" {
+            b.link_depth = b.link_depth.saturating_sub(1);
+            b.push_markup("</a>");
+        } else if INLINE_KEEP.contains(&name) {
+            b.push_markup(&format!("</{name}>"));
+        } else if rules::BLOCK_TAGS.contains(&name) {
+            b.flush(*kinds.last().unwrap_or(&Kind::Para));
+            if kind_of(name).is_some() {
+                kinds.pop();
+            }
+        }
+    };
+    while i < n {
+        while let Some(&top) = open.last() {
+            if arena.end[top as usize] as usize <= i {
+                open.pop();
+                close(&mut b, &mut kinds, top);
+            } else {
+                break;
+            }
+        }
+        if junk[i] {
+            i = arena.end[i] as usize;
+            continue;
+        }
+        match arena.nodes[i].value() {
+            Node::Text(t) => b.push_text(i as u32, &t.text),
+            Node::Element(el) => {
+                let name = el.name();
+                let kind = *kinds.last().unwrap_or(&Kind::Para);
+                if name == "a" {
+                    let href = el.attr("href").unwrap_or("");
+                    let escaped = href.replace('&', "&amp;").replace('"', "&quot;");
+                    b.push_markup(&format!("<a href=\"{escaped}\">"));
+                    b.link_depth += 1;
+                } else if INLINE_KEEP.contains(&name) {
+                    b.push_markup(&format!("<{name}>"));
+                } else if rules::BLOCK_TAGS.contains(&name) {
+                    b.flush(kind);
+                    if let Some(k) = kind_of(name) {
+                        kinds.push(k);
+                    }
+                }
+                open.push(i as u32);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    while let Some(top) = open.pop() {
+        close(&mut b, &mut kinds, top);
+    }
+    b.flush(Kind::Para);
+    b.blocks
+}
+
+/// Link share of a block's characters.
+fn link_density(b: &Block) -> f32 {
+    b.link_chars as f32 / b.chars.max(1) as f32
+}
+
+fn ends_sentence(text: &str) -> bool {
+    text.trim_end()
+        .ends_with(['.', '!', '?', '"', '”', '’', ':', ';', ')', '…'])
+}
+
+fn is_phrase_clutter(b: &Block) -> bool {
+    let len = b.chars as usize;
+    (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
+        || (len <= 40 && rules::COUNTER.is_match(&b.text))
+}
+
+/// How much a block counts for (positive) or against (negative) its container.
+fn block_weight(b: &Block) -> f32 {
+    let ld = link_density(b);
+    let len = b.chars as f32;
+    if ld > 0.5 || is_phrase_clutter(b) {
+        return -len;
+    }
+    if b.chars >= 60 && ld < 0.35 {
+        let sentence = if ends_sentence(&b.text) { 1.0 } else { 0.7 };
+        return len * sentence * (1.0 - ld);
+    }
+    if b.chars < 25 && !ends_sentence(&b.text) {
+        return -0.5 * len;
+    }
+    0.0
+}
+
+/// Semantic bonus: containers that call themselves the article count a bit more.
+fn container_bonus(el: &scraper::node::Element) -> f32 {
+    if el.attr("itemprop") == Some("articleBody") {
+        1.25
+    } else if matches!(el.name(), "article" | "main") {
+        1.1
+    } else {
+        1.0
+    }
+}
+
+/// Picks the container and returns its blocks, with clutter and duplicated titles dropped.
+pub fn extract_blocks(doc: &Html, title_variants: &[String]) -> Vec<Block> {
+    let arena = Arena::build(doc);
+    let mut best = Vec::new();
+    for strictness in [Strictness::Full, Strictness::NoClasses] {
+        let junk = junk_flags(&arena, strictness);
+        let blocks = blocks(&arena, &junk);
+        let kept = pick(&arena, &junk, blocks, title_variants);
+        let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
+        if chars >= 250 || strictness == Strictness::NoClasses {
+            if chars > best.iter().map(|b: &Block| b.chars as usize).sum() {
+                best = kept;
+            }
+            break;
+        }
+        best = kept;
+    }
+    best
+}
+
+fn pick(
+    arena: &Arena<'_>,
+    junk: &[bool],
+    blocks: Vec<Block>,
+    title_variants: &[String],
+) -> Vec<Block> {
+    if blocks.is_empty() {
+        return blocks;
+    }
+    let weights: Vec<f32> = blocks.iter().map(block_weight).collect();
+    let mut prefix = Vec::with_capacity(weights.len() + 1);
+    prefix.push(0.0f32);
+    for w in &weights {
+        prefix.push(prefix.last().copied().unwrap_or(0.0) + w);
+    }
+    let mut best = (f32::MIN, 0usize, 0usize);
+    for (i, &is_junk) in junk.iter().enumerate() {
+        if is_junk {
+            continue;
+        }
+        let Some(el) = arena.element(i) else {
+            continue;
+        };
+        let lo = blocks.partition_point(|b| (b.anchor as usize) < i);
+        let hi = blocks.partition_point(|b| (b.anchor as usize) < arena.end[i] as usize);
+        if lo == hi {
+            continue;
+        }
+        let score = (prefix[hi] - prefix[lo]) * container_bonus(el);
+        if score >= best.0 {
+            best = (score, lo, hi);
+        }
+    }
+    let (_, lo, hi) = best;
+    let mut kept: Vec<Block> = blocks
+        .into_iter()
+        .take(hi)
+        .skip(lo)
+        .filter(|b| {
+            link_density(b) <= 0.5
+                && !is_phrase_clutter(b)
+                && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))
+        })
+        .collect();
+    // Author bios and "views expressed" notes sit at the end.
+    let tail_from = kept.len().saturating_sub(3);
+    let mut idx = 0;
+    kept.retain(|b| {
+        let in_tail = idx >= tail_from;
+        idx += 1;
+        !(in_tail && b.chars as usize <= 400 && rules::TAIL_SET.is_match(&b.text))
+    });
+    kept
+}

@@ -1,0 +1,539 @@
+//! Clutter rules as data: tag sets, class/id words, ARIA roles and block phrases.
+//!
+//! Takes nothing; gives the tables that [`super::content`] consults. Adding a rule means adding a
+//! row here, never a branch in the walker.
+
+use regex::{Regex, RegexSet};
+use std::sync::LazyLock;
+
+/// Elements whose whole subtree is never article text (code, media, widgets, chrome).
+pub const DROP_TAGS: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "video", "audio", "button", "select", "option", "input", "textarea", "nav", "aside",
+    "footer", "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area",
+    "picture", "source", "img", "label", "figure", "fieldset",
+];
+
+/// Elements that start a new paragraph in the text output.
+pub const BLOCK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "center",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "caption",
+    "html",
+    "br",
+];
+
+/// ARIA roles of page chrome.
+pub const DROP_ROLES: &[&str] = &[
+    "navigation",
+    "banner",
+    "complementary",
+    "contentinfo",
+    "dialog",
+    "alertdialog",
+    "menu",
+    "menubar",
+    "toolbar",
+    "search",
+    "tablist",
+    "tab",
+    "button",
+    "alert",
+    "marquee",
+    "status",
+];
+
+/// Class/id words (after splitting `share-buttons` or `shareButtons` into `share`, `buttons`)
+/// that mark clutter. A trailing `*` matches any word starting with the rest.
+pub const CLUTTER_WORDS: &[&str] = &[
+    "comment*",
+    "disqus*",
+    "share*",
+    "sharing",
+    "social*",
+    "related*",
+    "newsletter*",
+    "subscri*",
+    "signup*",
+    "promo*",
+    "advert*",
+    "sponsor*",
+    "cookie*",
+    "consent*",
+    "gdpr",
+    "outbrain*",
+    "taboola*",
+    "popup*",
+    "modal*",
+    "sidebar*",
+    "breadcrumb*",
+    "pagination*",
+    "pager",
+    "footer*",
+    "masthead*",
+    "navbar*",
+    "navigation*",
+    "menu*",
+    "widget*",
+    "recommend*",
+    "trending*",
+    "popular",
+    "mostread*",
+    "byline*",
+    "dateline*",
+    "timestamp*",
+    "toolbar*",
+    "tooltip*",
+    "overlay*",
+    "lightbox*",
+    "banner*",
+    "carousel*",
+    "slideshow*",
+    "gallery*",
+    "caption*",
+    "credit*",
+    "disclaimer*",
+    "copyright*",
+    "rating*",
+    "reaction*",
+    "follow*",
+    "facebook*",
+    "twitter*",
+    "linkedin*",
+    "whatsapp*",
+    "pinterest*",
+    "reddit*",
+    "print",
+    "email*",
+    "login*",
+    "logon*",
+    "register*",
+    "skip*",
+    "jump*",
+    "sronly",
+    "screenreader*",
+    "visuallyhidden*",
+    "offscreen*",
+    "sharedaddy*",
+    "addtoany*",
+    "addthis*",
+    "yarpp*",
+    "zergnet*",
+    "recirc*",
+    "tagcloud*",
+    "tagline*",
+    "keywords",
+    "topics",
+    "authorbio*",
+    "bio",
+    "newsfeed*",
+    "headline",
+    "kicker*",
+    "eyebrow*",
+    "flyout*",
+    "dropdown*",
+    "interstitial*",
+    "donate*",
+    "donation*",
+    "membership*",
+    "upsell*",
+    "nativead*",
+    "adslot*",
+    "adunit*",
+    "adsense*",
+    "adwrap*",
+    "adcontainer*",
+    "dfp*",
+    "googleads*",
+    "doubleclick*",
+    "rightrail*",
+    "rail",
+    "toc",
+    "tableofcontents*",
+    "noprint",
+    "meta",
+    "tags",
+    "tag",
+    "author",
+    "authors",
+    "avatar*",
+    "profile",
+    "signin*",
+    "search*",
+    "ad",
+    "ads",
+    "adv",
+    "nav",
+    "video*",
+    "player*",
+    "audio*",
+    "podcast*",
+    "embed",
+    "shares",
+    "likes",
+    "counter*",
+    "vote*",
+    "poll*",
+    "quiz*",
+    "alert*",
+    "notice*",
+    "notification*",
+    "toast*",
+    "cta",
+    "subnav*",
+    "topbar*",
+    "header*",
+    "complementary",
+    "aside",
+    "more",
+    "next",
+    "prev",
+    "previous",
+    "pullquote*",
+    "newsletters",
+];
+
+/// Words that would match a prefix above but are ordinary content words.
+pub const CLUTTER_WORD_EXCEPTIONS: &[&str] = &[
+    "shareholder",
+    "shareholders",
+    "commentary",
+    "commentator",
+    "commentators",
+    "headerbody",
+];
+
+/// Class/id words that mark a wrapper of the article itself; they protect it from the words above
+/// unless a word is also in [`STRONG_CLUTTER_WORDS`].
+pub const CONTENT_WORDS: &[&str] = &[
+    "article",
+    "articlebody",
+    "body",
+    "content",
+    "entry",
+    "main",
+    "post",
+    "story",
+    "storybody",
+    "text",
+    "blog",
+    "prose",
+    "richtext",
+    "hentry",
+    "page",
+    "wrapper",
+    "container",
+    "column",
+    "col",
+    "section",
+    "layout",
+    "site",
+    "single",
+    "template",
+    "region",
+    "inner",
+    "outer",
+    "grid",
+    "row",
+];
+
+/// Clutter words that win even on an element that also carries a content word (`post-comments`).
+pub const STRONG_CLUTTER_WORDS: &[&str] = &[
+    "comment",
+    "comments",
+    "disqus",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "newsletter",
+    "subscribe",
+    "subscription",
+    "promo",
+    "advert",
+    "advertisement",
+    "sponsor",
+    "sponsored",
+    "cookie",
+    "outbrain",
+    "taboola",
+    "recommended",
+    "recommendations",
+    "trending",
+    "popular",
+    "byline",
+    "footer",
+    "sidebar",
+    "ad",
+    "ads",
+    "relatedposts",
+    "sharedaddy",
+    "yarpp",
+    "bio",
+    "authorbio",
+    "breadcrumb",
+    "breadcrumbs",
+    "tags",
+    "meta",
+    "caption",
+    "disclaimer",
+];
+
+/// Phrases that, filling a short block on their own, are clutter. Case-insensitive, matched
+/// against the whole normalized block text.
+pub const CLUTTER_PHRASES: &[&str] = &[
+    // comment counts and calls to comment
+    r"^(\d+\s*)?(comments?|replies|responses)\s*[:(\[]?\s*\d*\s*[)\]]?$",
+    r"^(view|show|read|see|load|hide|join)( all| the| more)* (\d+ )?(comments?|replies|conversation|discussion)\b",
+    r"^be the first to (comment|share|review|reply|respond)",
+    r"^(leave|post|add|write|submit) (a|your) (comment|reply|response|review)",
+    r"^(join|start) the (discussion|conversation|debate)",
+    r"^(discuss this|community comments|comments are (closed|disabled))",
+    r"^you must be (logged|signed) in to",
+    r"^\d+\s*(comments?|shares?|likes?|views?|reactions?)$",
+    // subscribe / newsletter boxes
+    r"^discover more from\b",
+    r"^subscribe\b",
+    r"\bsubscribe to (get|receive|our|the)\b",
+    r"^(sign up|signup|register) (for|to|now|today|here)\b",
+    r"\b(newsletter|mailing list)\b.{0,80}\b(sign up|subscribe|inbox|delivered)\b",
+    r"\b(sign up|subscribe)\b.{0,80}\b(newsletter|inbox|emails?|updates)\b",
+    r"^(get|receive) (the|our)\b.{0,60}\b(newsletter|updates|emails?|alerts?)\b",
+    r"^(thanks|thank you) for (reading|signing up|subscribing|your support)",
+    r"^(enter your email|your email address|email address)\b",
+    r"^(already a (subscriber|member)|not a subscriber)",
+    // share and like widgets
+    r"^(share|tweet|email|print|save|pin|like|follow)( (this|the))?( (article|story|post|page|link))?( (on|via|to|with) \w+)?[:!.]?$",
+    r"^(share|follow us) on\b",
+    r"^(facebook|twitter|linkedin|whatsapp|pinterest|reddit|email|print|copy link)(\s+(facebook|twitter|linkedin|whatsapp|pinterest|reddit|email|print|copy link|x))*$",
+    r"^sharing is caring",
+    r"^click (here )?to (share|print|email|open)",
+    // related / more lists and promos
+    r"^(related|more from|more on|more about|more in|you (might|may) (also )?(like|enjoy)|recommended( for you)?|read (more|next|also)|see also|also (read|see)|trending( now)?|popular( now)?|most (read|popular|viewed)|don'?t miss|top stories|latest (news|stories)|editor'?s picks|further reading|what to read next|up next|watch next)\b.{0,120}$",
+    r"^read more\b",
+    r"^(continue|keep) reading\b",
+    r"^(previous|next) (article|post|story|page)\b",
+    r"^(click|tap) here\b",
+    // ads and cookie banners
+    r"^(advertisement|advertising|ad|ads|sponsored( content)?|paid (content|post)|promoted( content)?)$",
+    r"^story continues below",
+    r"^(article|story|content) continues (below|after)",
+    r"\b(we|this (web)?site) uses? cookies\b",
+    r"^(accept|allow|reject|manage) (all )?cookies",
+    r"\bcookie (policy|settings|preferences|consent)\b",
+    r"^we (respect|value|care about) your privacy",
+    r"^(please )?(enable|turn on) javascript",
+    r"^(loading|please wait)\W*$",
+    // bylines, dates, reading time, tags
+    r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
+    r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
+    r"^\d+\s*min(ute)?s?\s*read$",
+    r"^(tags?|topics?|filed under|categories|category|posted in)\s*:",
+    r"^(photo|image|picture|video|credit|source|illustration)s?\s*(credit)?\s*:.{0,120}$",
+    r"^(all rights reserved|copyright\b|©)",
+    r"^about the (author|writer)s?\b",
+    r"^(follow|contact) (the )?(author|writer|him|her|them|us)\b",
+    r"^(log ?in|sign ?in|register|my account)\b.{0,40}$",
+];
+
+/// Author-bio sentences: dropped only near the end of the body, where bios sit.
+pub const TAIL_PHRASES: &[&str] = &[
+    r"^\p{Lu}[\p{L}.'’-]+(\s+\p{Lu}[\p{L}.'’-]+){0,3} (is|was|has been) (a|an|the) (\w+ ){0,4}(writer|reporter|editor|correspondent|contributor|journalist|columnist|producer|author|analyst|freelancer)\b",
+    r"^(the )?(views|opinions) expressed\b",
+    r"^(this (article|story) (was|has been) (updated|corrected))",
+];
+
+/// A lone counter row ("7 0 0", "1.2K 34"): numbers only.
+pub static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[\d\s.,:kKmM+/|•·-]*$").unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// [`CLUTTER_PHRASES`] compiled.
+pub static CLUTTER_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(CLUTTER_PHRASES));
+
+/// [`TAIL_PHRASES`] compiled.
+pub static TAIL_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(TAIL_PHRASES));
+
+fn compile(patterns: &[&str]) -> RegexSet {
+    regex::RegexSetBuilder::new(patterns)
+        .case_insensitive(true)
+        .build()
+        .unwrap_or_else(|e| unreachable!("static regex table: {e}"))
+}
+
+/// Blocks longer than this are never judged by phrase alone: real paragraphs may say "subscribe".
+pub const PHRASE_MAX_CHARS: usize = 220;
+
+fn in_table(table: &[&str], word: &str) -> bool {
+    table.contains(&word)
+}
+
+/// How a class/id list reads: clutter, article wrapper, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassVerdict {
+    /// Names a clutter widget.
+    Clutter,
+    /// Names the article or one of its wrappers.
+    Content,
+    /// Says nothing either way.
+    Neutral,
+}
+
+/// Splits `attr` (a class list or id) into lowercase words on `-`, `_`, `:` and camelCase
+/// boundaries, calling `f` on each word (`false`) and on each whole token squeezed (`true`).
+fn for_each_word(attr: &str, mut f: impl FnMut(&str, bool)) {
+    let mut word = String::new();
+    for token in attr.split_ascii_whitespace() {
+        let lower = token.to_ascii_lowercase();
+        let compact: String = lower
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        f(&compact, true);
+        let mut prev_lower = false;
+        for c in token.chars() {
+            let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
+            if boundary && !word.is_empty() {
+                f(&word, false);
+                word.clear();
+            }
+            if c.is_ascii_alphanumeric() {
+                word.push(c.to_ascii_lowercase());
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        }
+        if !word.is_empty() {
+            f(&word, false);
+            word.clear();
+        }
+    }
+}
+
+/// Judges an element by its `class` and `id` attributes.
+pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
+    let (mut clutter, mut strong, mut content) = (false, false, false);
+    for attr in [class, id].into_iter().flatten() {
+        for_each_word(attr, |w, squeezed| {
+            if w.is_empty() || in_table(CLUTTER_WORD_EXCEPTIONS, w) {
+                return;
+            }
+            if in_table(STRONG_CLUTTER_WORDS, w) {
+                strong = true;
+            }
+            // A squeezed token ("srOnly" -> "sronly") only matches long prefixes: "shareholderletter"
+            // must not hit "share*".
+            let hit = CLUTTER_WORDS.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => w.starts_with(prefix) && (!squeezed || prefix.len() >= 10),
+                None => w == *p,
+            });
+            clutter |= hit;
+            content |= in_table(CONTENT_WORDS, w);
+        });
+    }
+    match (clutter, strong, content) {
+        (_, true, _) => ClassVerdict::Clutter,
+        (true, _, false) => ClassVerdict::Clutter,
+        (_, _, true) => ClassVerdict::Content,
+        _ => ClassVerdict::Neutral,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_words_split_and_match() {
+        assert_eq!(
+            class_verdict(Some("share-buttons"), None),
+            ClassVerdict::Clutter
+        );
+        assert_eq!(
+            class_verdict(Some("shareButtons"), None),
+            ClassVerdict::Clutter
+        );
+        assert_eq!(
+            class_verdict(Some("post-comments"), None),
+            ClassVerdict::Clutter
+        );
+        assert_eq!(
+            class_verdict(Some("entry-content"), None),
+            ClassVerdict::Content
+        );
+        assert_eq!(
+            class_verdict(Some("shareholder-letter"), None),
+            ClassVerdict::Neutral
+        );
+        assert_eq!(class_verdict(None, Some("main")), ClassVerdict::Content);
+        assert_eq!(
+            class_verdict(Some("header-ad"), None),
+            ClassVerdict::Clutter
+        );
+        assert_eq!(class_verdict(Some("loaded"), None), ClassVerdict::Neutral);
+    }
+
+    #[test]
+    fn phrases_catch_clutter_not_prose() {
+        for clutter in [
+            "Comments (0)",
+            "Be the first to comment!",
+            "Discover more from TechBooky",
+            "Subscribe to get the latest posts sent to your email.",
+            "Read more: Why the deal fell apart",
+            "Advertisement",
+            "You might also like",
+            "By Jane Doe",
+            "This site uses cookies to improve your experience.",
+        ] {
+            assert!(CLUTTER_SET.is_match(clutter), "{clutter}");
+        }
+        for prose in [
+            "The company said shareholders would vote in March.",
+            "Microsoft invested more than $13 billion into OpenAI.",
+            "By the end of the year, both firms had moved on.",
+        ] {
+            assert!(!CLUTTER_SET.is_match(prose), "{prose}");
+        }
+        assert!(COUNTER.is_match("7 0 0"));
+        assert!(!COUNTER.is_match("7 ways to save"));
+    }
+}

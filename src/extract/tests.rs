@@ -1,0 +1,156 @@
+//! Unit tests: one small page per clutter kind, each asserting the body stays and the clutter goes.
+
+use super::*;
+
+const BODY: &str = "<p>Microsoft and OpenAI have rewritten the terms of their partnership, the companies said on Monday, ending an exclusive arrangement that had lasted for years.</p>\
+<p>Under the new deal, OpenAI can sell its models through any cloud provider, while Microsoft keeps a licence to the technology until the end of the decade.</p>\
+<p>Analysts said the change reflects how much computing power the start-up now needs, far more than a single provider could reliably supply.</p>";
+
+/// Wraps `inside` (placed within the article container, after the body) and `outside` (placed
+/// beside it) into a page.
+fn page(inside: &str, outside: &str) -> String {
+    format!(
+        "<html><head><title>Partnership rewritten | Example</title></head><body>\
+         <div class=\"site\"><div class=\"main\"><article><h1>Partnership rewritten</h1>\
+         <div class=\"entry\">{BODY}{inside}</div></article>{outside}</div></div></body></html>"
+    )
+}
+
+fn assert_clean(inside: &str, outside: &str, clutter: &[&str]) {
+    let a = extract(&page(inside, outside), None);
+    assert!(
+        a.text.contains("rewritten the terms"),
+        "body lost: {}",
+        a.text
+    );
+    assert!(
+        a.text.contains("single provider could reliably supply"),
+        "body cut: {}",
+        a.text
+    );
+    for c in clutter {
+        assert!(
+            !a.text.contains(c),
+            "clutter {c:?} survived in:\n{}",
+            a.text
+        );
+        assert!(
+            !a.html.contains(c),
+            "clutter {c:?} survived in HTML:\n{}",
+            a.html
+        );
+    }
+}
+
+#[test]
+fn subscribe_and_newsletter_boxes() {
+    assert_clean(
+        "<div><h3>Discover more from Example</h3><p>Subscribe to get the latest posts sent to your email.</p></div>\
+         <div><p>Sign up for our weekly newsletter and get the best stories in your inbox.</p></div>",
+        "",
+        &["Discover more", "Subscribe", "newsletter"],
+    );
+}
+
+#[test]
+fn comment_counts_and_sections() {
+    assert_clean(
+        "<p>Comments (0)</p><p>Be the first to comment!</p>",
+        "<section id=\"comments\"><h2>3 Comments</h2><p>I think this deal is a really big mistake for both of the companies involved, honestly.</p></section>",
+        &["Comments (0)", "first to comment", "big mistake"],
+    );
+}
+
+#[test]
+fn share_and_like_counters() {
+    assert_clean(
+        "<div><span>7</span> <span>0</span> <span>0</span></div><p>Share this article</p>\
+         <ul><li><a href=\"/fb\">Facebook</a></li><li><a href=\"/tw\">Twitter</a></li></ul>",
+        "",
+        &["Share this", "Facebook", "\n7 0 0"],
+    );
+    let a = extract(&page("<p>7 0 0</p>", ""), None);
+    assert!(!a.text.lines().any(|l| l.trim() == "7 0 0"), "{}", a.text);
+}
+
+#[test]
+fn related_lists_and_read_more_promos() {
+    assert_clean(
+        "<p><strong>Read more:</strong> <a href=\"/x\">Why the old deal fell apart</a></p>\
+         <h3>You might also like</h3><ul><li><a href=\"/a\">Another story about chips and clouds</a></li>\
+         <li><a href=\"/b\">A third story about regulators</a></li></ul>",
+        "<div class=\"more-from\"><h3>More from Example</h3><p>Some unrelated article teaser text that is long enough to look like prose.</p></div>",
+        &["Read more", "might also like", "Another story", "More from", "unrelated article"],
+    );
+}
+
+#[test]
+fn cookie_banners_and_ad_labels() {
+    assert_clean(
+        "<p>Advertisement</p>",
+        "<div class=\"cookie-notice\"><p>We use cookies to improve your experience on our website and for analytics.</p></div>",
+        &["Advertisement", "cookies"],
+    );
+}
+
+#[test]
+fn author_bios_and_duplicated_titles() {
+    let a = extract(
+        &page(
+            "<p>Partnership rewritten</p><div class=\"author-bio\"><p>Jane Doe covers technology and the business of artificial intelligence for Example.</p></div>\
+             <p>Jane Doe is a senior reporter at Example covering cloud computing.</p>",
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("rewritten the terms"));
+    assert!(!a.text.contains("Partnership rewritten"), "{}", a.text);
+    assert!(!a.text.contains("Jane Doe"), "{}", a.text);
+    assert_eq!(a.title.as_deref(), Some("Partnership rewritten"));
+}
+
+#[test]
+fn div_soup_without_semantic_tags() {
+    let html = format!(
+        "<html><body><div><div><a href=\"/\">Home</a> <a href=\"/news\">News</a> <a href=\"/tech\">Tech</a></div>\
+         <div><div>{BODY}</div><div><a href=\"/1\">Top story one of the day</a><br><a href=\"/2\">Top story two of the day</a></div></div>\
+         <div>Copyright 2026 Example Media. All rights reserved.</div></div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("rewritten the terms"));
+    assert!(!a.text.contains("Top story"), "{}", a.text);
+    assert!(!a.text.contains("Copyright"), "{}", a.text);
+    assert_eq!(a.text.lines().count(), 3, "{}", a.text);
+}
+
+#[test]
+fn html_is_sanitized_and_links_absolute() {
+    let html = page(
+        "<p onclick=\"evil()\">See <a href=\"/report.pdf\" onmouseover=\"x()\">the full report</a> for the filing details and terms.<script>alert(1)</script></p>\
+         <iframe src=\"https://ads.example/\"></iframe><style>p{}</style>",
+        "",
+    );
+    let base = Url::parse("https://news.example/2026/01/deal").unwrap();
+    let a = extract(&html, Some(&base));
+    for bad in [
+        "onclick",
+        "onmouseover",
+        "<script",
+        "<iframe",
+        "<style",
+        "alert(1)",
+    ] {
+        assert!(!a.html.contains(bad), "{bad} in {}", a.html);
+    }
+    assert!(
+        a.html.contains("href=\"https://news.example/report.pdf\""),
+        "{}",
+        a.html
+    );
+    assert!(
+        a.text.contains("See the full report for the filing"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("https://"), "{}", a.text);
+}
