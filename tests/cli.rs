@@ -101,8 +101,16 @@ async fn fetch_then_read_stories_logs_and_sources() {
         .iter()
         .filter_map(|d| d["outcome"].as_str())
         .collect();
-    assert_eq!(outcomes.iter().filter(|o| **o == "stored").count(), 2, "{preview}");
-    assert_eq!(outcomes.iter().filter(|o| **o == "off_topic").count(), 1, "{preview}");
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "stored").count(),
+        2,
+        "{preview}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "off_topic").count(),
+        1,
+        "{preview}"
+    );
     let archive = format!("{}/archive", site.base);
     let out = newsdesk_async(&config, &["preview", &archive, "--kind", "page"]).await;
     assert!(!out.status.success());

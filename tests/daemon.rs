@@ -36,7 +36,10 @@ async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStat
         if let Some(status) = child.try_wait().expect("try_wait") {
             return status;
         }
-        assert!(start.elapsed() < limit, "daemon did not exit within {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "daemon did not exit within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -46,11 +49,18 @@ async fn wait_runs(store: &dyn Store, n: usize, limit: Duration) -> Vec<store::R
     let start = Instant::now();
     loop {
         let runs = store.runs(100, None).await.expect("runs");
-        let done: Vec<_> = runs.into_iter().filter(|r| r.finished_at.is_some()).collect();
+        let done: Vec<_> = runs
+            .into_iter()
+            .filter(|r| r.finished_at.is_some())
+            .collect();
         if done.len() >= n {
             return done;
         }
-        assert!(start.elapsed() < limit, "only {} run(s) finished", done.len());
+        assert!(
+            start.elapsed() < limit,
+            "only {} run(s) finished",
+            done.len()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -98,13 +108,21 @@ async fn daemon_runs_at_start_stops_on_sigterm_and_remembers_due_times() {
     let start = Instant::now();
     let restart_run = loop {
         let runs = store.runs(10, None).await.expect("runs");
-        if let Some(r) = runs.into_iter().find(|r| r.id > before && r.finished_at.is_some()) {
+        if let Some(r) = runs
+            .into_iter()
+            .find(|r| r.id > before && r.finished_at.is_some())
+        {
             break r;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "no run after restart");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no run after restart"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(restart_run.counts.sources, 0, "{restart_run:?}");
     sigterm(&again);
-    assert!(wait_exit(&mut again, Duration::from_secs(30)).await.success());
+    assert!(wait_exit(&mut again, Duration::from_secs(30))
+        .await
+        .success());
 }

@@ -114,8 +114,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Show what the extractor makes of saved pages (HTML, `.html.gz`, or `-` for stdin).
+    Extract {
+        /// Page URL, to resolve relative links.
+        #[arg(long)]
+        url: Option<url::Url>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExtractFormatArg::Text)]
+        format: ExtractFormatArg,
+        /// Files to read.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Validate the config file and exit.
     CheckConfig,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExtractFormatArg {
+    Text,
+    Json,
+    Ndjson,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -132,6 +151,10 @@ fn parse_age(s: &str) -> Result<std::time::Duration, String> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format, matches!(cli.command, Command::Run));
+    // Extraction needs no config: it must work on a bare checkout or a laptop.
+    if let Command::Extract { url, format, files } = &cli.command {
+        return cmd_extract(files, url.as_ref(), *format);
+    }
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => return config_refused(&e),
@@ -164,13 +187,36 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn cmd_extract(files: &[PathBuf], url: Option<&url::Url>, format: ExtractFormatArg) -> ExitCode {
+    use newsdesk::extract::{run_extract_command, ExtractFormat};
+    let format = match format {
+        ExtractFormatArg::Text => ExtractFormat::Text,
+        ExtractFormatArg::Json => ExtractFormat::Json,
+        ExtractFormatArg::Ndjson => ExtractFormat::Ndjson,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match run_extract_command(files, url, format, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn config_refused(e: &ConfigError) -> ExitCode {
     eprintln!("error: config refused: {e}");
     ExitCode::from(2)
 }
 
 fn init_tracing(format: LogFormat, daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
+    // html5ever reports every parse quirk of real-world HTML at warn level: noise for operators.
+    let default = if daemon {
+        "info,html5ever=error"
+    } else {
+        "warn,html5ever=error"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
@@ -251,7 +297,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             link_selector,
             format,
         } => cmd_preview(config, url, kind, link_selector, format).await,
-        Command::CheckConfig => Ok(()),
+        Command::CheckConfig | Command::Extract { .. } => Ok(()),
     }
 }
 
