@@ -305,7 +305,7 @@ fn default_threshold() -> f64 {
 }
 
 /// `[admin]`: the daemon's admin endpoint.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// `unix:/path/to.sock`, `127.0.0.1:PORT`, or empty to disable.
@@ -314,15 +314,6 @@ pub struct AdminConfig {
     /// Bearer token required on TCP.
     #[serde(default)]
     pub token: Option<String>,
-}
-
-impl Default for AdminConfig {
-    fn default() -> Self {
-        Self {
-            listen: String::new(),
-            token: None,
-        }
-    }
 }
 
 /// What kind of source a `[[sources]]` entry is.

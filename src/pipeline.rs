@@ -15,7 +15,7 @@ use tokio::sync::{watch, Mutex};
 use url::Url;
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::dedup::{self, NearDupIndex, StoryFingerprint};
+use crate::dedup::{self, NearDupIndex, NearDupSignature, StoryFingerprint};
 use crate::extract::{self, Article};
 use crate::fetch::{charset, FetchError, FetchOptions, Fetched, Fetcher, Validators};
 use crate::source::{self, SourceItem};
@@ -491,8 +491,8 @@ impl Pipeline {
     ) -> Result<Outcome, StoreError> {
         let mut nd = self.near_dup.lock().await;
         self.refresh_near_dup(&mut nd).await?;
-        let hash = dedup::simhash(&story.text);
-        if let Some((of, similarity)) = nd.index.find(hash) {
+        let signature = NearDupSignature::of_text(&story.text);
+        if let Some((of, similarity)) = signature.as_ref().and_then(|sig| nd.index.find(sig)) {
             event.outcome = Outcome::Duplicate;
             event.duplicate_of = Some(of);
             event.score = Some(similarity);
@@ -504,10 +504,12 @@ impl Pipeline {
         event.score = Some(topic.score);
         event.reason = topic.reason;
         let mut story = story;
-        story.near_dup = Some(hash.to_le_bytes().to_vec());
+        story.near_dup = signature.as_ref().map(NearDupSignature::to_bytes);
         match self.store.insert_story(&story, &ctx.seen, &event).await? {
             InsertOutcome::Stored(id) => {
-                nd.index.insert(id, hash);
+                if let Some(sig) = &signature {
+                    nd.index.insert(id, sig);
+                }
                 nd.max_id = nd.max_id.max(id);
                 Ok(Outcome::Stored)
             }
@@ -561,7 +563,9 @@ impl Pipeline {
                     Verdict::Store(story, v) => {
                         let mut nd = self.near_dup.lock().await;
                         self.refresh_near_dup(&mut nd).await?;
-                        match nd.index.find(dedup::simhash(&story.text)) {
+                        let found = NearDupSignature::of_text(&story.text)
+                            .and_then(|sig| nd.index.find(&sig));
+                        match found {
                             Some((of, sim)) => (
                                 "duplicate",
                                 format!("near-duplicate of story {of} (similarity {sim:.2})"),
@@ -590,8 +594,10 @@ impl Pipeline {
 
     async fn refresh_near_dup(&self, nd: &mut NearDupState) -> Result<(), StoreError> {
         for (id, bytes) in self.store.near_dup_signatures(nd.max_id).await? {
-            if let Ok(arr) = <[u8; 8]>::try_from(bytes.as_slice()) {
-                nd.index.insert(id, u64::from_le_bytes(arr));
+            // A signature of another format (an older release) is skipped, not fatal: the
+            // exact keys still guard that story.
+            if let Some(sig) = NearDupSignature::from_bytes(&bytes) {
+                nd.index.insert(id, &sig);
             }
             nd.max_id = nd.max_id.max(id);
         }

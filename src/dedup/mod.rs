@@ -1,50 +1,23 @@
 //! Dedup stage: the keys that say two items are one story.
 //!
-//! Takes URLs and body text; gives a canonical URL, an exact [`StoryFingerprint`] and a 64-bit
-//! SimHash, plus an in-memory index answering "is there a near-copy of this text?".
+//! Takes URLs and body text; gives a canonical URL ([`canonical_url`], checked before anything is
+//! fetched), an exact [`StoryFingerprint`] of the normalized body, and a [`NearDupSignature`] with
+//! an in-memory [`NearDupIndex`] answering "is there a near-copy of this text?". The store's
+//! unique constraints on canonical URL and fingerprint make the first two race-free; the index is
+//! rebuilt from stored signatures, so a restart never lets a near-copy through.
 
-use url::Url;
+mod fingerprint;
+mod neardup;
+mod url_canon;
 
-/// Canonical form of an article URL: tracking parameters, fragments, default ports, AMP variants
-/// and other noise removed, so two links to one article compare equal.
-pub fn canonical_url(url: &Url) -> String {
-    let _ = url;
-    unimplemented!("dedup stage")
-}
+pub use fingerprint::StoryFingerprint;
+pub use neardup::{NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD};
+pub use url_canon::{canonical_url, is_tracking_param};
 
-/// Exact-content fingerprint: a hash of the normalized body text, as hex.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StoryFingerprint(pub String);
-
-impl StoryFingerprint {
-    /// Fingerprint of a body text.
-    pub fn of_text(text: &str) -> StoryFingerprint {
-        let _ = text;
-        unimplemented!("dedup stage")
-    }
-}
-
-/// 64-bit SimHash of the body text's word shingles.
-pub fn simhash(text: &str) -> u64 {
-    let _ = text;
-    unimplemented!("dedup stage")
-}
-
-/// In-memory near-duplicate index of stored stories' SimHashes.
-#[derive(Debug, Default)]
-pub struct NearDupIndex {}
-
-impl NearDupIndex {
-    /// Adds a story.
-    pub fn insert(&mut self, story_id: i64, hash: u64) {
-        let _ = (story_id, hash);
-        unimplemented!("dedup stage")
-    }
-
-    /// The most similar stored story at or above the near-duplicate threshold, with its
-    /// similarity in 0..=1.
-    pub fn find(&self, hash: u64) -> Option<(i64, f64)> {
-        let _ = hash;
-        unimplemented!("dedup stage")
-    }
+/// The words of a text, lower-cased, split on anything that is not a letter or digit. The one
+/// normalization every content key shares, so whitespace, punctuation and case never matter.
+pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
 }

@@ -65,6 +65,7 @@ impl Trigger {
 /// The final outcome of an item, or what happened to a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Outcome {
     /// A new story was stored.
     Stored,
