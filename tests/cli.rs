@@ -116,8 +116,14 @@ async fn fetch_then_read_stories_logs_and_sources() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("link_selector"));
 
+    let started = std::time::Instant::now();
     let out = newsdesk_async(&config, &["fetch"]).await;
+    // A measurement for the README, not an assertion: shared machines are noisy.
     let summary = stdout(&out);
+    eprintln!(
+        "newsdesk fetch on the fixture site: {:?}\n{summary}",
+        started.elapsed()
+    );
     // Failed sources do not make the run fail.
     assert!(
         out.status.success(),

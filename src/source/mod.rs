@@ -77,6 +77,7 @@ pub fn parse_feed_full(
         .id_generator(|_, _, _| String::new())
         .sanitize_content(false)
         .build();
+    reject_non_feed(&norm.text)?;
     let text = norm.text.as_bytes();
     let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(text)))
         .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))?
@@ -92,6 +93,28 @@ pub fn parse_feed_full(
         link: pick_link(&feed.links, base),
         items,
     })
+}
+
+/// Refuses, with a message an operator can act on, a body that cannot be a feed: feed-rs would
+/// otherwise try it as JSON and report a JSON syntax error for, say, an HTML error page.
+fn reject_non_feed(text: &str) -> Result<(), SourceError> {
+    let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let head: String = start.chars().take(40).collect();
+    let lower = head.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        return Err(SourceError::Feed(
+            "an HTML page, not a feed (is the URL a feed's address?)".into(),
+        ));
+    }
+    if start.starts_with('<') || start.starts_with('{') {
+        return Ok(());
+    }
+    if start.is_empty() {
+        return Err(SourceError::Feed("empty body".into()));
+    }
+    Err(SourceError::Feed(format!(
+        "not a feed: the body starts with {head:?}, neither XML nor JSON"
+    )))
 }
 
 /// The link of a feed or entry: `alternate` (or no rel) first, then any.
@@ -194,6 +217,14 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://news.example.com/section/").unwrap()
+    }
+
+    #[test]
+    fn a_body_that_is_no_feed_is_refused_with_a_reason() {
+        let err = |body: &[u8]| parse_feed(body, None, &base()).unwrap_err().to_string();
+        assert!(err(b"this is {not} a feed").contains("neither XML nor JSON"));
+        assert!(err(b"  <!DOCTYPE html><html><body>Oops</body></html>").contains("HTML page"));
+        assert!(err(b"   ").contains("empty body"));
     }
 
     #[test]
