@@ -370,12 +370,8 @@ fn shutdown_signal() -> anyhow::Result<watch::Receiver<bool>> {
 
 async fn cmd_run(config: Arc<Config>) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let pipeline = Arc::new(Pipeline::new(config.clone(), store)?);
-    pipeline.sync_sources().await?;
     let shutdown = shutdown_signal()?;
-    // The sender side goes to the admin endpoint; kept alive here so the channel stays open.
-    let (_manual_tx, manual_rx) = mpsc::channel(8);
-    schedule::run_daemon(pipeline, shutdown, manual_rx, None).await?;
+    newsdesk::daemon::run(config, store, shutdown).await?;
     Ok(())
 }
 
