@@ -76,10 +76,20 @@ impl Metrics {
         let mut out = String::new();
         self.with(|m| {
             let o = &mut out;
-            header(o, "newsdesk_up", "gauge", "1 when the database answered this scrape");
+            header(
+                o,
+                "newsdesk_up",
+                "gauge",
+                "1 when the database answered this scrape",
+            );
             let _ = writeln!(o, "newsdesk_up {}", u8::from(up));
 
-            header(o, "newsdesk_runs_total", "counter", "Runs since start by trigger and result");
+            header(
+                o,
+                "newsdesk_runs_total",
+                "counter",
+                "Runs since start by trigger and result",
+            );
             for ((trigger, result), n) in &m.runs {
                 let _ = writeln!(
                     o,

@@ -308,6 +308,93 @@ pub fn source_name(title: &str, url: &str) -> String {
     }
 }
 
+/// What `sources import` will do.
+#[derive(Debug, Clone, Default)]
+pub struct ImportPlan {
+    /// New sources, with unique names.
+    pub added: Vec<SourceConfig>,
+    /// Outlines left out, and why.
+    pub skipped: Vec<(OpmlSource, String)>,
+}
+
+/// Decides which OPML sources are new: a URL already configured (or seen earlier in the file)
+/// is skipped; names are made unique with a `-2`, `-3`… suffix.
+pub fn plan_import(existing: &[SourceConfig], found: &[OpmlSource]) -> ImportPlan {
+    let norm = |u: &str| {
+        url::Url::parse(u)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| u.to_string())
+    };
+    let mut urls: std::collections::HashSet<String> =
+        existing.iter().map(|s| norm(&s.url)).collect();
+    let mut names: std::collections::HashSet<String> =
+        existing.iter().map(|s| s.name.clone()).collect();
+    let mut plan = ImportPlan::default();
+    for f in found {
+        match url::Url::parse(&f.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                plan.skipped.push((f.clone(), "not an http(s) URL".into()));
+                continue;
+            }
+        }
+        if !urls.insert(norm(&f.url)) {
+            plan.skipped.push((f.clone(), "already configured".into()));
+            continue;
+        }
+        let base = source_name(&f.title, &f.url);
+        let mut name = base.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        names.insert(name.clone());
+        plan.added.push(SourceConfig {
+            name,
+            kind: f.kind,
+            url: f.url.clone(),
+            link_selector: f.link_selector.clone(),
+            max_body_bytes: None,
+            interval: None,
+            enabled: true,
+        });
+    }
+    plan
+}
+
+/// The config text with `[[sources]]` entries for `added` appended; the rest of the file,
+/// comments included, is kept as it was.
+pub fn append_sources_toml(
+    config_text: &str,
+    added: &[SourceConfig],
+    from: &std::path::Path,
+) -> String {
+    let mut out = config_text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "\n# Imported from {} on {}.",
+        from.display(),
+        Utc::now().format("%Y-%m-%d")
+    );
+    for s in added {
+        let mut t = toml::Table::new();
+        t.insert("name".into(), s.name.clone().into());
+        t.insert("kind".into(), s.kind.as_str().into());
+        t.insert("url".into(), s.url.clone().into());
+        if let Some(sel) = &s.link_selector {
+            t.insert("link_selector".into(), sel.clone().into());
+        }
+        let mut doc = toml::Table::new();
+        doc.insert("sources".into(), toml::Value::Array(vec![t.into()]));
+        let _ = write!(out, "\n{}", doc);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,8 +443,50 @@ mod tests {
     }
 
     #[test]
+    fn import_skips_known_urls_and_keeps_names_unique() {
+        let existing = crate::config::Config::parse(
+            "[[sources]]\nname = \"the-verge\"\nkind = \"feed\"\nurl = \"https://v.example/rss\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .expect("config");
+        let found = vec![
+            OpmlSource {
+                title: "The Verge".into(),
+                kind: SourceKind::Feed,
+                url: "https://v.example/rss".into(),
+                link_selector: None,
+            },
+            OpmlSource {
+                title: "The Verge".into(),
+                kind: SourceKind::Feed,
+                url: "https://v.example/ai.rss".into(),
+                link_selector: None,
+            },
+            OpmlSource {
+                title: "x".into(),
+                kind: SourceKind::Feed,
+                url: "ftp://x".into(),
+                link_selector: None,
+            },
+        ];
+        let plan = plan_import(&existing.sources, &found);
+        assert_eq!(plan.added.len(), 1);
+        assert_eq!(plan.added[0].name, "the-verge-2");
+        assert_eq!(plan.skipped.len(), 2);
+        let text = "# mine\n[[sources]]\nname = \"the-verge\"\nkind = \"feed\"\nurl = \"https://v.example/rss\"\n";
+        let out = append_sources_toml(text, &plan.added, std::path::Path::new("f.opml"));
+        assert!(out.starts_with("# mine\n"));
+        let c = crate::config::Config::parse(&out, std::path::Path::new("t.toml")).expect("valid");
+        assert_eq!(c.sources.len(), 2);
+        assert_eq!(c.sources[1].url, "https://v.example/ai.rss");
+    }
+
+    #[test]
     fn names_are_slugs() {
         assert_eq!(source_name("The Verge — AI", "x"), "the-verge-ai");
-        assert_eq!(source_name("", "https://www.example.com/feed"), "example-com");
+        assert_eq!(
+            source_name("", "https://www.example.com/feed"),
+            "example-com"
+        );
     }
 }

@@ -87,9 +87,11 @@ pub async fn bind(addr: &ListenAddr, state: AdminState) -> Result<AdminServer, A
                 .map_err(|e| fail(format!("cannot restrict the socket's mode: {e}")))?;
             Listener::Unix(l, path.clone())
         }
-        ListenAddr::Tcp(a) => {
-            Listener::Tcp(tokio::net::TcpListener::bind(a).await.map_err(|e| fail(e.to_string()))?)
-        }
+        ListenAddr::Tcp(a) => Listener::Tcp(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .map_err(|e| fail(e.to_string()))?,
+        ),
     };
     let router = router(Arc::new(state), token);
     Ok(AdminServer {
@@ -317,7 +319,10 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
         .into_response()
 }
 
-async fn new_stories(st: &AdminState, q: Option<&str>) -> Result<Vec<crate::store::Story>, Response> {
+async fn new_stories(
+    st: &AdminState,
+    q: Option<&str>,
+) -> Result<Vec<crate::store::Story>, Response> {
     let limit = query_values(q, "limit")
         .first()
         .map(|l| l.parse::<i64>())
