@@ -53,6 +53,8 @@ impl std::fmt::Display for ListenAddr {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum FetchLine {
+    /// The daemon queued the run (it starts when the run in progress, if any, ends).
+    Queued,
     /// The run started with this many sources.
     Started {
         /// Run id.

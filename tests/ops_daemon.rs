@@ -303,7 +303,8 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     .await;
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stderr.contains("in the daemon (unix:"), "{stderr}");
+    assert!(stderr.contains("queued in the daemon (unix:"), "{stderr}");
+    assert!(stderr.contains("started in the daemon (unix:"), "{stderr}");
     assert!(stderr.contains("[2/2] "), "progress lines: {stderr}");
     let run_id: i64 = stdout
         .lines()
@@ -481,6 +482,11 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     assert_eq!(changed["changed"], 1);
     let out = newsdesk_async(&config, &["stories", "reject", &ids[1].to_string()]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        daemon.log().contains("status=\"rejected\""),
+        "reject did not go through the daemon: {}",
+        daemon.log()
+    );
     let out = newsdesk_async(&config, &["stories", "publish", "999999"]).await;
     assert_eq!(out.status.code(), Some(1), "an unknown id is an error");
 
@@ -742,6 +748,14 @@ async fn fetch_without_daemon_runs_in_process_with_json_logs_follow_and_errors()
         f_error["last_error"].as_str().unwrap_or("").contains("500"),
         "{f_error}"
     );
+    // Without a daemon, `stories publish` writes to the database itself.
+    let out = newsdesk_async(&config, &["stories", "--format", "json", "--limit", "1"]).await;
+    let newest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories JSON");
+    let id = newest[0]["id"].as_i64().expect("a story id");
+    let out = newsdesk_async(&config, &["stories", "publish", &id.to_string()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("1 of 1 story(ies) marked published"));
+
     let out = newsdesk_async(&config, &["logs", "--errors", "--source", "f-error"]).await;
     let table = text(&out.stdout);
     assert!(

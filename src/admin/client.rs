@@ -82,9 +82,16 @@ impl AdminClient {
         let req = req
             .body(Full::new(payload))
             .map_err(|e| ClientError::Http(e.to_string()))?;
-        let not_running = |source: std::io::Error| ClientError::NotRunning {
-            addr: self.addr.to_string(),
-            source,
+        // Only "nothing there" means no daemon; anything else (permission denied, …) is an
+        // error, so a command never silently runs beside a daemon it could not reach.
+        let not_running = |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                ClientError::NotRunning {
+                    addr: self.addr.to_string(),
+                    source,
+                }
+            }
+            _ => ClientError::Http(format!("cannot connect to {}: {source}", self.addr)),
         };
         let resp = match &self.addr {
             ListenAddr::Unix(path) => {

@@ -228,16 +228,20 @@ async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Resp
     // Progress lines until the daemon drops the progress sender (after the report is sent),
     // then the report.
     enum Phase {
+        Queued(
+            mpsc::UnboundedReceiver<crate::pipeline::RunProgress>,
+            oneshot::Receiver<Result<crate::pipeline::RunReport, String>>,
+        ),
         Progress(
             mpsc::UnboundedReceiver<crate::pipeline::RunProgress>,
             oneshot::Receiver<Result<crate::pipeline::RunReport, String>>,
         ),
         Done,
     }
-    let stream = futures_util::stream::unfold(
-        Phase::Progress(progress_rx, report_rx),
-        |phase| async move {
+    let stream =
+        futures_util::stream::unfold(Phase::Queued(progress_rx, report_rx), |phase| async move {
             let (line, next) = match phase {
+                Phase::Queued(prx, rrx) => (FetchLine::Queued, Phase::Progress(prx, rrx)),
                 Phase::Progress(mut prx, rrx) => match prx.recv().await {
                     Some(p) => (FetchLine::from(p), Phase::Progress(prx, rrx)),
                     None => (final_line(rrx.await), Phase::Done),
@@ -249,8 +253,7 @@ async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Resp
             });
             bytes.push(b'\n');
             Some((Ok::<_, std::convert::Infallible>(bytes), next))
-        },
-    );
+        });
     Response::builder()
         .header(header::CONTENT_TYPE, "application/x-ndjson")
         .body(Body::from_stream(stream))

@@ -354,17 +354,14 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
         Command::Stories {
             action: Some(action),
             ..
-        } => {
-            let store = open_store(&config).await?;
-            match action {
-                StoriesAction::Publish { ids } => {
-                    ops::cmd_set_status(store.as_ref(), &ids, StoryStatus::Published).await
-                }
-                StoriesAction::Reject { ids } => {
-                    ops::cmd_set_status(store.as_ref(), &ids, StoryStatus::Rejected).await
-                }
+        } => match action {
+            StoriesAction::Publish { ids } => {
+                ops::cmd_set_status(&config, &ids, StoryStatus::Published).await
             }
-        }
+            StoriesAction::Reject { ids } => {
+                ops::cmd_set_status(&config, &ids, StoryStatus::Rejected).await
+            }
+        },
         Command::Export {
             status,
             source,

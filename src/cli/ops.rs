@@ -115,6 +115,9 @@ pub async fn cmd_fetch(
         let where_ = format!("in the daemon ({addr})");
         let result = client
             .fetch(&sources, |line| match line {
+                FetchLine::Queued if !progress.tty => {
+                    eprintln!("queued {where_}; it starts when the daemon's current run ends")
+                }
                 FetchLine::Started { run_id, sources } => {
                     progress.started(*run_id, *sources, &where_)
                 }
@@ -305,16 +308,52 @@ pub async fn cmd_errors(
     Ok(())
 }
 
+/// The admin client when the config has an endpoint.
+fn admin_client(config: &Config) -> anyhow::Result<Option<AdminClient>> {
+    if config.admin.listen.is_empty() {
+        return Ok(None);
+    }
+    let addr = ListenAddr::parse(&config.admin.listen)
+        .map_err(|e| anyhow::anyhow!("admin.listen: {e}"))?;
+    Ok(Some(AdminClient::new(addr, config.admin.token.clone())))
+}
+
+/// Sets story status through the running daemon (so the daemon's user does every database
+/// write), else directly in the store. Gives how many stories changed.
+async fn set_status(config: &Config, ids: &[i64], status: StoryStatus) -> anyhow::Result<u64> {
+    if let Some(client) = admin_client(config)? {
+        let path = match status {
+            StoryStatus::Published => "/stories/publish",
+            StoryStatus::Rejected => "/stories/reject",
+            StoryStatus::New => anyhow::bail!("stories cannot be set back to new"),
+        };
+        let body = serde_json::json!({ "ids": ids });
+        match client.call(hyper::Method::POST, path, Some(body)).await {
+            Ok(text) => {
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).context("reading the daemon's answer")?;
+                return v["changed"]
+                    .as_u64()
+                    .ok_or_else(|| anyhow::anyhow!("the daemon answered {text}"));
+            }
+            Err(ClientError::NotRunning { .. }) => {}
+            Err(e) => return Err(e).context("setting the status through the running daemon"),
+        }
+    }
+    let store = super::open_store(config).await?;
+    Ok(store.set_story_status(ids, status).await?)
+}
+
 /// `newsdesk stories publish|reject ID…`.
 pub async fn cmd_set_status(
-    store: &dyn Store,
+    config: &Config,
     ids: &[i64],
     status: StoryStatus,
 ) -> anyhow::Result<()> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let changed = store.set_story_status(&ids, status).await?;
+    let changed = set_status(config, &ids, status).await?;
     println!(
         "{changed} of {} story(ies) marked {}",
         ids.len(),
@@ -349,7 +388,7 @@ pub async fn cmd_export(
     }
     if mark_published && !stories.is_empty() {
         let ids: Vec<i64> = stories.iter().map(|s| s.id).collect();
-        let n = store.set_story_status(&ids, StoryStatus::Published).await?;
+        let n = set_status(config, &ids, StoryStatus::Published).await?;
         eprintln!("{n} story(ies) marked published");
     }
     Ok(())
