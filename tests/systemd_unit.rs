@@ -86,7 +86,7 @@ fn unit_is_type_notify_with_a_watchdog() {
     let value = |key: &str| {
         text.lines()
             .filter_map(|l| l.trim().strip_prefix(&format!("{key}=")))
-            .last()
+            .next_back()
             .map(str::trim)
     };
     assert_eq!(value("Type"), Some("notify"));
