@@ -876,12 +876,13 @@ impl Pipeline {
 /// Failures are logged at warn level so `journalctl -p warning` lists them.
 fn log_item(e: &Event) {
     let url = e.url.as_deref().unwrap_or("");
+    let outcome = e.outcome.as_str();
     if e.outcome == Outcome::Failed {
         tracing::warn!(
             run_id = e.run_id,
             source = %e.source,
-            url,
-            outcome = e.outcome.as_str(),
+            url = %url,
+            outcome = %outcome,
             reason = %e.reason,
             "item"
         );
@@ -889,8 +890,8 @@ fn log_item(e: &Event) {
         tracing::info!(
             run_id = e.run_id,
             source = %e.source,
-            url,
-            outcome = e.outcome.as_str(),
+            url = %url,
+            outcome = %outcome,
             reason = %e.reason,
             story_id = e.story_id,
             duplicate_of = e.duplicate_of,

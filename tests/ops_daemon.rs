@@ -548,12 +548,12 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     assert!(
         item_lines
             .iter()
-            .any(|l| l.contains("outcome=\"off_topic\"") || l.contains("outcome=off_topic")),
+            .any(|l| l.contains("outcome=off_topic reason=")),
         "{log}"
     );
     for l in &item_lines {
         assert!(
-            l.contains("source=") && l.contains("url=") && l.contains("reason="),
+            l.contains(" source=") && l.contains(" url=http") && l.contains(" reason="),
             "{l}"
         );
     }

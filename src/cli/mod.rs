@@ -286,7 +286,7 @@ fn config_refused(e: &ConfigError) -> ExitCode {
 fn init_tracing(format: LogFormat, daemon: bool) {
     // html5ever reports every parse quirk of real-world HTML at warn level: noise for operators.
     let default = if daemon {
-        "info,html5ever=error"
+        "info,html5ever=error,tokio_cron_scheduler=warn"
     } else {
         "warn,html5ever=error"
     };

@@ -116,7 +116,7 @@ pub async fn cmd_fetch(
         let result = client
             .fetch(&sources, |line| match line {
                 FetchLine::Queued if !progress.tty => {
-                    eprintln!("queued {where_}; it starts when the daemon's current run ends")
+                    eprintln!("queued {where_}")
                 }
                 FetchLine::Started { run_id, sources } => {
                     progress.started(*run_id, *sources, &where_)
