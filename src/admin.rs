@@ -1,4 +1,14 @@
-//! Admin endpoint of the daemon.
+//! Admin endpoint of the daemon: an axum server on a Unix socket or a loopback TCP port, and the
+//! hyper client `newsdesk fetch` uses to reach it.
+//!
+//! Routes: `POST /fetch[?source=NAME…]` (NDJSON progress, then the run report), `GET /health`,
+//! `GET /metrics` (Prometheus text), `GET /stories/new.json` (JSON Feed 1.1),
+//! `GET /stories/new.atom`, `POST /stories/publish` and `POST /stories/reject` (`{"ids":[…]}`).
+//! When `admin.token` is set every request needs `Authorization: Bearer TOKEN`; config
+//! validation refuses a TCP address without one.
+
+pub mod client;
+pub mod server;
 
 /// Where the admin endpoint listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,5 +37,91 @@ impl ListenAddr {
             ));
         }
         Ok(ListenAddr::Tcp(addr))
+    }
+}
+
+impl std::fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+            ListenAddr::Tcp(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+/// One line of the `POST /fetch` response (newline-delimited JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum FetchLine {
+    /// The daemon queued the run (it starts when the run in progress, if any, ends).
+    Queued,
+    /// The run started with this many sources.
+    Started {
+        /// Run id.
+        run_id: i64,
+        /// Sources leased.
+        sources: usize,
+    },
+    /// A source is done.
+    SourceDone {
+        /// Its report.
+        report: crate::pipeline::SourceReport,
+    },
+    /// The run ended; the last line.
+    Finished {
+        /// The whole report.
+        report: crate::pipeline::RunReport,
+    },
+    /// The run could not happen; the last line.
+    Error {
+        /// Why.
+        error: String,
+    },
+}
+
+impl From<crate::pipeline::RunProgress> for FetchLine {
+    fn from(p: crate::pipeline::RunProgress) -> FetchLine {
+        match p {
+            crate::pipeline::RunProgress::Started { run_id, sources } => {
+                FetchLine::Started { run_id, sources }
+            }
+            crate::pipeline::RunProgress::SourceDone { report } => FetchLine::SourceDone { report },
+        }
+    }
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub(crate) fn token_matches(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        assert!(matches!(
+            ListenAddr::parse("unix:/run/x.sock"),
+            Ok(ListenAddr::Unix(_))
+        ));
+        assert!(matches!(
+            ListenAddr::parse("127.0.0.1:1"),
+            Ok(ListenAddr::Tcp(_))
+        ));
+        assert!(ListenAddr::parse("[::1]:1").is_ok());
+        assert!(ListenAddr::parse("192.168.1.1:80").is_err());
+        assert!(ListenAddr::parse("unix:").is_err());
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(token_matches("abc", "abc"));
+        assert!(!token_matches("abd", "abc"));
+        assert!(!token_matches("ab", "abc"));
     }
 }

@@ -444,9 +444,27 @@ impl Config {
                 ));
             }
         }
+        if let Some(token) = &self.admin.token {
+            if token.trim().len() < 16 {
+                return Err((
+                    "admin.token".into(),
+                    "must be at least 16 characters (e.g. `openssl rand -hex 32`)".into(),
+                ));
+            }
+        }
         if !self.admin.listen.is_empty() {
-            crate::admin::ListenAddr::parse(&self.admin.listen)
+            let addr = crate::admin::ListenAddr::parse(&self.admin.listen)
                 .map_err(|e| ("admin.listen".to_string(), e))?;
+            if matches!(addr, crate::admin::ListenAddr::Tcp(_)) && self.admin.token.is_none() {
+                return Err((
+                    "admin.token".into(),
+                    format!(
+                        "required when admin.listen is a TCP address ('{}'): any local user \
+                         could trigger runs and mark stories published otherwise",
+                        self.admin.listen
+                    ),
+                ));
+            }
         }
         self.validate_topic()?;
         let mut names = HashSet::new();
@@ -670,6 +688,20 @@ link_selector = "a[[["
         )
         .unwrap_err();
         assert_eq!(e.key, "sources[0].kind");
+    }
+
+    #[test]
+    fn tcp_admin_needs_a_token() {
+        let e = parse("[admin]\nlisten = \"127.0.0.1:8787\"\n").unwrap_err();
+        assert_eq!(e.key, "admin.token");
+        assert!(e.reason.contains("required"), "{}", e.reason);
+        parse("[admin]\nlisten = \"127.0.0.1:8787\"\ntoken = \"0123456789abcdef\"\n")
+            .expect("TCP with a token is fine");
+        parse("[admin]\nlisten = \"unix:/run/newsdesk/admin.sock\"\n")
+            .expect("a Unix socket needs no token");
+        let e = parse("[admin]\nlisten = \"0.0.0.0:8787\"\ntoken = \"0123456789abcdef\"\n")
+            .unwrap_err();
+        assert_eq!(e.key, "admin.listen");
     }
 
     #[test]

@@ -7,10 +7,14 @@
 
 pub mod admin;
 pub mod config;
+pub mod daemon;
 pub mod dedup;
 pub mod extract;
 pub mod fetch;
+pub mod metrics;
+pub mod notify;
 pub mod pipeline;
+pub mod publish;
 pub mod schedule;
 pub mod source;
 pub mod store;

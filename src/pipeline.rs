@@ -58,7 +58,7 @@ pub struct RunRequest {
 }
 
 /// How one source's part of a run ended.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceReport {
     /// Source name.
     pub name: String,
@@ -66,10 +66,31 @@ pub struct SourceReport {
     pub status: String,
     /// Item counts for this source.
     pub counts: RunCounts,
+    /// How long the source's own fetch took (not its articles), when it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_seconds: Option<f64>,
+}
+
+/// What a run reports while it goes (for `newsdesk fetch` progress through the admin endpoint).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunProgress {
+    /// The run started and leased this many sources.
+    Started {
+        /// Run id in the store.
+        run_id: i64,
+        /// Sources leased by this run.
+        sources: usize,
+    },
+    /// One source is done.
+    SourceDone {
+        /// Its report.
+        report: SourceReport,
+    },
 }
 
 /// The result of a run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
     /// Run id in the store.
     pub run_id: i64,
@@ -190,6 +211,16 @@ impl Pipeline {
         req: &RunRequest,
         shutdown: watch::Receiver<bool>,
     ) -> Result<RunReport, PipelineError> {
+        self.run_with_progress(req, shutdown, None).await
+    }
+
+    /// [`Pipeline::run`], telling `progress` when the run starts and as each source ends.
+    pub async fn run_with_progress(
+        &self,
+        req: &RunRequest,
+        shutdown: watch::Receiver<bool>,
+        progress: Option<&tokio::sync::mpsc::UnboundedSender<RunProgress>>,
+    ) -> Result<RunReport, PipelineError> {
         for name in &req.sources {
             if self.config.source(name).is_none() {
                 return Err(PipelineError::UnknownSource(name.clone()));
@@ -223,11 +254,25 @@ impl Pipeline {
             sources = leased.len(),
             "run started"
         );
+        if let Some(p) = progress {
+            let _ = p.send(RunProgress::Started {
+                run_id,
+                sources: leased.len(),
+            });
+        }
 
         let mut reports: Vec<SourceReport> = stream::iter(leased)
             .map(|state| {
                 let shutdown = shutdown.clone();
-                async move { self.run_source(run_id, state, shutdown).await }
+                async move {
+                    let report = self.run_source(run_id, state, shutdown).await;
+                    if let Some(p) = progress {
+                        let _ = p.send(RunProgress::SourceDone {
+                            report: report.clone(),
+                        });
+                    }
+                    report
+                }
             })
             .buffer_unordered(self.config.schedule.concurrency)
             .collect()
@@ -240,6 +285,7 @@ impl Pipeline {
                         name: name.clone(),
                         status: "busy (being fetched by another run)".into(),
                         counts: RunCounts::default(),
+                        fetch_seconds: None,
                     });
                 }
             }
@@ -284,10 +330,13 @@ impl Pipeline {
                 name: state.name,
                 status: "not configured".into(),
                 counts,
+                fetch_seconds: None,
             };
         };
         let started = Utc::now();
+        let clock = std::time::Instant::now();
         let outcome = self.fetch_source(&cfg, &state).await;
+        let fetch_seconds = Some(clock.elapsed().as_secs_f64());
         let (status, update) = match outcome {
             Err(err) => {
                 counts.sources_failed = 1;
@@ -390,6 +439,7 @@ impl Pipeline {
             name: cfg.name,
             status,
             counts,
+            fetch_seconds,
         }
     }
 
@@ -458,6 +508,7 @@ impl Pipeline {
                 event.reason = reason;
                 event.score = score;
                 self.store.record_item(Some(&ctx.seen), &event).await?;
+                log_item(&event);
                 Outcome::Duplicate
             }
             Verdict::OffTopic(v) => {
@@ -465,6 +516,7 @@ impl Pipeline {
                 event.score = Some(v.score);
                 event.reason = v.reason;
                 self.store.record_item(Some(&ctx.seen), &event).await?;
+                log_item(&event);
                 Outcome::OffTopic
             }
             Verdict::Failed { reason, retry } => {
@@ -472,11 +524,11 @@ impl Pipeline {
                 event.reason = reason;
                 let seen = (!retry).then_some(&ctx.seen);
                 self.store.record_item(seen, &event).await?;
+                log_item(&event);
                 Outcome::Failed
             }
             Verdict::Store(story, topic) => self.store_story(*story, topic, &ctx, event).await?,
         };
-        tracing::debug!(source = %cfg.name, url = %ctx.url, outcome = outcome.as_str(), "item");
         Ok(ItemEnd::Done(outcome))
     }
 
@@ -498,6 +550,7 @@ impl Pipeline {
             event.score = Some(similarity);
             event.reason = format!("near-duplicate of story {of} (similarity {similarity:.2})");
             self.store.record_item(Some(&ctx.seen), &event).await?;
+            log_item(&event);
             return Ok(Outcome::Duplicate);
         }
         event.outcome = Outcome::Stored;
@@ -507,13 +560,21 @@ impl Pipeline {
         story.near_dup = signature.as_ref().map(NearDupSignature::to_bytes);
         match self.store.insert_story(&story, &ctx.seen, &event).await? {
             InsertOutcome::Stored(id) => {
+                event.story_id = Some(id);
+                log_item(&event);
                 if let Some(sig) = &signature {
                     nd.index.insert(id, sig);
                 }
                 nd.max_id = nd.max_id.max(id);
                 Ok(Outcome::Stored)
             }
-            InsertOutcome::Duplicate { .. } => Ok(Outcome::Duplicate),
+            InsertOutcome::Duplicate { of, key } => {
+                event.outcome = Outcome::Duplicate;
+                event.duplicate_of = Some(of);
+                event.reason = format!("same {key} as story {of} (stored by another run)");
+                log_item(&event);
+                Ok(Outcome::Duplicate)
+            }
         }
     }
 
@@ -808,6 +869,35 @@ impl Pipeline {
             interval_secs: state.interval_secs,
             new_story_at: None,
         }
+    }
+}
+
+/// One structured log line per item outcome: source, url, outcome, reason (and the story ids).
+/// Failures are logged at warn level so `journalctl -p warning` lists them.
+fn log_item(e: &Event) {
+    let url = e.url.as_deref().unwrap_or("");
+    let outcome = e.outcome.as_str();
+    if e.outcome == Outcome::Failed {
+        tracing::warn!(
+            run_id = e.run_id,
+            source = %e.source,
+            url = %url,
+            outcome = %outcome,
+            reason = %e.reason,
+            "item"
+        );
+    } else {
+        tracing::info!(
+            run_id = e.run_id,
+            source = %e.source,
+            url = %url,
+            outcome = %outcome,
+            reason = %e.reason,
+            story_id = e.story_id,
+            duplicate_of = e.duplicate_of,
+            score = e.score,
+            "item"
+        );
     }
 }
 

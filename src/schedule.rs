@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::pipeline::{Pipeline, PipelineError, RunReport, RunRequest};
+use crate::pipeline::{Pipeline, PipelineError, RunProgress, RunReport, RunRequest};
 use crate::store::Trigger;
 
 /// Checks a cron expression with the scheduler's own parser; gives the parser's reason on failure.
@@ -28,6 +28,8 @@ pub struct ManualTrigger {
     pub sources: Vec<String>,
     /// Where the outcome goes.
     pub respond: oneshot::Sender<Result<RunReport, String>>,
+    /// Where progress goes while the run lasts, if anyone listens.
+    pub progress: Option<mpsc::UnboundedSender<RunProgress>>,
 }
 
 /// Why the daemon could not run.
@@ -43,8 +45,10 @@ pub enum ScheduleError {
 
 /// Observes the daemon's runs (for systemd STATUS= lines, metrics, …).
 pub trait RunObserver: Send + Sync {
-    /// Called after every run.
-    fn run_finished(&self, report: &RunReport);
+    /// Called after every run that completed.
+    fn run_finished(&self, trigger: Trigger, report: &RunReport);
+    /// Called when a run could not happen at all (database down).
+    fn run_failed(&self, _trigger: Trigger, _error: &str) {}
 }
 
 /// Runs the daemon until `shutdown` turns true. Does one scheduled run at start (sources whose
@@ -89,17 +93,30 @@ pub async fn run_daemon(
             Some(()) = tick_rx.recv() => {
                 let req = RunRequest { trigger: Trigger::Schedule, sources: Vec::new(), force: false };
                 match pipeline.run(&req, shutdown.clone()).await {
-                    Ok(report) => after_run(&pipeline, &observer, &report).await,
+                    Ok(report) => after_run(&pipeline, &observer, req.trigger, &report).await,
                     // A database outage ends this run, not the daemon: systemd would only
                     // restart us into the same outage.
-                    Err(e) => tracing::error!(error = %e, "scheduled run failed"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "scheduled run failed");
+                        if let Some(o) = &observer {
+                            o.run_failed(req.trigger, &e.to_string());
+                        }
+                    }
                 }
             }
             Some(trigger) = manual.recv() => {
                 let req = RunRequest { trigger: Trigger::Manual, sources: trigger.sources, force: true };
-                let outcome = pipeline.run(&req, shutdown.clone()).await;
-                if let Ok(report) = &outcome {
-                    after_run(&pipeline, &observer, report).await;
+                let outcome = pipeline
+                    .run_with_progress(&req, shutdown.clone(), trigger.progress.as_ref())
+                    .await;
+                match &outcome {
+                    Ok(report) => after_run(&pipeline, &observer, req.trigger, report).await,
+                    Err(e) => {
+                        tracing::error!(error = %e, "manual run failed");
+                        if let Some(o) = &observer {
+                            o.run_failed(req.trigger, &e.to_string());
+                        }
+                    }
                 }
                 let _ = trigger.respond.send(outcome.map_err(|e| e.to_string()));
             }
@@ -116,10 +133,11 @@ pub async fn run_daemon(
 async fn after_run(
     pipeline: &Pipeline,
     observer: &Option<Arc<dyn RunObserver>>,
+    trigger: Trigger,
     report: &RunReport,
 ) {
     if let Some(o) = observer {
-        o.run_finished(report);
+        o.run_finished(trigger, report);
     }
     let retention = pipeline.config().storage.event_retention;
     if let Ok(age) = chrono::Duration::from_std(retention) {

@@ -1,5 +1,5 @@
-//! The shipped unit file: `systemd-analyze verify` prints nothing and the offline security
-//! rating is at most 2.0 ("OK").
+//! The shipped unit file: `systemd-analyze verify` prints nothing, the offline security rating
+//! is at most 2.0 ("OK"), and it uses the readiness protocol the daemon speaks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,4 +77,28 @@ fn unit_security_rating_is_ok() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("cannot read the rating in '{line}'"));
     assert!(score <= 2.0, "{line}");
+}
+
+#[test]
+fn unit_is_type_notify_with_a_watchdog() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/newsdesk.service");
+    let text = std::fs::read_to_string(&shipped).expect("systemd/newsdesk.service");
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.trim().strip_prefix(&format!("{key}=")))
+            .next_back()
+            .map(str::trim)
+    };
+    assert_eq!(value("Type"), Some("notify"));
+    assert_eq!(value("NotifyAccess"), Some("main"));
+    let watchdog = value("WatchdogSec").expect("WatchdogSec set");
+    let secs: u64 = watchdog
+        .trim_end_matches('s')
+        .parse()
+        .unwrap_or_else(|_| panic!("WatchdogSec={watchdog} is not whole seconds"));
+    // newsdesk pings at half the timeout; well above a second leaves room for a busy machine.
+    assert!((10..=600).contains(&secs), "WatchdogSec={watchdog}");
+    // The admin socket's directory and the notify socket's address family are allowed.
+    assert_eq!(value("RuntimeDirectory"), Some("newsdesk"));
+    assert!(value("RestrictAddressFamilies").is_some_and(|v| v.contains("AF_UNIX")));
 }

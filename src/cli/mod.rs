@@ -1,6 +1,7 @@
 //! Command line: clap definitions and one small function per command, each calling into the
 //! library. Errors end here as `anyhow` with exit code 1; a refused config exits 2.
 
+mod ops;
 mod output;
 
 use std::path::PathBuf;
@@ -9,12 +10,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use newsdesk::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
-use newsdesk::pipeline::{Pipeline, RunReport, RunRequest};
-use newsdesk::schedule;
-use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatus, Trigger};
+use newsdesk::pipeline::{Pipeline, RunReport};
+use newsdesk::publish::StoryFormat;
+use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatus};
 
 /// newsdesk: keeps a newsroom's intake full of clean, on-topic, de-duplicated stories.
 #[derive(Parser, Debug)]
@@ -46,7 +47,9 @@ enum Format {
 enum Command {
     /// Run the daemon: fetch due sources on the cron schedule until SIGTERM/SIGINT.
     Run,
-    /// Run once now (all sources, or the named ones) and print a per-source summary.
+    /// Run once now (all sources, or the named ones) and print a per-source summary. Goes
+    /// through the running daemon's admin endpoint when one answers; runs in this process
+    /// otherwise.
     Fetch {
         /// Only this source (repeatable).
         #[arg(long = "source", value_name = "NAME")]
@@ -54,6 +57,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Run in this process even when a daemon is up.
+        #[arg(long)]
+        no_daemon: bool,
     },
     /// Show runs and what happened to every item, newest first.
     Logs {
@@ -72,12 +78,21 @@ enum Command {
         /// At most this many events.
         #[arg(long, default_value_t = 50)]
         limit: i64,
-        /// Output format.
+        /// Output format (`json` with `--follow`: one object per line).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Keep printing new events as they are written (Ctrl-C stops).
+        #[arg(long, conflicts_with = "errors")]
+        follow: bool,
+        /// Failures grouped by source: count, last error and when.
+        #[arg(long)]
+        errors: bool,
     },
-    /// List stored stories, newest first.
+    /// List stored stories, newest first; `publish`/`reject` set their status.
+    #[command(args_conflicts_with_subcommands = true)]
     Stories {
+        #[command(subcommand)]
+        action: Option<StoriesAction>,
         /// Only this status.
         #[arg(long, value_enum)]
         status: Option<StoryStatus>,
@@ -94,8 +109,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Each configured source with its fetch state.
+    /// Write stories for a publishing system (JSON Feed 1.1, Atom 1.0 or NDJSON).
+    Export {
+        /// Only this status.
+        #[arg(long, value_enum, default_value_t = StoryStatus::New)]
+        status: StoryStatus,
+        /// Only this source.
+        #[arg(long)]
+        source: Option<String>,
+        /// Format of the output.
+        #[arg(long, value_enum, default_value_t = StoryFormat::Jsonfeed)]
+        format: StoryFormat,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Write here instead of stdout (replaced atomically).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Mark the exported stories published once the output is written.
+        #[arg(long)]
+        mark_published: bool,
+    },
+    /// Each configured source with its fetch state; `import`/`export` OPML.
+    #[command(args_conflicts_with_subcommands = true)]
     Sources {
+        #[command(subcommand)]
+        action: Option<SourcesAction>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -128,6 +167,40 @@ enum Command {
     },
     /// Validate the config file and exit.
     CheckConfig,
+}
+
+#[derive(Subcommand, Debug)]
+enum StoriesAction {
+    /// Mark stories published.
+    Publish {
+        /// Story ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+    /// Mark stories rejected.
+    Reject {
+        /// Story ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SourcesAction {
+    /// Add the feeds of an OPML file to the config file (those not configured yet).
+    Import {
+        /// OPML file.
+        file: PathBuf,
+        /// Show what would be added; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the configured sources as OPML 2.0.
+    Export {
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -178,7 +251,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config)) {
+    match runtime.block_on(dispatch(cli.command, config, cli.config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -213,14 +286,16 @@ fn config_refused(e: &ConfigError) -> ExitCode {
 fn init_tracing(format: LogFormat, daemon: bool) {
     // html5ever reports every parse quirk of real-world HTML at warn level: noise for operators.
     let default = if daemon {
-        "info,html5ever=error"
+        "info,html5ever=error,tokio_cron_scheduler=warn"
     } else {
         "warn,html5ever=error"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour codes only on a terminal: journald and log files get plain `key=value` lines.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -235,11 +310,15 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::from(store))
 }
 
-async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let config = Arc::new(config);
     match command {
         Command::Run => cmd_run(config).await,
-        Command::Fetch { sources, format } => cmd_fetch(config, sources, format).await,
+        Command::Fetch {
+            sources,
+            format,
+            no_daemon,
+        } => ops::cmd_fetch(config, sources, format, no_daemon).await,
         Command::Logs {
             run,
             source,
@@ -247,6 +326,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             since,
             limit,
             format,
+            follow,
+            errors,
         } => {
             let store = open_store(&config).await?;
             let since = since
@@ -262,9 +343,60 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                 after_id: None,
                 limit,
             };
-            cmd_logs(store.as_ref(), &filter, format).await
+            if follow {
+                ops::cmd_follow(store.as_ref(), &filter, format).await
+            } else if errors {
+                ops::cmd_errors(store.as_ref(), &filter, format).await
+            } else {
+                cmd_logs(store.as_ref(), &filter, format).await
+            }
         }
         Command::Stories {
+            action: Some(action),
+            ..
+        } => match action {
+            StoriesAction::Publish { ids } => {
+                ops::cmd_set_status(&config, &ids, StoryStatus::Published).await
+            }
+            StoriesAction::Reject { ids } => {
+                ops::cmd_set_status(&config, &ids, StoryStatus::Rejected).await
+            }
+        },
+        Command::Export {
+            status,
+            source,
+            format,
+            limit,
+            output,
+            mark_published,
+        } => {
+            let store = open_store(&config).await?;
+            let filter = StoryFilter {
+                status: Some(status),
+                source,
+                cluster_id: None,
+                limit,
+            };
+            ops::cmd_export(
+                &config,
+                store.as_ref(),
+                &filter,
+                format,
+                output.as_deref(),
+                mark_published,
+            )
+            .await
+        }
+        Command::Sources {
+            action: Some(SourcesAction::Export { output }),
+            ..
+        } => ops::cmd_sources_export(&config, output.as_deref()),
+        Command::Sources {
+            action: Some(SourcesAction::Import { file, dry_run }),
+            ..
+        } => ops::cmd_sources_import(&config_path, &config, &file, dry_run),
+        Command::Stories {
+            action: None,
             status,
             source,
             cluster,
@@ -280,7 +412,10 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             };
             cmd_stories(store.as_ref(), &filter, format).await
         }
-        Command::Sources { format } => {
+        Command::Sources {
+            action: None,
+            format,
+        } => {
             let store = open_store(&config).await?;
             store
                 .sync_sources(
@@ -370,31 +505,9 @@ fn shutdown_signal() -> anyhow::Result<watch::Receiver<bool>> {
 
 async fn cmd_run(config: Arc<Config>) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let pipeline = Arc::new(Pipeline::new(config.clone(), store)?);
-    pipeline.sync_sources().await?;
     let shutdown = shutdown_signal()?;
-    // The sender side goes to the admin endpoint; kept alive here so the channel stays open.
-    let (_manual_tx, manual_rx) = mpsc::channel(8);
-    schedule::run_daemon(pipeline, shutdown, manual_rx, None).await?;
+    newsdesk::daemon::run(config, store, shutdown).await?;
     Ok(())
-}
-
-async fn cmd_fetch(
-    config: Arc<Config>,
-    sources: Vec<String>,
-    format: Format,
-) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
-    let pipeline = Pipeline::new(config.clone(), store)?;
-    pipeline.sync_sources().await?;
-    let shutdown = shutdown_signal()?;
-    let req = RunRequest {
-        trigger: Trigger::Manual,
-        sources,
-        force: true,
-    };
-    let report = pipeline.run(&req, shutdown).await?;
-    print_report(&report, format)
 }
 
 fn print_report(report: &RunReport, format: Format) -> anyhow::Result<()> {

@@ -308,7 +308,7 @@ impl EventScope {
 }
 
 /// Counts of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RunCounts {
     /// Sources attempted.
     pub sources: i64,

@@ -1,0 +1,115 @@
+//! systemd readiness protocol (`Type=notify`): READY=1, STATUS= lines, WATCHDOG=1 pings and
+//! STOPPING=1, through the `sd-notify` crate. Every call is a no-op when `NOTIFY_SOCKET` is not
+//! set, so the daemon runs the same outside systemd.
+
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+
+use crate::pipeline::RunReport;
+use crate::schedule::RunObserver;
+use crate::store::Trigger;
+
+/// Talks to the service manager.
+#[derive(Debug, Clone, Default)]
+pub struct Notifier;
+
+impl Notifier {
+    /// A notifier for this process.
+    pub fn new() -> Notifier {
+        Notifier
+    }
+
+    fn send(&self, states: &[NotifyState]) {
+        // The environment is kept (unset_env = false): changing it from a multi-threaded
+        // process is unsound, and children are not spawned.
+        if let Err(e) = sd_notify::notify(false, states) {
+            tracing::warn!(error = %e, "could not notify the service manager");
+        }
+    }
+
+    /// READY=1 with a status line.
+    pub fn ready(&self, status: &str) {
+        self.send(&[NotifyState::Ready, NotifyState::Status(status)]);
+    }
+
+    /// A STATUS= line.
+    pub fn status(&self, status: &str) {
+        self.send(&[NotifyState::Status(status)]);
+    }
+
+    /// STOPPING=1 with a status line.
+    pub fn stopping(&self, status: &str) {
+        self.send(&[NotifyState::Stopping, NotifyState::Status(status)]);
+    }
+
+    /// WATCHDOG=1.
+    pub fn watchdog(&self) {
+        self.send(&[NotifyState::Watchdog]);
+    }
+
+    /// The watchdog timeout systemd asked for (`WATCHDOG_USEC`), when it is meant for this
+    /// process (`WATCHDOG_PID` unset or ours), as `sd_watchdog_enabled(3)` reads it.
+    pub fn watchdog_timeout(&self) -> Option<Duration> {
+        let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.trim().parse().ok()?;
+        if usec == 0 {
+            return None;
+        }
+        if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+            if pid.trim().parse::<u32>().ok() != Some(std::process::id()) {
+                return None;
+            }
+        }
+        Some(Duration::from_micros(usec))
+    }
+
+    /// Pings the watchdog at half its timeout until the runtime stops. The pings come from the
+    /// async runtime that also drives runs and the admin endpoint, so a wedged runtime stops
+    /// them and systemd restarts the service.
+    pub fn spawn_watchdog(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let timeout = self.watchdog_timeout()?;
+        let every = (timeout / 2).max(Duration::from_millis(50));
+        let me = self.clone();
+        tracing::info!(every = ?every, "pinging the systemd watchdog");
+        Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                me.watchdog();
+            }
+        }))
+    }
+}
+
+/// The STATUS= line after a run, e.g.
+/// `last run 12 (schedule) 10:15:02 UTC: 7 sources (1 failed), 3 stored, 1 duplicate, 2 off topic, 0 failed`.
+pub fn run_status(trigger: Trigger, report: &RunReport) -> String {
+    let c = &report.counts;
+    format!(
+        "last run {} ({}) {}: {} sources ({} failed), {} stored, {} duplicate, {} off topic, {} failed{}",
+        report.run_id,
+        trigger.as_str(),
+        chrono::Utc::now().format("%H:%M:%S UTC"),
+        c.sources,
+        c.sources_failed,
+        c.stored,
+        c.duplicates,
+        c.off_topic,
+        c.failed,
+        if report.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    )
+}
+
+impl RunObserver for Notifier {
+    fn run_finished(&self, trigger: Trigger, report: &RunReport) {
+        self.status(&run_status(trigger, report));
+    }
+
+    fn run_failed(&self, trigger: Trigger, error: &str) {
+        self.status(&format!("last {} run failed: {error}", trigger.as_str()));
+    }
+}

@@ -1,0 +1,816 @@
+//! Running it: the real binary as a daemon with a fake systemd `NOTIFY_SOCKET`, its admin
+//! endpoint on a Unix socket and on TCP, `newsdesk fetch` going through the daemon, health,
+//! metrics, the publishing handoff, `logs --follow`/`--errors` and OPML.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::FixtureSite;
+use newsdesk::admin::client::AdminClient;
+use newsdesk::admin::ListenAddr;
+use newsdesk::store::{self, Store};
+
+/// A cron expression that does not fire during a test: only the start-up run and manual runs.
+const NEVER: &str = "0 0 0 1 1 *";
+
+fn newsdesk(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("NEWSDESK_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run newsdesk")
+}
+
+async fn newsdesk_async(config: &Path, args: &[&str]) -> Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        newsdesk(&config, &args)
+    })
+    .await
+    .expect("join")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fake service manager: a datagram socket collecting sd_notify messages.
+struct FakeSystemd {
+    path: PathBuf,
+    messages: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeSystemd {
+    fn bind(path: PathBuf) -> FakeSystemd {
+        let sock = UnixDatagram::bind(&path).expect("bind notify socket");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (m, s) = (messages.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            while !s.load(Ordering::Relaxed) {
+                if let Ok(n) = sock.recv(&mut buf) {
+                    m.lock()
+                        .expect("lock")
+                        .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                }
+            }
+        });
+        FakeSystemd {
+            path,
+            messages,
+            stop,
+        }
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.messages.lock().expect("lock").clone()
+    }
+
+    async fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(m) = self.all().into_iter().find(|m| pred(m)) {
+                return m;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no {what} notification; got {:?}",
+                self.all()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for FakeSystemd {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The daemon as a child process with its stderr collected.
+struct Daemon {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn spawn(config: &Path, env: &[(&str, String)]) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsdesk"));
+        cmd.arg("--config")
+            .arg(config)
+            .arg("run")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn daemon");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr");
+        let s = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s.lock()
+                    .expect("lock")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Daemon { child, stderr }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().expect("lock").clone()
+    }
+
+    async fn stop(&mut self) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "daemon did not stop"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn write_config(site: &FixtureSite, dir: &Path, admin: &str) -> (PathBuf, PathBuf) {
+    let db = dir.join("newsdesk.db");
+    let config = dir.join("newsdesk.toml");
+    let toml = site
+        .config_toml(&db)
+        .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
+        .replacen(
+            "\n[[sources]]",
+            &format!("\n[admin]\n{admin}\n\n[[sources]]"),
+            1,
+        );
+    std::fs::write(&config, toml).expect("write config");
+    (config, db)
+}
+
+/// One sample: metric name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// Parses the Prometheus text format: every sample line is `name{labels} value`.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let kind = rest.split_whitespace().nth(1).unwrap_or("");
+                assert!(
+                    ["counter", "gauge", "histogram"].contains(&kind),
+                    "bad TYPE line {line}"
+                );
+            }
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("no value in '{line}'"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in '{line}'"));
+        let (name, labels) = match series.split_once('{') {
+            Some((n, rest)) => {
+                let body = rest
+                    .strip_suffix('}')
+                    .unwrap_or_else(|| panic!("unclosed labels in '{line}'"));
+                let mut labels = Vec::new();
+                for pair in body.split("\",").filter(|p| !p.is_empty()) {
+                    let (k, v) = pair
+                        .split_once("=\"")
+                        .unwrap_or_else(|| panic!("bad label in '{line}'"));
+                    labels.push((k.to_string(), v.trim_end_matches('"').to_string()));
+                }
+                (n.to_string(), labels)
+            }
+            None => (series.to_string(), Vec::new()),
+        };
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name in '{line}'"
+        );
+        out.push((name, labels, value));
+    }
+    out
+}
+
+fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, _, v)| *v)
+}
+
+async fn open_store(db: &Path) -> Box<dyn Store> {
+    store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open store")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
+    let site = FixtureSite::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let (config, db) = write_config(
+        &site,
+        dir.path(),
+        &format!("listen = \"unix:{}\"", sock.display()),
+    );
+    let systemd = FakeSystemd::bind(dir.path().join("notify.sock"));
+    let mut daemon = Daemon::spawn(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", systemd.path.display().to_string()),
+            // 400 ms: pings every 200 ms. No WATCHDOG_PID: as sd_watchdog_enabled(3), then
+            // the variable is for whoever reads it.
+            ("WATCHDOG_USEC", "400000".into()),
+        ],
+    );
+
+    // READY=1 comes once the database is migrated and the admin socket is bound.
+    let ready = systemd.wait_for("READY", |m| m.contains("READY=1")).await;
+    assert!(ready.contains("STATUS=ready: 7 source(s)"), "{ready}");
+    assert!(sock.exists(), "admin socket not bound at READY");
+    // The start-up run ends with a STATUS= line summing it up.
+    let status = systemd
+        .wait_for("start-up run STATUS", |m| {
+            m.contains("STATUS=last run") && m.contains("(schedule)")
+        })
+        .await;
+    assert!(
+        status.contains("7 sources (3 failed), 5 stored"),
+        "{status}"
+    );
+
+    // `newsdesk fetch` reaches the daemon through the socket; the run is the daemon's.
+    let out = newsdesk_async(
+        &config,
+        &["fetch", "--source", "a-rss", "--source", "b-atom"],
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("queued in the daemon (unix:"), "{stderr}");
+    assert!(stderr.contains("started in the daemon (unix:"), "{stderr}");
+    assert!(stderr.contains("[2/2] "), "progress lines: {stderr}");
+    let run_id: i64 = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no run id in {stdout}"));
+    assert!(
+        stdout.contains("a-rss") && stdout.contains("b-atom"),
+        "{stdout}"
+    );
+    assert!(
+        daemon
+            .log()
+            .contains("manual run queued through the admin endpoint"),
+        "{}",
+        daemon.log()
+    );
+    let store = open_store(&db).await;
+    let run = store.runs(1, Some(run_id)).await.expect("runs");
+    assert_eq!(run.len(), 1);
+    assert_eq!(run[0].trigger.as_str(), "manual");
+    assert_eq!(run[0].counts.sources, 2);
+    systemd
+        .wait_for("manual run STATUS", |m| {
+            m.contains(&format!("STATUS=last run {run_id} (manual)"))
+        })
+        .await;
+    // An unknown source is refused by the daemon with the reason, exit 1.
+    let out = newsdesk_async(&config, &["fetch", "--source", "nope"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no source named 'nope'"));
+
+    // Health and metrics over the same socket.
+    let client = AdminClient::new(ListenAddr::Unix(sock.clone()), None);
+    let health: serde_json::Value = serde_json::from_str(
+        &client
+            .call(hyper::Method::GET, "/health", None)
+            .await
+            .expect("health"),
+    )
+    .expect("health is JSON");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["database"], "ok");
+    let age = health["last_success_age_seconds"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no age in {health}"));
+    assert!((0..120).contains(&age), "{health}");
+
+    let metrics = client
+        .call(hyper::Method::GET, "/metrics", None)
+        .await
+        .expect("metrics");
+    let samples = parse_prometheus(&metrics);
+    let runs = |trigger| {
+        sample(
+            &samples,
+            "newsdesk_runs_total",
+            &[("trigger", trigger), ("result", "completed")],
+        )
+    };
+    assert_eq!(runs("schedule"), Some(1.0), "{metrics}");
+    assert_eq!(runs("manual"), Some(1.0), "{metrics}");
+    assert_eq!(
+        sample(&samples, "newsdesk_stories_stored_total", &[]),
+        Some(5.0)
+    );
+    let stored_by_source: f64 = samples
+        .iter()
+        .filter(|(n, l, _)| {
+            n == "newsdesk_items_total" && l.iter().any(|(k, v)| k == "outcome" && v == "stored")
+        })
+        .map(|(_, _, v)| v)
+        .sum();
+    assert_eq!(stored_by_source, 5.0);
+    assert!(
+        sample(
+            &samples,
+            "newsdesk_items_total",
+            &[("source", "d-archive"), ("outcome", "stored")]
+        )
+        .is_some(),
+        "{metrics}"
+    );
+    for failing in ["e-broken", "f-error", "g-slow"] {
+        assert_eq!(
+            sample(
+                &samples,
+                "newsdesk_source_errors_total",
+                &[("source", failing)]
+            ),
+            Some(1.0),
+            "{failing}: {metrics}"
+        );
+        assert_eq!(
+            sample(
+                &samples,
+                "newsdesk_source_consecutive_errors",
+                &[("source", failing)]
+            ),
+            Some(1.0)
+        );
+    }
+    // Fetch latency: a-rss was fetched twice; buckets are cumulative up to +Inf = count.
+    let buckets: Vec<f64> = samples
+        .iter()
+        .filter(|(n, l, _)| {
+            n == "newsdesk_fetch_duration_seconds_bucket"
+                && l.iter().any(|(k, v)| k == "source" && v == "a-rss")
+        })
+        .map(|(_, _, v)| *v)
+        .collect();
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    assert_eq!(buckets.last(), Some(&2.0));
+    assert_eq!(
+        sample(
+            &samples,
+            "newsdesk_fetch_duration_seconds_count",
+            &[("source", "a-rss")]
+        ),
+        Some(2.0)
+    );
+    let now = chrono::Utc::now().timestamp() as f64;
+    let last_ok = sample(
+        &samples,
+        "newsdesk_source_last_success_timestamp_seconds",
+        &[("source", "a-rss")],
+    )
+    .expect("last success of a-rss");
+    assert!((now - last_ok).abs() < 120.0);
+
+    // The handoff: new stories as JSON Feed and Atom, then marked published / rejected.
+    let feed: serde_json::Value = serde_json::from_str(
+        &client
+            .call(hyper::Method::GET, "/stories/new.json", None)
+            .await
+            .expect("json feed"),
+    )
+    .expect("JSON Feed is JSON");
+    assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
+    let items = feed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 5);
+    for item in items {
+        assert!(item["id"].is_string() && item["url"].is_string(), "{item}");
+        assert!(!item["content_html"].as_str().unwrap_or("").is_empty());
+        assert_eq!(item["_newsdesk"]["status"], "new");
+    }
+    let atom = client
+        .call(hyper::Method::GET, "/stories/new.atom", None)
+        .await
+        .expect("atom");
+    let parsed = feed_rs::parser::parse(atom.as_bytes()).expect("feed-rs parses our Atom");
+    assert_eq!(parsed.entries.len(), 5);
+    let ids: Vec<i64> = items
+        .iter()
+        .filter_map(|i| i["id"].as_str()?.parse().ok())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    for (entry, id) in parsed.entries.iter().zip(&ids) {
+        assert_eq!(entry.id, format!("urn:newsdesk:story:{id}"));
+        assert!(entry.content.is_some() && !entry.links.is_empty());
+    }
+
+    let changed: serde_json::Value = serde_json::from_str(
+        &client
+            .call(
+                hyper::Method::POST,
+                "/stories/publish",
+                Some(serde_json::json!({ "ids": [ids[0]] })),
+            )
+            .await
+            .expect("publish"),
+    )
+    .expect("JSON");
+    assert_eq!(changed["changed"], 1);
+    let out = newsdesk_async(&config, &["stories", "reject", &ids[1].to_string()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        daemon.log().contains("status=\"rejected\""),
+        "reject did not go through the daemon: {}",
+        daemon.log()
+    );
+    let out = newsdesk_async(&config, &["stories", "publish", "999999"]).await;
+    assert_eq!(out.status.code(), Some(1), "an unknown id is an error");
+
+    let export = dir.path().join("out.atom");
+    let out = newsdesk_async(
+        &config,
+        &[
+            "export",
+            "--format",
+            "atom",
+            "--mark-published",
+            "--output",
+            export.to_str().expect("utf-8 path"),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported = std::fs::read(&export).expect("export written");
+    let parsed = feed_rs::parser::parse(exported.as_slice()).expect("parse export");
+    assert_eq!(
+        parsed.entries.len(),
+        3,
+        "5 stories less 1 published, 1 rejected"
+    );
+    let left = client
+        .call(hyper::Method::GET, "/stories/new.json", None)
+        .await
+        .expect("json feed");
+    let left: serde_json::Value = serde_json::from_str(&left).expect("JSON");
+    assert_eq!(left["items"].as_array().map(Vec::len), Some(0));
+    let out = newsdesk_async(
+        &config,
+        &["stories", "--status", "published", "--format", "json"],
+    )
+    .await;
+    let published: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories JSON");
+    assert_eq!(published.as_array().map(Vec::len), Some(4));
+
+    // Watchdog pings kept coming; SIGTERM sends STOPPING=1, exits 0, removes the socket.
+    let pings = systemd
+        .all()
+        .iter()
+        .filter(|m| m.contains("WATCHDOG=1"))
+        .count();
+    assert!(pings >= 3, "only {pings} watchdog ping(s)");
+    let status = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
+    systemd
+        .wait_for("STOPPING", |m| m.contains("STOPPING=1"))
+        .await;
+    assert!(!sock.exists(), "socket left behind");
+
+    // One structured line per item outcome in the daemon's log.
+    let log = daemon.log();
+    let item_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" item ") && l.contains("outcome="))
+        .collect();
+    assert!(
+        item_lines
+            .iter()
+            .any(|l| l.contains("outcome=off_topic reason=")),
+        "{log}"
+    );
+    for l in &item_lines {
+        assert!(
+            l.contains(" source=") && l.contains(" url=http") && l.contains(" reason="),
+            "{l}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_admin_requires_the_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Refused at config validation without a token: exit 2, naming file, key and reason.
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(&bare, "[admin]\nlisten = \"127.0.0.1:8089\"\n").expect("write");
+    for cmd in ["run", "check-config", "fetch"] {
+        let out = newsdesk(&bare, &[cmd]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains(&bare.display().to_string()), "{err}");
+        assert!(
+            err.contains("admin.token") && err.contains("required"),
+            "{err}"
+        );
+    }
+
+    let site = FixtureSite::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let token = "test-token-0123456789abcdef";
+    let (config, db) = write_config(
+        &site,
+        dir.path(),
+        &format!("listen = \"127.0.0.1:{port}\"\ntoken = \"{token}\""),
+    );
+    let mut daemon = Daemon::spawn(&config, &[]);
+    let addr = ListenAddr::Tcp(format!("127.0.0.1:{port}").parse().expect("addr"));
+    let start = Instant::now();
+    let good = AdminClient::new(addr.clone(), Some(token.into()));
+    while good
+        .call(hyper::Method::GET, "/health", None)
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no admin endpoint: {}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for bad in [None, Some("wrong-token-0123456789abcdef".to_string())] {
+        let client = AdminClient::new(addr.clone(), bad.clone());
+        for (method, path) in [
+            (hyper::Method::GET, "/health"),
+            (hyper::Method::GET, "/metrics"),
+            (hyper::Method::GET, "/stories/new.json"),
+            (hyper::Method::POST, "/fetch"),
+        ] {
+            let mut resp = client.request(method, path, None).await.expect("request");
+            assert_eq!(resp.status(), 401, "{path} with {bad:?}");
+            let _ = resp.text().await;
+        }
+    }
+    // `newsdesk fetch` sends the configured token and runs in the daemon.
+    let out = newsdesk_async(
+        &config,
+        &["fetch", "--source", "c-json", "--format", "json"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&format!("in the daemon (127.0.0.1:{port})")));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    let run_id = report["run_id"].as_i64().expect("run id");
+    let store = open_store(&db).await;
+    let run = store.runs(1, Some(run_id)).await.expect("runs");
+    assert_eq!(run[0].trigger.as_str(), "manual");
+    assert!(daemon.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_without_daemon_runs_in_process_with_json_logs_follow_and_errors() {
+    let site = FixtureSite::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("nobody-listens.sock");
+    let (config, _db) = write_config(
+        &site,
+        dir.path(),
+        &format!("listen = \"unix:{}\"", sock.display()),
+    );
+    // Create the database so `logs --follow` has something to open.
+    let out = newsdesk(&config, &["sources"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config)
+        .args(["logs", "--follow", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn logs --follow");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    {
+        let lines = lines.clone();
+        let stdout = follow.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().expect("lock").push(line);
+            }
+        });
+    }
+
+    let out = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+                .arg("--config")
+                .arg(&config)
+                .args(["--log-format", "json", "fetch"])
+                .env("RUST_LOG", "info")
+                .output()
+                .expect("fetch")
+        }
+    })
+    .await
+    .expect("join");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("in this process"), "{stderr}");
+    assert!(!stderr.contains("in the daemon"), "{stderr}");
+    // JSON logs: one object per line; each item outcome has source, url, outcome, reason.
+    let mut outcomes = Vec::new();
+    for line in stderr.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON log line");
+        let f = &v["fields"];
+        if f["message"] == "item" {
+            for key in ["source", "url", "outcome", "reason"] {
+                assert!(f[key].is_string(), "{key} missing in {line}");
+            }
+            outcomes.push(f["outcome"].as_str().unwrap_or("").to_string());
+        }
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "stored").count(),
+        5,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().any(|o| o == "off_topic"));
+    assert!(outcomes.iter().any(|o| o == "duplicate"));
+
+    // `logs --follow` printed the run's events as they were written.
+    let start = Instant::now();
+    loop {
+        let stored = lines
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["outcome"] == "stored")
+            .count();
+        if stored == 5 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "follow saw {stored} stored events"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &follow.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let status = follow.wait().expect("wait");
+    assert!(status.success(), "logs --follow on SIGINT: {status:?}");
+
+    // `logs --errors` groups the failures by source with the last error.
+    let out = newsdesk_async(&config, &["logs", "--errors", "--format", "json"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let groups: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let groups = groups.as_array().expect("array");
+    let names: Vec<&str> = groups.iter().filter_map(|g| g["source"].as_str()).collect();
+    for failing in ["e-broken", "f-error", "g-slow"] {
+        assert!(names.contains(&failing), "{names:?}");
+    }
+    let f_error = groups
+        .iter()
+        .find(|g| g["source"] == "f-error")
+        .expect("f-error");
+    assert_eq!(f_error["failures"], 1);
+    assert!(
+        f_error["last_error"].as_str().unwrap_or("").contains("500"),
+        "{f_error}"
+    );
+    // Without a daemon, `stories publish` writes to the database itself.
+    let out = newsdesk_async(&config, &["stories", "--format", "json", "--limit", "1"]).await;
+    let newest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories JSON");
+    let id = newest[0]["id"].as_i64().expect("a story id");
+    let out = newsdesk_async(&config, &["stories", "publish", &id.to_string()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("1 of 1 story(ies) marked published"));
+
+    let out = newsdesk_async(&config, &["logs", "--errors", "--source", "f-error"]).await;
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("f-error") && !table.contains("g-slow"),
+        "{table}"
+    );
+}
+
+#[test]
+fn sources_export_and_import_opml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = dir.path().join("full.toml");
+    std::fs::write(
+        &full,
+        "[[sources]]\nname = \"feed-one\"\nkind = \"feed\"\nurl = \"https://one.example/rss\"\n\
+         [[sources]]\nname = \"pages\"\nkind = \"page\"\nurl = \"https://two.example/archive\"\n\
+         link_selector = \"h2 > a\"\n",
+    )
+    .expect("write");
+    let out = newsdesk(&full, &["sources", "export"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let opml_path = dir.path().join("sources.opml");
+    std::fs::write(&opml_path, &out.stdout).expect("write opml");
+
+    let small = dir.path().join("small.toml");
+    std::fs::write(
+        &small,
+        "# my config\n[[sources]]\nname = \"feed-one\"\nkind = \"feed\"\nurl = \"https://one.example/rss\"\n",
+    )
+    .expect("write");
+    let opml = opml_path.to_str().expect("utf-8");
+    let dry = newsdesk(&small, &["sources", "import", opml, "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(text(&dry.stdout).contains("already configured"));
+    assert_eq!(
+        std::fs::read_to_string(&small)
+            .expect("read")
+            .matches("[[sources]]")
+            .count(),
+        1,
+        "dry run changed the file"
+    );
+    let out = newsdesk(&small, &["sources", "import", opml]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = std::fs::read_to_string(&small).expect("read");
+    assert!(after.starts_with("# my config\n"), "{after}");
+    let check = newsdesk(&small, &["check-config"]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stdout).contains("(2 sources"),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(after.contains("link_selector = \"h2 > a\""), "{after}");
+    // A second import adds nothing.
+    let again = newsdesk(&small, &["sources", "import", opml]);
+    assert!(text(&again.stdout).contains("nothing to add"));
+}
