@@ -70,6 +70,27 @@ pub fn parse_feed_full(
     content_type: Option<&str>,
     base: &Url,
 ) -> Result<ParsedFeed, SourceError> {
+    let (feed, encoding) = parse_feed_model(body, content_type, base)?;
+    let items = feed
+        .entries
+        .iter()
+        .filter_map(|e| entry_to_item(e, base))
+        .collect();
+    Ok(ParsedFeed {
+        encoding,
+        title: feed.title.as_ref().map(|t| t.content.trim().to_string()),
+        link: pick_link(&feed.links, base),
+        items,
+    })
+}
+
+/// The normalized bytes parsed by feed-rs: its whole model (every entry, in order, linked or
+/// not) and the encoding the bytes were read in. The corpus tests and the fuzzer use it.
+pub fn parse_feed_model(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+) -> Result<(feed_rs::model::Feed, String), SourceError> {
     let norm = normalize::normalize(body, content_type)?;
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
@@ -81,21 +102,11 @@ pub fn parse_feed_full(
     let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(text)))
         .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))?
         .map_err(|e| SourceError::Feed(e.to_string()))?;
-    let items = feed
-        .entries
-        .iter()
-        .filter_map(|e| entry_to_item(e, base))
-        .collect();
-    Ok(ParsedFeed {
-        encoding: norm.encoding.to_string(),
-        title: feed.title.as_ref().map(|t| t.content.trim().to_string()),
-        link: pick_link(&feed.links, base),
-        items,
-    })
+    Ok((feed, norm.encoding))
 }
 
 /// The link of a feed or entry: `alternate` (or no rel) first, then any.
-fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
+pub fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
     let preferred = links
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"));

@@ -117,7 +117,20 @@ pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, 
             "entity expansion grows the document too much".into(),
         ));
     }
-    let text = fix_root(&text);
+    let mut text = fix_root(&text);
+    // A document cut inside its last end tag (`…</feed`): close the tag.
+    if let Some(i) = text.trim_end().rfind("</") {
+        let tail = &text.trim_end()[i + 2..];
+        if !tail.is_empty()
+            && tail
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
+        {
+            let mut owned = text.trim_end().to_string();
+            owned.push('>');
+            text = Cow::Owned(owned);
+        }
+    }
     Ok(Normalized {
         text: text.into_owned(),
         encoding,
@@ -307,29 +320,43 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
     if !text.contains('&') {
         return Cow::Borrowed(text);
     }
+    const RAW: [(&str, &str); 2] = [("<![CDATA[", "]]>"), ("<!--", "-->")];
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut rest = text;
+    let mut pos = 0;
+    // Where each kind of raw section next opens, in absolute offsets; searched again only once
+    // passed (searching afresh for both on every section made this quadratic: 5,000 CDATA items
+    // and no comment took a minute).
+    let find_from = |from: usize, pat: &str| text[from..].find(pat).map(|i| from + i);
+    let mut next_open: [Option<usize>; 2] = [find_from(0, RAW[0].0), find_from(0, RAW[1].0)];
     loop {
-        let next_raw = [("<![CDATA[", "]]>"), ("<!--", "-->")]
-            .iter()
-            .filter_map(|(open, close)| rest.find(open).map(|i| (i, *close)))
-            .min_by_key(|(i, _)| *i);
-        let (markup_end, raw) = match next_raw {
-            Some((i, close)) => {
-                let close_at = rest[i..]
-                    .find(close)
-                    .map_or(rest.len(), |c| i + c + close.len());
-                (i, Some(&rest[i..close_at]))
+        for (k, slot) in next_open.iter_mut().enumerate() {
+            if slot.is_some_and(|i| i < pos) {
+                *slot = find_from(pos, RAW[k].0);
             }
-            None => (rest.len(), None),
+        }
+        let next_raw = next_open
+            .iter()
+            .enumerate()
+            .filter_map(|(k, i)| i.map(|i| (i, RAW[k].1)))
+            .min_by_key(|(i, _)| *i);
+        let (markup_end, raw_end) = match next_raw {
+            Some((i, close)) => {
+                let close_at = text[i..]
+                    .find(close)
+                    .map_or(text.len(), |c| i + c + close.len());
+                (i, Some(close_at))
+            }
+            None => (text.len(), None),
         };
-        out.push_str(&REFERENCE.replace_all(&rest[..markup_end], |c: &Captures| {
-            replace_reference(c, entities)
-        }));
-        match raw {
-            Some(r) => {
-                out.push_str(r);
-                rest = &rest[markup_end + r.len()..];
+        out.push_str(
+            &REFERENCE.replace_all(&text[pos..markup_end], |c: &Captures| {
+                replace_reference(c, entities)
+            }),
+        );
+        match raw_end {
+            Some(end) => {
+                out.push_str(&text[markup_end..end]);
+                pos = end;
             }
             None => break,
         }
@@ -410,12 +437,135 @@ fn fix_root(text: &str) -> Cow<'_, str> {
                 .map_or(&c[3], |(_, to)| to);
             format!("<{}{}{}", &c[1], &c[2], to)
         });
-        let modes = renamed
-            .replace("mode=\"escaped\"", "type=\"html\"")
-            .replace("mode='escaped'", "type='html'");
-        text = Cow::Owned(modes);
+        text = Cow::Owned(renamed.into_owned());
+    }
+    if let Some(m) = RSS_ROOT.find(&text) {
+        // `<rss>` that is empty or holds its items directly: feed-rs wants a `<channel>`.
+        if !text.contains("<channel") {
+            let (start, end) = (m.start(), m.end());
+            let tag = m.as_str();
+            let fixed = match tag.strip_suffix("/>") {
+                Some(open) => format!("{open}><channel></channel></rss>"),
+                None => {
+                    let close = text.rfind("</rss>").filter(|c| *c >= end);
+                    let body = close.map_or(&text[end..], |c| &text[end..c]);
+                    let rest = close.map_or("", |c| &text[c..]);
+                    format!("{tag}<channel>{body}</channel>{rest}")
+                }
+            };
+            text = Cow::Owned(format!("{}{}", &text[..start], fixed));
+        }
+    }
+    if text.contains(ATOM10_NS) {
+        if let Cow::Owned(fixed) = fix_atom_text_types(&text) {
+            text = Cow::Owned(fixed);
+        }
     }
     text
+}
+
+static ATOM_TEXT_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"<((?:[A-Za-z_][\w.-]*:)?(title|subtitle|summary|rights|content|info))(\s[^>]*?)?(/?)>([^<]*)",
+    )
+    .expect("static regex")
+});
+static TYPE_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\stype\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+static MODE_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\smode\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+
+/// Atom text constructs (and `<content>`) carry `type` values feed-rs refuses: MIME types
+/// (`text/plain`, `application/xhtml+xml`, Atom 0.3 style), empty ones, Atom 0.3's `mode`
+/// (`escaped`, `base64`) and base64 bodies of a non-text type. Rewrites them to `text`, `html`
+/// or `xhtml`, decoding base64 bodies that are UTF-8.
+fn fix_atom_text_types(text: &str) -> Cow<'_, str> {
+    ATOM_TEXT_START.replace_all(text, |c: &Captures| {
+        let whole = &c[0];
+        let attrs = c.get(3).map_or("", |m| m.as_str());
+        let is_content = &c[2] == "content";
+        let attr_value = |re: &Regex| {
+            re.captures(attrs)
+                .map(|a| a[1].trim_matches(['"', '\'']).trim().to_ascii_lowercase())
+        };
+        let ty = attr_value(&TYPE_ATTR);
+        let mode = attr_value(&MODE_ATTR);
+        if attrs.contains("src=") {
+            return whole.to_string();
+        }
+        let body = &c[5];
+        let non_text_mime = ty
+            .as_deref()
+            .is_some_and(|t| t.contains('/') && !t.starts_with("text/") && !t.ends_with("xml"));
+        let mut new_body = None;
+        let new_type: Option<&str> = if mode.as_deref() == Some("base64") || non_text_mime {
+            match base64_decode(body).and_then(|b| String::from_utf8(b).ok()) {
+                Some(decoded) => {
+                    new_body = Some(
+                        decoded
+                            .replace('&', "&amp;")
+                            .replace('<', "&lt;")
+                            .replace('>', "&gt;"),
+                    );
+                    Some("html")
+                }
+                None if is_content => None,
+                None => Some("text"),
+            }
+        } else if mode.as_deref() == Some("escaped") {
+            Some("html")
+        } else {
+            match ty.as_deref() {
+                None | Some("text" | "html" | "xhtml") => None,
+                Some("" | "text/plain" | "plain") => Some("text"),
+                Some("text/html") => Some("html"),
+                Some("application/xhtml+xml") => Some("xhtml"),
+                Some(t) if is_content && t.contains('/') => None,
+                Some(t) if t.ends_with("xml") => Some("xhtml"),
+                Some(_) => Some("text"),
+            }
+        };
+        let Some(new_type) = new_type else {
+            return whole.to_string();
+        };
+        let kept = MODE_ATTR
+            .replace_all(&TYPE_ATTR.replace_all(attrs, ""), "")
+            .into_owned();
+        format!(
+            "<{}{} type=\"{new_type}\"{}>{}",
+            &c[1],
+            kept,
+            &c[4],
+            new_body.as_deref().unwrap_or(body)
+        )
+    })
+}
+
+/// Standard or URL-safe base64, whitespace ignored; `None` when it is not base64.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut seen = 0usize;
+    for b in s.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        seen += 1;
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (seen > 0).then_some(out)
 }
 
 #[cfg(test)]
@@ -465,6 +615,56 @@ mod tests {
     }
 
     #[test]
+    fn raw_sections_in_any_order_keep_their_text() {
+        let t = norm(b"<rss version=\"2.0\"><channel><!-- a & b --><title>&eacute;</title><description><![CDATA[x & &eacute;]]></description><!-- c &nbsp; --><link>?a=1&b=2</link><![CDATA[&]]></channel></rss>");
+        assert!(t.contains("<!-- a & b --><title>&#233;</title>"), "{t}");
+        assert!(
+            t.contains("<![CDATA[x & &eacute;]]></description><!-- c &nbsp; -->"),
+            "{t}"
+        );
+        assert!(t.contains("<link>?a=1&amp;b=2</link><![CDATA[&]]>"), "{t}");
+        // An unclosed CDATA section runs to the end, untouched.
+        let t = norm(b"<rss version=\"2.0\"><channel><![CDATA[&eacute;");
+        assert!(t.ends_with("<![CDATA[&eacute;"), "{t}");
+    }
+
+    #[test]
+    fn rss_without_channel_and_cut_end_tag() {
+        assert_eq!(
+            norm(b"<rss version=\"2.0\"><item><title>t</title></item></rss>"),
+            "<rss version=\"2.0\"><channel><item><title>t</title></item></channel></rss>"
+        );
+        assert_eq!(
+            norm(b"<rss version=\"2.0\"/>"),
+            "<rss version=\"2.0\"><channel></channel></rss>"
+        );
+        assert!(norm(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"></feed\n").ends_with("</feed>"));
+    }
+
+    #[test]
+    fn atom_text_types_made_readable() {
+        let t = norm(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"text/plain\">a</title><subtitle type=\"\">b</subtitle><rights type='application/xhtml+xml'><div>c</div></rights><entry><title type=\"application/octet-stream\">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title><content type=\"image/png\">iVBORw0KGgo=</content><summary mode=\"escaped\" type=\"text/html\">&lt;b&gt;</summary></entry></feed>");
+        assert!(t.contains("<title type=\"text\">a</title>"), "{t}");
+        assert!(t.contains("<subtitle type=\"text\">b</subtitle>"), "{t}");
+        assert!(t.contains("<rights type=\"xhtml\"><div>"), "{t}");
+        assert!(
+            t.contains("<title type=\"html\">Example &lt;b&gt;Atom&lt;/b&gt;</title>"),
+            "{t}"
+        );
+        // Binary content stays as it is; `mode` and `type` give one `type`.
+        assert!(
+            t.contains("<content type=\"image/png\">iVBORw0KGgo=</content>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<summary type=\"html\">&lt;b&gt;</summary>"),
+            "{t}"
+        );
+        assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
+        assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
     fn encodings() {
         let mut utf16 = vec![0xFF, 0xFE];
         for u in "<rss version=\"2.0\"/>".encode_utf16() {
@@ -473,7 +673,7 @@ mod tests {
         let n = normalize(&utf16, None).unwrap();
         assert_eq!(
             (n.text.as_str(), n.encoding.as_str()),
-            ("<rss version=\"2.0\"/>", "utf-16le")
+            ("<rss version=\"2.0\"><channel></channel></rss>", "utf-16le")
         );
         let latin =
             b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss><title>caf\xe9</title></rss>";
