@@ -101,7 +101,19 @@ pub fn parse_feed_model(
     let text = norm.text.as_bytes();
     let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(text)))
         .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))?
-        .map_err(|e| SourceError::Feed(e.to_string()))?;
+        .map_err(|e| {
+            let head: String = norm
+                .text
+                .chars()
+                .take(64)
+                .collect::<String>()
+                .to_lowercase();
+            if head.starts_with("<!doctype html") || head.starts_with("<html") {
+                SourceError::Feed(format!("an HTML page, not a feed ({e})"))
+            } else {
+                SourceError::Feed(e.to_string())
+            }
+        })?;
     Ok((feed, norm.encoding))
 }
 
