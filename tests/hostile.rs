@@ -420,7 +420,7 @@ async fn slow_drip_hits_the_total_timeout() {
     assert!(matches!(err, FetchError::Timeout(_)), "{err}");
     assert!(err.to_string().starts_with("timed out"), "{err}");
     assert!(
-        took >= Duration::from_millis(1100) && took < Duration::from_millis(2500),
+        took >= Duration::from_millis(1100) && took < Duration::from_secs(4),
         "{took:?}"
     );
 }
@@ -644,10 +644,15 @@ async fn per_host_concurrency_and_delay() {
     let mut stamps = site.c.stamps.lock().unwrap().clone();
     stamps.sort();
     assert_eq!(stamps.len(), 3);
+    // The gate spaces request starts by 250 ms; arrivals jitter with connection set-up (the first
+    // request also connects), so allow slack on each gap but not on the whole span. Without the
+    // gate all three arrive within a few milliseconds.
     for w in stamps.windows(2) {
         let gap = w[1] - w[0];
-        assert!(gap >= Duration::from_millis(240), "gap {gap:?}");
+        assert!(gap >= Duration::from_millis(150), "gap {gap:?}");
     }
+    let span = stamps[2] - stamps[0];
+    assert!(span >= Duration::from_millis(450), "span {span:?}");
 }
 
 /// One run over every misbehaving endpoint as a source, plus a good one: each bad source ends as

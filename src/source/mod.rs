@@ -78,7 +78,7 @@ pub fn parse_feed_full(
         .collect();
     Ok(ParsedFeed {
         encoding,
-        title: feed.title.as_ref().map(|t| t.content.trim().to_string()),
+        title: feed.title.as_ref().map(plain_text),
         link: pick_link(&feed.links, base),
         items,
     })
@@ -117,6 +117,35 @@ pub fn parse_feed_model(
     Ok((feed, norm.encoding))
 }
 
+/// A feed text construct as plain text: HTML and XHTML titles lose their tags, and the content
+/// of `script`, `style` and similar elements (feedparser's sanitizer does the same to titles);
+/// plain text is only trimmed.
+pub fn plain_text(t: &feed_rs::model::Text) -> String {
+    let sub = t.content_type.subty().as_str();
+    if sub != "html" && sub != "xhtml" && sub != "xhtml+xml" {
+        return t.content.trim().to_string();
+    }
+    let frag = scraper::Html::parse_fragment(&t.content);
+    let mut out = String::new();
+    for node in frag.root_element().descendants() {
+        let Some(text) = node.value().as_text() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value().as_element().is_some_and(|e| {
+                matches!(
+                    e.name(),
+                    "script" | "style" | "template" | "noscript" | "iframe"
+                )
+            })
+        });
+        if !hidden {
+            out.push_str(text);
+        }
+    }
+    out.trim().to_string()
+}
+
 /// The link of a feed or entry: `alternate` (or no rel) first, then any.
 pub fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
     let preferred = links
@@ -144,11 +173,7 @@ fn entry_to_item(e: &feed_rs::model::Entry, base: &Url) -> Option<SourceItem> {
     Some(SourceItem {
         guid,
         url,
-        title: e
-            .title
-            .as_ref()
-            .map(|t| t.content.trim().to_string())
-            .filter(|t| !t.is_empty()),
+        title: e.title.as_ref().map(plain_text).filter(|t| !t.is_empty()),
         author: e
             .authors
             .iter()
@@ -247,6 +272,18 @@ mod tests {
         let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"https://x.example/j","title":"JT"}]}"#;
         let items = parse_feed(json, Some("application/feed+json"), &base()).unwrap();
         assert_eq!(items[0].url.as_str(), "https://x.example/j");
+    }
+
+    #[test]
+    fn html_titles_become_plain_text() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">&lt;blink&gt;safe&lt;/blink&gt; description</title>
+<entry><id>1</id><title type="html">safe&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; sound</title><link href="https://x.example/1"/></entry>
+<entry><id>2</id><title>&lt;b&gt; is a tag</title><link href="https://x.example/2"/></entry></feed>"#;
+        let f = parse_feed_full(atom, None, &base()).unwrap();
+        assert_eq!(f.title.as_deref(), Some("safe description"));
+        assert_eq!(f.items[0].title.as_deref(), Some("safe & sound"));
+        // A plain-text title keeps its angle brackets.
+        assert_eq!(f.items[1].title.as_deref(), Some("<b> is a tag"));
     }
 
     #[test]

@@ -373,7 +373,11 @@ fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String
         return numeric(d.as_str().parse().ok());
     }
     if let Some(h) = c.get(2) {
-        return numeric(u32::from_str_radix(h.as_str(), 16).ok());
+        // XML allows only a lower-case `x`; HTML (and feeds) also write `&#X41;`.
+        return match u32::from_str_radix(h.as_str(), 16).ok() {
+            Some(n) if xml_char_ok(n) => format!("&#x{n:X};"),
+            other => numeric(other),
+        };
     }
     let Some(name) = c.get(3).map(|m| m.as_str()) else {
         return "&amp;".into();
@@ -395,6 +399,11 @@ static RSS_ROOT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"<rss(\s[^>]*)?>"#).expect("static regex"));
 static RSS_VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+static RSS_DEFAULT_NS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+/// RSS 0.90's namespace; feed-rs reads RSS 1.0, which has the same shape.
+const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
 static ATOM03_ELEMENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<(/?)((?:[A-Za-z_][\w.-]*:)?)(issued|modified|tagline|copyright)\b")
         .expect("static regex")
@@ -421,9 +430,18 @@ fn fix_root(text: &str) -> Cow<'_, str> {
             let v = c[1].trim_matches(['"', '\'']).trim();
             RSS_VERSIONS_KNOWN.contains(&v)
         });
-        if !known {
+        // RSS 2.0 has no namespace; a default one (`backend.userland.com/rss2`) hides every
+        // element from feed-rs.
+        let default_ns = RSS_DEFAULT_NS.is_match(tag);
+        if !known || default_ns {
             let inner = RSS_VERSION.replace(&tag[4..tag.len() - 1], "");
-            let fixed = format!("<rss version=\"2.0\"{}>", inner);
+            let inner = RSS_DEFAULT_NS.replace(&inner, "");
+            let version = RSS_VERSION
+                .captures(tag)
+                .map(|c| c[1].trim_matches(['"', '\'']).trim().to_string())
+                .filter(|v| RSS_VERSIONS_KNOWN.contains(&v.as_str()))
+                .unwrap_or_else(|| "2.0".into());
+            let fixed = format!("<rss version=\"{version}\"{}>", inner);
             let (start, end) = (m.start(), m.end());
             text = Cow::Owned(format!("{}{}{}", &text[..start], fixed, &text[end..]));
         }
@@ -455,6 +473,9 @@ fn fix_root(text: &str) -> Cow<'_, str> {
             };
             text = Cow::Owned(format!("{}{}", &text[..start], fixed));
         }
+    }
+    if text.contains(RSS090_NS) {
+        text = Cow::Owned(text.replace(RSS090_NS, RSS10_NS));
     }
     if text.contains(ATOM10_NS) {
         if let Cow::Owned(fixed) = fix_atom_text_types(&text) {
@@ -578,6 +599,10 @@ mod tests {
 
     #[test]
     fn entities_and_ampersands() {
+        assert!(
+            norm(b"<rss version=\"2.0\"><title>&#X41;&#x42;</title></rss>")
+                .contains("<title>&#x41;&#x42;</title>")
+        );
         let t = norm(b"<rss version=\"2.0\"><channel><title>AT&T &eacute; &nbsp; &amp; &bogus; &#0;</title><description><![CDATA[a && b &eacute;]]></description></channel></rss>");
         assert!(
             t.contains("AT&amp;T &#233; &#160; &amp; &amp;bogus; &#xFFFD;"),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use newsdesk::source::{parse_feed_model, pick_link};
+use newsdesk::source::{parse_feed_model, pick_link, plain_text};
 use serde::Deserialize;
 use url::Url;
 
@@ -130,7 +130,8 @@ fn lookup(
     path: &[serde_json::Value],
 ) -> Option<Option<String>> {
     let key = |i: usize| path.get(i).and_then(|v| v.as_str());
-    let text = |t: &Option<feed_rs::model::Text>| t.as_ref().map(|t| t.content.clone());
+    // Titles as `parse_feed` gives them (HTML titles as plain text).
+    let text = |t: &Option<feed_rs::model::Text>| t.as_ref().map(plain_text);
     match (key(0), path.len()) {
         (Some("encoding"), 1) => Some(Some(encoding.to_string())),
         (Some("feed"), _) => match (key(1), key(2)) {
