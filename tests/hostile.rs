@@ -267,10 +267,21 @@ async fn start() -> Site {
         )
         .route(
             "/truncated.xml",
+            get(move || async move {
+                // Cut mid-tag after one whole item: the item is recovered.
+                let body = format!(
+                    "<rss version=\"2.0\"><channel><title>Cut</title><item><title>First</title>\
+                     <link>http://127.0.0.1:{port}/gone</link></item><item><title>Sec"
+                );
+                ([(header::CONTENT_TYPE, "application/rss+xml")], body)
+            }),
+        )
+        .route(
+            "/garbage.xml",
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "application/rss+xml")],
-                    "<rss version=\"2.0\"><channel><title>Cut</title><item><title>First</title><link>https://x.example/1</li",
+                    "this is {not} a feed \u{0} at all <<<",
                 )
             }),
         )
@@ -532,7 +543,13 @@ async fn wrong_charset_and_content_types() {
         err.to_string().contains("feed could not be parsed"),
         "{err}"
     );
+    // Truncated XML: what is whole is recovered.
     let got = fetch(&f, &site, "/truncated.xml").await.unwrap();
+    let feed = parse(&got).expect("recovered");
+    assert_eq!(feed.items.len(), 1);
+    assert_eq!(feed.items[0].url, url(&site, "/gone"));
+    // Text that is no XML at all.
+    let got = fetch(&f, &site, "/garbage.xml").await.unwrap();
     let err = parse(&got).unwrap_err();
     assert!(
         err.to_string().contains("feed could not be parsed"),
@@ -673,6 +690,7 @@ async fn run_logs_every_failure_against_its_source_and_carries_on() {
         ("loop", "/loop/a"),
         ("ratelimited", "/429.xml"),
         ("truncated", "/truncated.xml"),
+        ("garbage", "/garbage.xml"),
     ];
     let mut toml = format!(
         r#"
@@ -737,7 +755,7 @@ respect_robots_txt = false
         ("html", "feed could not be parsed: an HTML page, not a feed"),
         ("loop", "too many redirects"),
         ("ratelimited", "HTTP 429 (Retry-After: 120s)"),
-        ("truncated", "feed could not be parsed"),
+        ("garbage", "feed could not be parsed"),
     ];
     let events = store
         .events(&EventFilter {
@@ -764,6 +782,20 @@ respect_robots_txt = false
         println!("{name:<12} failed: {}", ev[0].reason);
     }
     assert_eq!(report.counts.sources_failed, 7, "{report:#?}");
+    // The truncated feed is handled: its whole item is listed, and that item's own failure (a
+    // 404 article page) is an item event, not a source failure.
+    assert_eq!(status("truncated"), "ok", "{report:#?}");
+    let listed = events
+        .iter()
+        .find(|e| e.source == "truncated" && e.outcome == Outcome::Fetched)
+        .expect("fetched event");
+    assert_eq!(listed.reason, "1 item(s) listed");
+    let item = events
+        .iter()
+        .find(|e| e.source == "truncated" && e.scope == EventScope::Item)
+        .expect("item event");
+    assert_eq!(item.outcome, Outcome::Failed);
+    assert!(item.reason.contains("404"), "{}", item.reason);
 
     // Backoff state: consecutive errors, last error, and Retry-After honoured.
     let states = store.sources().await.unwrap();

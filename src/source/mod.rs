@@ -92,28 +92,39 @@ pub fn parse_feed_model(
     base: &Url,
 ) -> Result<(feed_rs::model::Feed, String), SourceError> {
     let norm = normalize::normalize(body, content_type)?;
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        // An empty id marks "the feed gave none": we never want feed-rs' synthetic ids as guids.
-        .id_generator(|_, _, _| String::new())
-        .sanitize_content(false)
-        .build();
-    let text = norm.text.as_bytes();
-    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(text)))
-        .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))?
-        .map_err(|e| {
-            let head: String = norm
-                .text
-                .chars()
-                .take(64)
-                .collect::<String>()
-                .to_lowercase();
-            if head.starts_with("<!doctype html") || head.starts_with("<html") {
-                SourceError::Feed(format!("an HTML page, not a feed ({e})"))
-            } else {
-                SourceError::Feed(e.to_string())
-            }
-        })?;
+    // A fresh parser per attempt: feed-rs keeps state in its parser (media RSS roots), and one
+    // left over from a failed parse trips an assertion in the next.
+    let parse = |text: &str| {
+        let parser = feed_rs::parser::Builder::new()
+            .base_uri(Some(base.as_str()))
+            // An empty id marks "the feed gave none": never feed-rs' synthetic ids as guids.
+            .id_generator(|_, _, _| String::new())
+            .sanitize_content(false)
+            .build();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parser.parse(text.as_bytes())
+        }))
+        .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))
+    };
+    let head: String = norm
+        .text
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_lowercase();
+    if head.starts_with("<!doctype html") || head.starts_with("<html") {
+        return Err(SourceError::Feed(
+            "an HTML page, not a feed (no RSS, Atom or JSON Feed root)".into(),
+        ));
+    }
+    let feed = match parse(&norm.text)? {
+        Ok(feed) => feed,
+        // Broken nesting or a cut document: a second try with the tags rebalanced.
+        Err(e) => match normalize::rebalance(&norm.text).map(|t| parse(&t)) {
+            Some(Ok(Ok(feed))) => feed,
+            _ => return Err(SourceError::Feed(e.to_string())),
+        },
+    };
     Ok((feed, norm.encoding))
 }
 

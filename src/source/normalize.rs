@@ -164,6 +164,9 @@ fn decode(body: &[u8], content_type: Option<&str>) -> (String, String) {
     }
     candidates.push("utf-8".into());
     candidates.push("windows-1252".into());
+    // Valid UTF-8 with non-ASCII bytes under a single-byte label is a mislabelled UTF-8 document
+    // (legacy text almost never forms valid multi-byte sequences): read it as UTF-8.
+    let utf8_beyond_ascii = !body.is_ascii() && std::str::from_utf8(body).is_ok();
     for label in candidates {
         let label = LABEL_UPGRADES
             .iter()
@@ -182,6 +185,9 @@ fn decode(body: &[u8], content_type: Option<&str>) -> (String, String) {
         // Bytes we could read as ASCII markup are not UTF-16, whatever they claim.
         if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
             continue;
+        }
+        if utf8_beyond_ascii && enc.is_single_byte() {
+            return (String::from_utf8_lossy(body).into_owned(), "utf-8".into());
         }
         if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) {
             return (text.into_owned(), label);
@@ -589,6 +595,63 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     (seen > 0).then_some(out)
 }
 
+/// Repairs the nesting of a document feed-rs refused: an end tag that closes an element still
+/// open closes the ones inside it too, an end tag that matches nothing open is dropped, and at
+/// the end (or where the document is cut mid-tag) every open element is closed. `None` when
+/// nothing needed repair. Used only as a second try, so well-formed feeds never pay for it.
+pub fn rebalance(text: &str) -> Option<String> {
+    use quick_xml::events::{BytesEnd, Event};
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    reader.config_mut().allow_unmatched_ends = true;
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(text.len() + 64));
+    let mut open: Vec<String> = Vec::new();
+    let mut repaired = false;
+    loop {
+        let ev = match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(ev) => ev,
+            Err(_) => {
+                repaired = true;
+                break;
+            }
+        };
+        let written = match ev {
+            Event::Start(start) => {
+                open.push(start.name().into_inner().to_string());
+                writer.write_event(Event::Start(start))
+            }
+            Event::End(end) => {
+                let name = end.name().into_inner().to_string();
+                match open.iter().rposition(|n| *n == name) {
+                    Some(at) => {
+                        repaired |= at + 1 != open.len();
+                        let mut r = Ok(());
+                        for n in open.drain(at..).rev() {
+                            r = r.and(writer.write_event(Event::End(BytesEnd::new(n))));
+                        }
+                        r
+                    }
+                    None => {
+                        repaired = true;
+                        Ok(())
+                    }
+                }
+            }
+            other => writer.write_event(other),
+        };
+        written.ok()?;
+    }
+    repaired |= !open.is_empty();
+    for n in open.into_iter().rev() {
+        writer.write_event(Event::End(BytesEnd::new(n))).ok()?;
+    }
+    if !repaired {
+        return None;
+    }
+    String::from_utf8(writer.into_inner()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,6 +750,32 @@ mod tests {
         );
         assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
         assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn rebalance_closes_and_drops() {
+        assert_eq!(rebalance("<a><b>x</b></a>"), None);
+        assert_eq!(
+            rebalance("<rss><channel><item><description><p>Hi</description></item></rss>")
+                .as_deref(),
+            Some("<rss><channel><item><description><p>Hi</p></description></item></channel></rss>")
+        );
+        assert_eq!(
+            rebalance("<rss><channel><title>t</title></x><item><title>Hel").as_deref(),
+            Some("<rss><channel><title>t</title><item><title>Hel</title></item></channel></rss>")
+        );
+    }
+
+    #[test]
+    fn mislabelled_utf8_is_read_as_utf8() {
+        let n = normalize(
+            "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss><title>Café</title></rss>"
+                .as_bytes(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(n.encoding, "utf-8");
+        assert!(n.text.contains("Café"));
     }
 
     #[test]
