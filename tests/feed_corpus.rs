@@ -57,18 +57,19 @@ fn feedparser_corpus_subset() {
         "{wrong:?}"
     );
 
-    // Wellformed (this quarter of it): at least 98% parse, at least 95% with every plain-text check
-    // met (the rest are CDF documents, `<dc:title>`-only titles, link-less RSS 1.0 items,
-    // Content-Location bases). The whole folder measures 99.1% and 98.1% (`cargo bench --bench feeds`).
+    // Wellformed (this quarter of it): at least 99% parse, at least 98% with every plain-text
+    // check met (the rest: Content-Location bases, `<dc:title>`-only titles, link-less RSS 1.0
+    // items). The whole folder measures 1748/1749 parsed, 1734/1749 right
+    // (`cargo bench --bench feeds`).
     let well = &figs["wellformed"];
     assert!(
-        well.parsed * 100 >= well.files * 98,
+        well.parsed * 100 >= well.files * 99,
         "wellformed parsed {}/{}",
         well.parsed,
         well.files
     );
     assert!(
-        well.right * 100 >= well.files * 95,
+        well.right * 100 >= well.files * 98,
         "wellformed right {}/{}",
         well.right,
         well.files

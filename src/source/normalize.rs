@@ -118,6 +118,9 @@ pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, 
         ));
     }
     let mut text = fix_root(&text);
+    if let Some(rss) = channel_root_to_rss(&text) {
+        text = Cow::Owned(rss);
+    }
     // A document cut inside its last end tag (`…</feed`): close the tag.
     if let Some(i) = text.trim_end().rfind("</") {
         let tail = &text.trim_end()[i + 2..];
@@ -405,6 +408,8 @@ static RSS_ROOT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"<rss(\s[^>]*)?>"#).expect("static regex"));
 static RSS_VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+static FEED_ROOT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"<feed(\s[^>]*)?>"#).expect("static regex"));
 static RSS_DEFAULT_NS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
 /// RSS 0.90's namespace; feed-rs reads RSS 1.0, which has the same shape.
@@ -450,6 +455,26 @@ fn fix_root(text: &str) -> Cow<'_, str> {
             let fixed = format!("<rss version=\"{version}\"{}>", inner);
             let (start, end) = (m.start(), m.end());
             text = Cow::Owned(format!("{}{}{}", &text[..start], fixed, &text[end..]));
+        }
+    }
+    // `<feed>` under a namespace of Atom's drafts (echo, pie, example.com …): read as Atom.
+    if let Some(m) = FEED_ROOT.find(&text) {
+        let tag = m.as_str();
+        if let Some(ns) = RSS_DEFAULT_NS.captures(tag) {
+            let uri = ns[1].trim_matches(['"', '\'']);
+            if uri != ATOM10_NS && uri != ATOM03_NS {
+                let to = if RSS_VERSION
+                    .captures(tag)
+                    .is_some_and(|c| c[1].contains("0.3"))
+                {
+                    ATOM03_NS
+                } else {
+                    ATOM10_NS
+                };
+                let fixed = RSS_DEFAULT_NS.replace(tag, format!(" xmlns=\"{to}\""));
+                let (start, end) = (m.start(), m.end());
+                text = Cow::Owned(format!("{}{}{}", &text[..start], fixed, &text[end..]));
+            }
         }
     }
     if text.contains(ATOM03_NS) {
@@ -593,6 +618,87 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         }
     }
     (seen > 0).then_some(out)
+}
+
+/// A document whose root is `<channel>` in any case: Microsoft CDF (`<CHANNEL HREF>`,
+/// `<ITEM HREF>`, `<TITLE>`, `<ABSTRACT>`) or RSS that lost its `<rss>` wrapper. Rewritten as
+/// RSS 2.0: element names lower-cased, `HREF` as `<link>`, `ABSTRACT` as `<description>`,
+/// `BASE` as `xml:base`. `None` for any other root.
+fn channel_root_to_rss(text: &str) -> Option<String> {
+    use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(text.len() + 64));
+    let mut seen_root = false;
+    let rename = |name: &str| -> String {
+        match name.to_ascii_lowercase().as_str() {
+            "abstract" => "description".into(),
+            other => other.to_string(),
+        }
+    };
+    loop {
+        let ev = match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(ev) => ev,
+        };
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.name().into_inner().to_string();
+                if !seen_root && !name.eq_ignore_ascii_case("channel") {
+                    return None;
+                }
+                let empty = matches!(ev, Event::Empty(_));
+                let lower = rename(&name);
+                let attr = |key: &str| {
+                    e.attributes().flatten().find_map(|a| {
+                        a.key.into_inner().eq_ignore_ascii_case(key).then(|| {
+                            quick_xml::escape::unescape(&a.value)
+                                .map_or_else(|_| a.value.to_string(), |v| v.into_owned())
+                        })
+                    })
+                };
+                let mut start = BytesStart::new(lower.clone());
+                if !seen_root {
+                    seen_root = true;
+                    let mut rss = BytesStart::new("rss");
+                    rss.push_attribute(("version", "2.0"));
+                    writer.write_event(Event::Start(rss)).ok()?;
+                    if let Some(b) = attr("base") {
+                        start.push_attribute(("xml:base", b.as_str()));
+                    }
+                }
+                writer.write_event(Event::Start(start)).ok()?;
+                let href = attr("href").filter(|_| lower == "channel" || lower == "item");
+                if let Some(href) = href {
+                    writer
+                        .write_event(Event::Start(BytesStart::new("link")))
+                        .ok()?;
+                    writer
+                        .write_event(Event::Text(BytesText::new(&href)))
+                        .ok()?;
+                    writer.write_event(Event::End(BytesEnd::new("link"))).ok()?;
+                }
+                if empty {
+                    writer.write_event(Event::End(BytesEnd::new(lower))).ok()?;
+                }
+            }
+            Event::End(e) => {
+                let lower = rename(e.name().into_inner());
+                writer
+                    .write_event(Event::End(BytesEnd::new(lower.clone())))
+                    .ok()?;
+                if lower == "channel" {
+                    writer.write_event(Event::End(BytesEnd::new("rss"))).ok()?;
+                }
+            }
+            // Declaration, comments and doctype before the root stay; text is kept as it is.
+            other => writer.write_event(other).ok()?,
+        }
+    }
+    if !seen_root {
+        return None;
+    }
+    String::from_utf8(writer.into_inner()).ok()
 }
 
 /// Repairs the nesting of a document feed-rs refused: an end tag that closes an element still
@@ -750,6 +856,24 @@ mod tests {
         );
         assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
         assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn cdf_becomes_rss() {
+        assert_eq!(
+            norm(b"<CHANNEL HREF=\"http://x.example/\" BASE=\"http://b.example/\"><TITLE>T</TITLE><ABSTRACT>A</ABSTRACT><ITEM HREF=\"/1\"><TITLE>I</TITLE></ITEM><ITEM HREF=\"/2\"/></CHANNEL>"),
+            "<rss version=\"2.0\"><channel xml:base=\"http://b.example/\"><link>http://x.example/</link><title>T</title><description>A</description><item><link>/1</link><title>I</title></item><item><link>/2</link></item></channel></rss>"
+        );
+        // Other roots are left alone.
+        assert_eq!(channel_root_to_rss("<rss><channel/></rss>"), None);
+        // Atom under a draft namespace.
+        let t = norm(
+            b"<feed version=\"0.3\" xmlns=\"http://purl.org/echo/\"><modified>x</modified></feed>",
+        );
+        assert!(
+            t.contains(ATOM10_NS) && t.contains("<updated>x</updated>"),
+            "{t}"
+        );
     }
 
     #[test]
