@@ -736,6 +736,7 @@ respect_robots_txt = false
         .await
         .expect("the run itself completes");
     let took = t.elapsed();
+    println!("run over {} sources took {took:?}", sources.len());
     assert!(took < Duration::from_secs(15), "run took {took:?}");
 
     let status = |n: &str| {
