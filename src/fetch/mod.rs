@@ -65,7 +65,7 @@ pub enum FetchError {
     #[error("blocked: {0}")]
     Blocked(String),
     /// A non-success status.
-    #[error("HTTP {status}")]
+    #[error("HTTP {status}{}", retry_after.map(|d| format!(" (Retry-After: {}s)", d.as_secs())).unwrap_or_default())]
     Status {
         /// The status code.
         status: u16,
@@ -123,6 +123,18 @@ pub struct Fetcher {
 impl Fetcher {
     /// Builds the client from `[http]`: timeouts, redirect policy, DNS filter, User-Agent.
     pub fn new(cfg: &HttpConfig) -> Result<Self, FetchError> {
+        Self::with_pinned_hosts(cfg, &[])
+    }
+
+    /// Like [`Fetcher::new`], with host names pinned to addresses (as `curl --resolve` does).
+    /// A pinned name skips DNS and its address is trusted as given, private or not: this is how
+    /// tests reach a loopback server under a name while `allow_private_networks` is off, so that
+    /// every other path (IP literals, redirect hops, DNS answers of other names) stays guarded.
+    #[doc(hidden)]
+    pub fn with_pinned_hosts(
+        cfg: &HttpConfig,
+        pins: &[(&str, std::net::SocketAddr)],
+    ) -> Result<Self, FetchError> {
         // Another component (sqlx, a test) may have installed the provider first: that is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let allow_private = cfg.allow_private_networks;
@@ -156,6 +168,9 @@ impl Fetcher {
             .deflate(true);
         if !allow_private {
             builder = builder.dns_resolver(ssrf::PublicOnlyResolver);
+        }
+        for (name, addr) in pins {
+            builder = builder.resolve(name, *addr);
         }
         let client = builder
             .build()

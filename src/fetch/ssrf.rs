@@ -108,29 +108,76 @@ impl Resolve for PublicOnlyResolver {
                 .await
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
                 .collect();
-            let public: Vec<SocketAddr> = answers
-                .iter()
-                .copied()
-                .filter(|a| blocked_reason(a.ip()).is_none())
-                .collect();
-            if public.is_empty() {
-                let why = answers
-                    .first()
-                    .and_then(|a| blocked_reason(a.ip()).map(|r| format!("{} ({r})", a.ip())))
-                    .unwrap_or_else(|| "no address".into());
-                return Err(Box::new(BlockedTarget(format!(
-                    "{host} resolves only to non-public addresses: {why}"
-                )))
-                    as Box<dyn std::error::Error + Send + Sync>);
-            }
+            let public = public_answers(&host, answers)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(public.into_iter()) as Addrs)
         })
     }
 }
 
+/// The public addresses among a name's DNS answers — the only ones the connector is given, so
+/// the address checked is the address dialled. A name with none is refused, naming the first
+/// non-public answer.
+pub(crate) fn public_answers(
+    host: &str,
+    answers: Vec<SocketAddr>,
+) -> Result<Vec<SocketAddr>, BlockedTarget> {
+    let public: Vec<SocketAddr> = answers
+        .iter()
+        .copied()
+        .filter(|a| blocked_reason(a.ip()).is_none())
+        .collect();
+    if public.is_empty() {
+        let why = answers
+            .first()
+            .and_then(|a| blocked_reason(a.ip()).map(|r| format!("{} ({r})", a.ip())))
+            .unwrap_or_else(|| "no address".into());
+        return Err(BlockedTarget(format!(
+            "{host} resolves only to non-public addresses: {why}"
+        )));
+    }
+    Ok(public)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_answers_filtered() {
+        let sa = |s: &str| -> SocketAddr { format!("{s}:0").parse().unwrap() };
+        // Every private kind a hostile DNS answer can name is refused, with the reason.
+        for (ip, why) in [
+            ("127.0.0.1", "loopback"),
+            ("10.0.0.7", "private"),
+            ("192.168.1.1", "private"),
+            ("172.16.5.4", "private"),
+            ("169.254.169.254", "link-local"),
+            ("100.100.100.200", "CGNAT"),
+            ("[fd00:ec2::254]", "unique-local"),
+            ("[fe80::1]", "link-local"),
+            ("[::1]", "unspecified/loopback/IPv4-compatible"),
+            ("[::ffff:10.1.1.1]", "private"),
+        ] {
+            let err = public_answers("evil.example", vec![sa(ip)]).unwrap_err();
+            assert!(
+                err.0.contains("evil.example") && err.0.contains(why),
+                "{ip}: {}",
+                err.0
+            );
+        }
+        // Mixed answers (a rebinding attempt): only the public one is handed to the connector.
+        let got = public_answers(
+            "mixed.example",
+            vec![sa("127.0.0.1"), sa("93.184.216.34"), sa("[fe80::1]")],
+        )
+        .unwrap();
+        assert_eq!(got, vec![sa("93.184.216.34")]);
+        assert!(public_answers("empty.example", vec![])
+            .unwrap_err()
+            .0
+            .contains("no address"));
+    }
 
     #[test]
     fn table_of_addresses() {

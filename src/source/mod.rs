@@ -70,42 +70,109 @@ pub fn parse_feed_full(
     content_type: Option<&str>,
     base: &Url,
 ) -> Result<ParsedFeed, SourceError> {
-    let norm = normalize::normalize(body, content_type)?;
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        // An empty id marks "the feed gave none": we never want feed-rs' synthetic ids as guids.
-        .id_generator(|_, _, _| String::new())
-        .sanitize_content(false)
-        .build();
-    reject_non_feed(&norm.text)?;
-    let text = norm.text.as_bytes();
-    let feed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(text)))
-        .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))?
-        .map_err(|e| SourceError::Feed(e.to_string()))?;
+    let (feed, encoding) = parse_feed_model(body, content_type, base)?;
     let items = feed
         .entries
         .iter()
         .filter_map(|e| entry_to_item(e, base))
         .collect();
     Ok(ParsedFeed {
-        encoding: norm.encoding.to_string(),
-        title: feed.title.as_ref().map(|t| t.content.trim().to_string()),
+        encoding,
+        title: feed.title.as_ref().map(plain_text),
         link: pick_link(&feed.links, base),
         items,
     })
 }
 
-/// Refuses, with a message an operator can act on, a body that cannot be a feed: feed-rs would
-/// otherwise try it as JSON and report a JSON syntax error for, say, an HTML error page.
-fn reject_non_feed(text: &str) -> Result<(), SourceError> {
-    let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    let head: String = start.chars().take(40).collect();
+/// The normalized bytes parsed by feed-rs: its whole model (every entry, in order, linked or
+/// not) and the encoding the bytes were read in. The corpus tests and the fuzzer use it.
+pub fn parse_feed_model(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+) -> Result<(feed_rs::model::Feed, String), SourceError> {
+    let norm = normalize::normalize(body, content_type)?;
+    // A fresh parser per attempt: feed-rs keeps state in its parser (media RSS roots), and one
+    // left over from a failed parse trips an assertion in the next.
+    let parse = |text: &str| {
+        let parser = feed_rs::parser::Builder::new()
+            .base_uri(Some(base.as_str()))
+            // An empty id marks "the feed gave none": never feed-rs' synthetic ids as guids.
+            .id_generator(|_, _, _| String::new())
+            .sanitize_content(false)
+            .build();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parser.parse(text.as_bytes())
+        }))
+        .map_err(|_| SourceError::Feed("the feed parser panicked on this input".into()))
+    };
+    reject_html_page(&norm.text)?;
+    let feed = match parse(&norm.text)? {
+        Ok(feed) => feed,
+        // Broken nesting or a cut document: a second try with the tags rebalanced.
+        Err(e) => match normalize::rebalance(&norm.text).map(|t| parse(&t)) {
+            Some(Ok(Ok(feed))) => feed,
+            // Say why in operator's terms when the body is no feed at all; feed-rs would try it
+            // as JSON and report a JSON syntax error.
+            _ => {
+                reject_non_feed(&norm.text)?;
+                return Err(SourceError::Feed(e.to_string()));
+            }
+        },
+    };
+    Ok((feed, norm.encoding))
+}
+
+/// A feed text construct as plain text: HTML and XHTML titles lose their tags, and the content
+/// of `script`, `style` and similar elements (feedparser's sanitizer does the same to titles);
+/// plain text is only trimmed.
+pub fn plain_text(t: &feed_rs::model::Text) -> String {
+    let sub = t.content_type.subty().as_str();
+    if sub != "html" && sub != "xhtml" && sub != "xhtml+xml" {
+        return t.content.trim().to_string();
+    }
+    let frag = scraper::Html::parse_fragment(&t.content);
+    let mut out = String::new();
+    for node in frag.root_element().descendants() {
+        let Some(text) = node.value().as_text() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value().as_element().is_some_and(|e| {
+                matches!(
+                    e.name(),
+                    "script" | "style" | "template" | "noscript" | "iframe"
+                )
+            })
+        });
+        if !hidden {
+            out.push_str(text);
+        }
+    }
+    out.trim().to_string()
+}
+
+fn trim_body_start(text: &str) -> &str {
+    text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// Refuses an HTML page (a site's home or error page where a feed was expected).
+fn reject_html_page(text: &str) -> Result<(), SourceError> {
+    let head: String = trim_body_start(text).chars().take(16).collect();
     let lower = head.to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
         return Err(SourceError::Feed(
-            "an HTML page, not a feed (is the URL a feed's address?)".into(),
+            "an HTML page, not a feed (no RSS, Atom or JSON Feed root)".into(),
         ));
     }
+    Ok(())
+}
+
+/// Refuses, with a message an operator can act on, a body that cannot be a feed.
+fn reject_non_feed(text: &str) -> Result<(), SourceError> {
+    reject_html_page(text)?;
+    let start = trim_body_start(text);
+    let head: String = start.chars().take(40).collect();
     if start.starts_with('<') || start.starts_with('{') {
         return Ok(());
     }
@@ -118,7 +185,7 @@ fn reject_non_feed(text: &str) -> Result<(), SourceError> {
 }
 
 /// The link of a feed or entry: `alternate` (or no rel) first, then any.
-fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
+pub fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
     let preferred = links
         .iter()
         .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"));
@@ -144,11 +211,7 @@ fn entry_to_item(e: &feed_rs::model::Entry, base: &Url) -> Option<SourceItem> {
     Some(SourceItem {
         guid,
         url,
-        title: e
-            .title
-            .as_ref()
-            .map(|t| t.content.trim().to_string())
-            .filter(|t| !t.is_empty()),
+        title: e.title.as_ref().map(plain_text).filter(|t| !t.is_empty()),
         author: e
             .authors
             .iter()
@@ -255,6 +318,18 @@ mod tests {
         let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"https://x.example/j","title":"JT"}]}"#;
         let items = parse_feed(json, Some("application/feed+json"), &base()).unwrap();
         assert_eq!(items[0].url.as_str(), "https://x.example/j");
+    }
+
+    #[test]
+    fn html_titles_become_plain_text() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">&lt;blink&gt;safe&lt;/blink&gt; description</title>
+<entry><id>1</id><title type="html">safe&lt;script&gt;alert(1)&lt;/script&gt; &amp;amp; sound</title><link href="https://x.example/1"/></entry>
+<entry><id>2</id><title>&lt;b&gt; is a tag</title><link href="https://x.example/2"/></entry></feed>"#;
+        let f = parse_feed_full(atom, None, &base()).unwrap();
+        assert_eq!(f.title.as_deref(), Some("safe description"));
+        assert_eq!(f.items[0].title.as_deref(), Some("safe & sound"));
+        // A plain-text title keeps its angle brackets.
+        assert_eq!(f.items[1].title.as_deref(), Some("<b> is a tag"));
     }
 
     #[test]

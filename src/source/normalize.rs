@@ -117,7 +117,23 @@ pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, 
             "entity expansion grows the document too much".into(),
         ));
     }
-    let text = fix_root(&text);
+    let mut text = fix_root(&text);
+    if let Some(rss) = channel_root_to_rss(&text) {
+        text = Cow::Owned(rss);
+    }
+    // A document cut inside its last end tag (`…</feed`): close the tag.
+    if let Some(i) = text.trim_end().rfind("</") {
+        let tail = &text.trim_end()[i + 2..];
+        if !tail.is_empty()
+            && tail
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'))
+        {
+            let mut owned = text.trim_end().to_string();
+            owned.push('>');
+            text = Cow::Owned(owned);
+        }
+    }
     Ok(Normalized {
         text: text.into_owned(),
         encoding,
@@ -151,6 +167,9 @@ fn decode(body: &[u8], content_type: Option<&str>) -> (String, String) {
     }
     candidates.push("utf-8".into());
     candidates.push("windows-1252".into());
+    // Valid UTF-8 with non-ASCII bytes under a single-byte label is a mislabelled UTF-8 document
+    // (legacy text almost never forms valid multi-byte sequences): read it as UTF-8.
+    let utf8_beyond_ascii = !body.is_ascii() && std::str::from_utf8(body).is_ok();
     for label in candidates {
         let label = LABEL_UPGRADES
             .iter()
@@ -169,6 +188,9 @@ fn decode(body: &[u8], content_type: Option<&str>) -> (String, String) {
         // Bytes we could read as ASCII markup are not UTF-16, whatever they claim.
         if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
             continue;
+        }
+        if utf8_beyond_ascii && enc.is_single_byte() {
+            return (String::from_utf8_lossy(body).into_owned(), "utf-8".into());
         }
         if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) {
             return (text.into_owned(), label);
@@ -307,29 +329,43 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
     if !text.contains('&') {
         return Cow::Borrowed(text);
     }
+    const RAW: [(&str, &str); 2] = [("<![CDATA[", "]]>"), ("<!--", "-->")];
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut rest = text;
+    let mut pos = 0;
+    // Where each kind of raw section next opens, in absolute offsets; searched again only once
+    // passed (searching afresh for both on every section made this quadratic: 5,000 CDATA items
+    // and no comment took a minute).
+    let find_from = |from: usize, pat: &str| text[from..].find(pat).map(|i| from + i);
+    let mut next_open: [Option<usize>; 2] = [find_from(0, RAW[0].0), find_from(0, RAW[1].0)];
     loop {
-        let next_raw = [("<![CDATA[", "]]>"), ("<!--", "-->")]
-            .iter()
-            .filter_map(|(open, close)| rest.find(open).map(|i| (i, *close)))
-            .min_by_key(|(i, _)| *i);
-        let (markup_end, raw) = match next_raw {
-            Some((i, close)) => {
-                let close_at = rest[i..]
-                    .find(close)
-                    .map_or(rest.len(), |c| i + c + close.len());
-                (i, Some(&rest[i..close_at]))
+        for (k, slot) in next_open.iter_mut().enumerate() {
+            if slot.is_some_and(|i| i < pos) {
+                *slot = find_from(pos, RAW[k].0);
             }
-            None => (rest.len(), None),
+        }
+        let next_raw = next_open
+            .iter()
+            .enumerate()
+            .filter_map(|(k, i)| i.map(|i| (i, RAW[k].1)))
+            .min_by_key(|(i, _)| *i);
+        let (markup_end, raw_end) = match next_raw {
+            Some((i, close)) => {
+                let close_at = text[i..]
+                    .find(close)
+                    .map_or(text.len(), |c| i + c + close.len());
+                (i, Some(close_at))
+            }
+            None => (text.len(), None),
         };
-        out.push_str(&REFERENCE.replace_all(&rest[..markup_end], |c: &Captures| {
-            replace_reference(c, entities)
-        }));
-        match raw {
-            Some(r) => {
-                out.push_str(r);
-                rest = &rest[markup_end + r.len()..];
+        out.push_str(
+            &REFERENCE.replace_all(&text[pos..markup_end], |c: &Captures| {
+                replace_reference(c, entities)
+            }),
+        );
+        match raw_end {
+            Some(end) => {
+                out.push_str(&text[markup_end..end]);
+                pos = end;
             }
             None => break,
         }
@@ -346,7 +382,11 @@ fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String
         return numeric(d.as_str().parse().ok());
     }
     if let Some(h) = c.get(2) {
-        return numeric(u32::from_str_radix(h.as_str(), 16).ok());
+        // XML allows only a lower-case `x`; HTML (and feeds) also write `&#X41;`.
+        return match u32::from_str_radix(h.as_str(), 16).ok() {
+            Some(n) if xml_char_ok(n) => format!("&#x{n:X};"),
+            other => numeric(other),
+        };
     }
     let Some(name) = c.get(3).map(|m| m.as_str()) else {
         return "&amp;".into();
@@ -368,6 +408,13 @@ static RSS_ROOT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"<rss(\s[^>]*)?>"#).expect("static regex"));
 static RSS_VERSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\sversion\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+static FEED_ROOT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"<feed(\s[^>]*)?>"#).expect("static regex"));
+static RSS_DEFAULT_NS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\sxmlns\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+/// RSS 0.90's namespace; feed-rs reads RSS 1.0, which has the same shape.
+const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
 static ATOM03_ELEMENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<(/?)((?:[A-Za-z_][\w.-]*:)?)(issued|modified|tagline|copyright)\b")
         .expect("static regex")
@@ -394,11 +441,40 @@ fn fix_root(text: &str) -> Cow<'_, str> {
             let v = c[1].trim_matches(['"', '\'']).trim();
             RSS_VERSIONS_KNOWN.contains(&v)
         });
-        if !known {
+        // RSS 2.0 has no namespace; a default one (`backend.userland.com/rss2`) hides every
+        // element from feed-rs.
+        let default_ns = RSS_DEFAULT_NS.is_match(tag);
+        if !known || default_ns {
             let inner = RSS_VERSION.replace(&tag[4..tag.len() - 1], "");
-            let fixed = format!("<rss version=\"2.0\"{}>", inner);
+            let inner = RSS_DEFAULT_NS.replace(&inner, "");
+            let version = RSS_VERSION
+                .captures(tag)
+                .map(|c| c[1].trim_matches(['"', '\'']).trim().to_string())
+                .filter(|v| RSS_VERSIONS_KNOWN.contains(&v.as_str()))
+                .unwrap_or_else(|| "2.0".into());
+            let fixed = format!("<rss version=\"{version}\"{}>", inner);
             let (start, end) = (m.start(), m.end());
             text = Cow::Owned(format!("{}{}{}", &text[..start], fixed, &text[end..]));
+        }
+    }
+    // `<feed>` under a namespace of Atom's drafts (echo, pie, example.com …): read as Atom.
+    if let Some(m) = FEED_ROOT.find(&text) {
+        let tag = m.as_str();
+        if let Some(ns) = RSS_DEFAULT_NS.captures(tag) {
+            let uri = ns[1].trim_matches(['"', '\'']);
+            if uri != ATOM10_NS && uri != ATOM03_NS {
+                let to = if RSS_VERSION
+                    .captures(tag)
+                    .is_some_and(|c| c[1].contains("0.3"))
+                {
+                    ATOM03_NS
+                } else {
+                    ATOM10_NS
+                };
+                let fixed = RSS_DEFAULT_NS.replace(tag, format!(" xmlns=\"{to}\""));
+                let (start, end) = (m.start(), m.end());
+                text = Cow::Owned(format!("{}{}{}", &text[..start], fixed, &text[end..]));
+            }
         }
     }
     if text.contains(ATOM03_NS) {
@@ -410,12 +486,276 @@ fn fix_root(text: &str) -> Cow<'_, str> {
                 .map_or(&c[3], |(_, to)| to);
             format!("<{}{}{}", &c[1], &c[2], to)
         });
-        let modes = renamed
-            .replace("mode=\"escaped\"", "type=\"html\"")
-            .replace("mode='escaped'", "type='html'");
-        text = Cow::Owned(modes);
+        text = Cow::Owned(renamed.into_owned());
+    }
+    if let Some(m) = RSS_ROOT.find(&text) {
+        // `<rss>` that is empty or holds its items directly: feed-rs wants a `<channel>`.
+        if !text.contains("<channel") {
+            let (start, end) = (m.start(), m.end());
+            let tag = m.as_str();
+            let fixed = match tag.strip_suffix("/>") {
+                Some(open) => format!("{open}><channel></channel></rss>"),
+                None => {
+                    let close = text.rfind("</rss>").filter(|c| *c >= end);
+                    let body = close.map_or(&text[end..], |c| &text[end..c]);
+                    let rest = close.map_or("", |c| &text[c..]);
+                    format!("{tag}<channel>{body}</channel>{rest}")
+                }
+            };
+            text = Cow::Owned(format!("{}{}", &text[..start], fixed));
+        }
+    }
+    if text.contains(RSS090_NS) {
+        text = Cow::Owned(text.replace(RSS090_NS, RSS10_NS));
+    }
+    if text.contains(ATOM10_NS) {
+        if let Cow::Owned(fixed) = fix_atom_text_types(&text) {
+            text = Cow::Owned(fixed);
+        }
     }
     text
+}
+
+static ATOM_TEXT_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"<((?:[A-Za-z_][\w.-]*:)?(title|subtitle|summary|rights|content|info))(\s[^>]*?)?(/?)>([^<]*)",
+    )
+    .expect("static regex")
+});
+static TYPE_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\stype\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+static MODE_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\smode\s*=\s*("[^"]*"|'[^']*')"#).expect("static regex"));
+
+/// Atom text constructs (and `<content>`) carry `type` values feed-rs refuses: MIME types
+/// (`text/plain`, `application/xhtml+xml`, Atom 0.3 style), empty ones, Atom 0.3's `mode`
+/// (`escaped`, `base64`) and base64 bodies of a non-text type. Rewrites them to `text`, `html`
+/// or `xhtml`, decoding base64 bodies that are UTF-8.
+fn fix_atom_text_types(text: &str) -> Cow<'_, str> {
+    ATOM_TEXT_START.replace_all(text, |c: &Captures| {
+        let whole = &c[0];
+        let attrs = c.get(3).map_or("", |m| m.as_str());
+        let is_content = &c[2] == "content";
+        let attr_value = |re: &Regex| {
+            re.captures(attrs)
+                .map(|a| a[1].trim_matches(['"', '\'']).trim().to_ascii_lowercase())
+        };
+        let ty = attr_value(&TYPE_ATTR);
+        let mode = attr_value(&MODE_ATTR);
+        if attrs.contains("src=") {
+            return whole.to_string();
+        }
+        let body = &c[5];
+        let non_text_mime = ty
+            .as_deref()
+            .is_some_and(|t| t.contains('/') && !t.starts_with("text/") && !t.ends_with("xml"));
+        let mut new_body = None;
+        let new_type: Option<&str> = if mode.as_deref() == Some("base64") || non_text_mime {
+            match base64_decode(body).and_then(|b| String::from_utf8(b).ok()) {
+                Some(decoded) => {
+                    new_body = Some(
+                        decoded
+                            .replace('&', "&amp;")
+                            .replace('<', "&lt;")
+                            .replace('>', "&gt;"),
+                    );
+                    Some("html")
+                }
+                None if is_content => None,
+                None => Some("text"),
+            }
+        } else if mode.as_deref() == Some("escaped") {
+            Some("html")
+        } else {
+            match ty.as_deref() {
+                None | Some("text" | "html" | "xhtml") => None,
+                Some("" | "text/plain" | "plain") => Some("text"),
+                Some("text/html") => Some("html"),
+                Some("application/xhtml+xml") => Some("xhtml"),
+                Some(t) if is_content && t.contains('/') => None,
+                Some(t) if t.ends_with("xml") => Some("xhtml"),
+                Some(_) => Some("text"),
+            }
+        };
+        let Some(new_type) = new_type else {
+            return whole.to_string();
+        };
+        let kept = MODE_ATTR
+            .replace_all(&TYPE_ATTR.replace_all(attrs, ""), "")
+            .into_owned();
+        format!(
+            "<{}{} type=\"{new_type}\"{}>{}",
+            &c[1],
+            kept,
+            &c[4],
+            new_body.as_deref().unwrap_or(body)
+        )
+    })
+}
+
+/// Standard or URL-safe base64, whitespace ignored; `None` when it is not base64.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    let mut seen = 0usize;
+    for b in s.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        seen += 1;
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (seen > 0).then_some(out)
+}
+
+/// A document whose root is `<channel>` in any case: Microsoft CDF (`<CHANNEL HREF>`,
+/// `<ITEM HREF>`, `<TITLE>`, `<ABSTRACT>`) or RSS that lost its `<rss>` wrapper. Rewritten as
+/// RSS 2.0: element names lower-cased, `HREF` as `<link>`, `ABSTRACT` as `<description>`,
+/// `BASE` as `xml:base`. `None` for any other root.
+fn channel_root_to_rss(text: &str) -> Option<String> {
+    use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(text.len() + 64));
+    let mut seen_root = false;
+    let rename = |name: &str| -> String {
+        match name.to_ascii_lowercase().as_str() {
+            "abstract" => "description".into(),
+            other => other.to_string(),
+        }
+    };
+    loop {
+        let ev = match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(ev) => ev,
+        };
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.name().into_inner().to_string();
+                if !seen_root && !name.eq_ignore_ascii_case("channel") {
+                    return None;
+                }
+                let empty = matches!(ev, Event::Empty(_));
+                let lower = rename(&name);
+                let attr = |key: &str| {
+                    e.attributes().flatten().find_map(|a| {
+                        a.key.into_inner().eq_ignore_ascii_case(key).then(|| {
+                            quick_xml::escape::unescape(&a.value)
+                                .map_or_else(|_| a.value.to_string(), |v| v.into_owned())
+                        })
+                    })
+                };
+                let mut start = BytesStart::new(lower.clone());
+                if !seen_root {
+                    seen_root = true;
+                    let mut rss = BytesStart::new("rss");
+                    rss.push_attribute(("version", "2.0"));
+                    writer.write_event(Event::Start(rss)).ok()?;
+                    if let Some(b) = attr("base") {
+                        start.push_attribute(("xml:base", b.as_str()));
+                    }
+                }
+                writer.write_event(Event::Start(start)).ok()?;
+                let href = attr("href").filter(|_| lower == "channel" || lower == "item");
+                if let Some(href) = href {
+                    writer
+                        .write_event(Event::Start(BytesStart::new("link")))
+                        .ok()?;
+                    writer
+                        .write_event(Event::Text(BytesText::new(&href)))
+                        .ok()?;
+                    writer.write_event(Event::End(BytesEnd::new("link"))).ok()?;
+                }
+                if empty {
+                    writer.write_event(Event::End(BytesEnd::new(lower))).ok()?;
+                }
+            }
+            Event::End(e) => {
+                let lower = rename(e.name().into_inner());
+                writer
+                    .write_event(Event::End(BytesEnd::new(lower.clone())))
+                    .ok()?;
+                if lower == "channel" {
+                    writer.write_event(Event::End(BytesEnd::new("rss"))).ok()?;
+                }
+            }
+            // Declaration, comments and doctype before the root stay; text is kept as it is.
+            other => writer.write_event(other).ok()?,
+        }
+    }
+    if !seen_root {
+        return None;
+    }
+    String::from_utf8(writer.into_inner()).ok()
+}
+
+/// Repairs the nesting of a document feed-rs refused: an end tag that closes an element still
+/// open closes the ones inside it too, an end tag that matches nothing open is dropped, and at
+/// the end (or where the document is cut mid-tag) every open element is closed. `None` when
+/// nothing needed repair. Used only as a second try, so well-formed feeds never pay for it.
+pub fn rebalance(text: &str) -> Option<String> {
+    use quick_xml::events::{BytesEnd, Event};
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    reader.config_mut().allow_unmatched_ends = true;
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(text.len() + 64));
+    let mut open: Vec<String> = Vec::new();
+    let mut repaired = false;
+    loop {
+        let ev = match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(ev) => ev,
+            Err(_) => {
+                repaired = true;
+                break;
+            }
+        };
+        let written = match ev {
+            Event::Start(start) => {
+                open.push(start.name().into_inner().to_string());
+                writer.write_event(Event::Start(start))
+            }
+            Event::End(end) => {
+                let name = end.name().into_inner().to_string();
+                match open.iter().rposition(|n| *n == name) {
+                    Some(at) => {
+                        repaired |= at + 1 != open.len();
+                        let mut r = Ok(());
+                        for n in open.drain(at..).rev() {
+                            r = r.and(writer.write_event(Event::End(BytesEnd::new(n))));
+                        }
+                        r
+                    }
+                    None => {
+                        repaired = true;
+                        Ok(())
+                    }
+                }
+            }
+            other => writer.write_event(other),
+        };
+        written.ok()?;
+    }
+    repaired |= !open.is_empty();
+    for n in open.into_iter().rev() {
+        writer.write_event(Event::End(BytesEnd::new(n))).ok()?;
+    }
+    if !repaired {
+        return None;
+    }
+    String::from_utf8(writer.into_inner()).ok()
 }
 
 #[cfg(test)]
@@ -428,6 +768,10 @@ mod tests {
 
     #[test]
     fn entities_and_ampersands() {
+        assert!(
+            norm(b"<rss version=\"2.0\"><title>&#X41;&#x42;</title></rss>")
+                .contains("<title>&#x41;&#x42;</title>")
+        );
         let t = norm(b"<rss version=\"2.0\"><channel><title>AT&T &eacute; &nbsp; &amp; &bogus; &#0;</title><description><![CDATA[a && b &eacute;]]></description></channel></rss>");
         assert!(
             t.contains("AT&amp;T &#233; &#160; &amp; &amp;bogus; &#xFFFD;"),
@@ -465,6 +809,100 @@ mod tests {
     }
 
     #[test]
+    fn raw_sections_in_any_order_keep_their_text() {
+        let t = norm(b"<rss version=\"2.0\"><channel><!-- a & b --><title>&eacute;</title><description><![CDATA[x & &eacute;]]></description><!-- c &nbsp; --><link>?a=1&b=2</link><![CDATA[&]]></channel></rss>");
+        assert!(t.contains("<!-- a & b --><title>&#233;</title>"), "{t}");
+        assert!(
+            t.contains("<![CDATA[x & &eacute;]]></description><!-- c &nbsp; -->"),
+            "{t}"
+        );
+        assert!(t.contains("<link>?a=1&amp;b=2</link><![CDATA[&]]>"), "{t}");
+        // An unclosed CDATA section runs to the end, untouched.
+        let t = norm(b"<rss version=\"2.0\"><channel><![CDATA[&eacute;");
+        assert!(t.ends_with("<![CDATA[&eacute;"), "{t}");
+    }
+
+    #[test]
+    fn rss_without_channel_and_cut_end_tag() {
+        assert_eq!(
+            norm(b"<rss version=\"2.0\"><item><title>t</title></item></rss>"),
+            "<rss version=\"2.0\"><channel><item><title>t</title></item></channel></rss>"
+        );
+        assert_eq!(
+            norm(b"<rss version=\"2.0\"/>"),
+            "<rss version=\"2.0\"><channel></channel></rss>"
+        );
+        assert!(norm(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"></feed\n").ends_with("</feed>"));
+    }
+
+    #[test]
+    fn atom_text_types_made_readable() {
+        let t = norm(b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"text/plain\">a</title><subtitle type=\"\">b</subtitle><rights type='application/xhtml+xml'><div>c</div></rights><entry><title type=\"application/octet-stream\">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title><content type=\"image/png\">iVBORw0KGgo=</content><summary mode=\"escaped\" type=\"text/html\">&lt;b&gt;</summary></entry></feed>");
+        assert!(t.contains("<title type=\"text\">a</title>"), "{t}");
+        assert!(t.contains("<subtitle type=\"text\">b</subtitle>"), "{t}");
+        assert!(t.contains("<rights type=\"xhtml\"><div>"), "{t}");
+        assert!(
+            t.contains("<title type=\"html\">Example &lt;b&gt;Atom&lt;/b&gt;</title>"),
+            "{t}"
+        );
+        // Binary content stays as it is; `mode` and `type` give one `type`.
+        assert!(
+            t.contains("<content type=\"image/png\">iVBORw0KGgo=</content>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<summary type=\"html\">&lt;b&gt;</summary>"),
+            "{t}"
+        );
+        assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
+        assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn cdf_becomes_rss() {
+        assert_eq!(
+            norm(b"<CHANNEL HREF=\"http://x.example/\" BASE=\"http://b.example/\"><TITLE>T</TITLE><ABSTRACT>A</ABSTRACT><ITEM HREF=\"/1\"><TITLE>I</TITLE></ITEM><ITEM HREF=\"/2\"/></CHANNEL>"),
+            "<rss version=\"2.0\"><channel xml:base=\"http://b.example/\"><link>http://x.example/</link><title>T</title><description>A</description><item><link>/1</link><title>I</title></item><item><link>/2</link></item></channel></rss>"
+        );
+        // Other roots are left alone.
+        assert_eq!(channel_root_to_rss("<rss><channel/></rss>"), None);
+        // Atom under a draft namespace.
+        let t = norm(
+            b"<feed version=\"0.3\" xmlns=\"http://purl.org/echo/\"><modified>x</modified></feed>",
+        );
+        assert!(
+            t.contains(ATOM10_NS) && t.contains("<updated>x</updated>"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn rebalance_closes_and_drops() {
+        assert_eq!(rebalance("<a><b>x</b></a>"), None);
+        assert_eq!(
+            rebalance("<rss><channel><item><description><p>Hi</description></item></rss>")
+                .as_deref(),
+            Some("<rss><channel><item><description><p>Hi</p></description></item></channel></rss>")
+        );
+        assert_eq!(
+            rebalance("<rss><channel><title>t</title></x><item><title>Hel").as_deref(),
+            Some("<rss><channel><title>t</title><item><title>Hel</title></item></channel></rss>")
+        );
+    }
+
+    #[test]
+    fn mislabelled_utf8_is_read_as_utf8() {
+        let n = normalize(
+            "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss><title>Café</title></rss>"
+                .as_bytes(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(n.encoding, "utf-8");
+        assert!(n.text.contains("Café"));
+    }
+
+    #[test]
     fn encodings() {
         let mut utf16 = vec![0xFF, 0xFE];
         for u in "<rss version=\"2.0\"/>".encode_utf16() {
@@ -473,7 +911,7 @@ mod tests {
         let n = normalize(&utf16, None).unwrap();
         assert_eq!(
             (n.text.as_str(), n.encoding.as_str()),
-            ("<rss version=\"2.0\"/>", "utf-16le")
+            ("<rss version=\"2.0\"><channel></channel></rss>", "utf-16le")
         );
         let latin =
             b"<?xml version=\"1.0\" encoding=\"iso-8859-1\"?><rss><title>caf\xe9</title></rss>";

@@ -1,0 +1,813 @@
+//! Misbehaving servers, in process on loopback: endless and gigabyte bodies, a gzip bomb, a
+//! slow-loris drip, redirect loops and chains, redirects and DNS names that lead to private
+//! addresses, wrong charsets and content types, 429/503 with Retry-After, 304, robots.txt, and
+//! per-host politeness. Each ends as a clear error (or is handled), memory stays bounded, and in a
+//! pipeline run every failure is a `failed` event against its source while the others succeed.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Path as AxPath, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::stream;
+use newsdesk::config::{Config, HttpConfig};
+use newsdesk::fetch::{FetchError, FetchOptions, Fetcher, Validators};
+use newsdesk::pipeline::{Pipeline, RunRequest};
+use newsdesk::store::{self, EventFilter, EventScope, Outcome, Store, Trigger};
+use url::Url;
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+#[derive(Clone, Default)]
+struct Counters {
+    /// Bytes the endless body handed to the server (before the kernel).
+    endless_sent: Arc<AtomicU64>,
+    /// Compressed bytes and zero bytes fed to the compressor of the gzip bomb.
+    bomb_wire: Arc<AtomicU64>,
+    bomb_inflated: Arc<AtomicU64>,
+    /// Requests to `/ok` (targets that must never be reached when refused).
+    ok_hits: Arc<AtomicUsize>,
+    robots_hits: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+    stamps: Arc<Mutex<Vec<Instant>>>,
+}
+
+#[derive(Clone)]
+struct Site {
+    addr: SocketAddr,
+    c: Counters,
+}
+
+const RSS_ONE_ITEM: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Fine</title>
+<link>https://fine.example/</link></channel></rss>"#;
+
+async fn endless(State(s): State<Site>) -> Response {
+    let sent = s.c.endless_sent.clone();
+    let chunk = vec![b'x'; 64 * 1024];
+    let body = stream::repeat_with(move || {
+        sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        Ok::<_, std::io::Error>(chunk.clone())
+    });
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// Announces a gigabyte; the body would follow if anyone waited for it.
+async fn gigabyte() -> Response {
+    let body = stream::repeat_with(|| Ok::<_, std::io::Error>(vec![b'y'; 64 * 1024]));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/rss+xml")
+        .header(header::CONTENT_LENGTH, GIB.to_string())
+        .body(Body::from_stream(body))
+        .expect("response")
+}
+
+/// Zeros per deflated chunk (small: deflating is slow in a debug build).
+const CHUNK_ZEROS: u64 = 64 * 1024;
+
+/// 64 KiB of zeros as raw deflate, ended by a sync flush: byte-aligned, no final block, and
+/// referring to nothing before itself, so any number of copies in a row is a valid stream.
+fn deflated_chunk_of_zeros() -> &'static [u8] {
+    static CHUNK: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    CHUNK.get_or_init(|| {
+        let zeros = vec![0u8; CHUNK_ZEROS as usize];
+        let mut c = flate2::Compress::new(flate2::Compression::fast(), false);
+        let mut out = Vec::with_capacity(2 * CHUNK_ZEROS as usize);
+        c.compress_vec(&zeros, &mut out, flate2::FlushCompress::Sync)
+            .expect("deflate");
+        assert_eq!(c.total_in(), CHUNK_ZEROS, "one call deflates it all");
+        out
+    })
+}
+
+/// A gzip bomb: 1 GiB of zeros in a few megabytes, served as a feed (16,384 copies of the
+/// deflated chunk between a gzip header and trailer).
+async fn bomb(State(s): State<Site>) -> Response {
+    let (wire, inflated) = (s.c.bomb_wire.clone(), s.c.bomb_inflated.clone());
+    let chunk = deflated_chunk_of_zeros();
+    let header: Vec<u8> = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    let copies = (GIB / CHUNK_ZEROS) as usize;
+    let parts = std::iter::once(header)
+        .chain(
+            std::iter::repeat_n(chunk.to_vec(), copies).inspect(move |_| {
+                inflated.fetch_add(CHUNK_ZEROS, Ordering::Relaxed);
+            }),
+        )
+        .chain(std::iter::once_with(move || {
+            // Empty final fixed-Huffman block, then CRC-32 and size (mod 2^32) of the data.
+            let mut crc = flate2::Crc::new();
+            let zeros = vec![0u8; CHUNK_ZEROS as usize];
+            for _ in 0..copies {
+                crc.update(&zeros);
+            }
+            let mut tail = vec![0x03, 0x00];
+            tail.extend_from_slice(&crc.sum().to_le_bytes());
+            tail.extend_from_slice(&((GIB % (1 << 32)) as u32).to_le_bytes());
+            tail
+        }))
+        .map(move |b| {
+            wire.fetch_add(b.len() as u64, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(b)
+        });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/rss+xml")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from_stream(stream::iter(parts)))
+        .expect("response")
+}
+
+/// Slow loris: one byte every 100 ms, forever; never silent long enough for a read timeout.
+async fn drip() -> Response {
+    let body = stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(vec![b' ']), ()))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response()
+}
+
+async fn chain(AxPath(n): AxPath<u32>) -> Response {
+    if n == 0 {
+        (
+            [(header::CONTENT_TYPE, "application/rss+xml")],
+            RSS_ONE_ITEM,
+        )
+            .into_response()
+    } else {
+        redirect(&format!("/chain/{}", n - 1))
+    }
+}
+
+async fn ok(State(s): State<Site>) -> Response {
+    s.c.ok_hits.fetch_add(1, Ordering::SeqCst);
+    (
+        [(header::CONTENT_TYPE, "application/rss+xml")],
+        RSS_ONE_ITEM,
+    )
+        .into_response()
+}
+
+async fn robots(State(s): State<Site>) -> Response {
+    s.c.robots_hits.fetch_add(1, Ordering::SeqCst);
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        "User-agent: *\nDisallow: /private/\n\nUser-agent: badbot\nDisallow: /\n",
+    )
+        .into_response()
+}
+
+async fn slow_ok(State(s): State<Site>) -> Response {
+    let now = s.c.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.c.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    s.c.stamps.lock().unwrap().push(Instant::now());
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    s.c.in_flight.fetch_sub(1, Ordering::SeqCst);
+    "ok".into_response()
+}
+
+async fn etag(headers: HeaderMap) -> Response {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == b"\"v1\"")
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/rss+xml"),
+            (header::ETAG, "\"v1\""),
+        ],
+        RSS_ONE_ITEM,
+    )
+        .into_response()
+}
+
+async fn start() -> Site {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let site = Site {
+        addr,
+        c: Counters::default(),
+    };
+    let port = addr.port();
+    let app = Router::new()
+        .route("/endless.xml", get(endless))
+        .route("/gigabyte.xml", get(gigabyte))
+        .route("/bomb.xml", get(bomb))
+        .route("/drip.xml", get(drip))
+        .route("/loop/a", get(|| async { redirect("/loop/b") }))
+        .route("/loop/b", get(|| async { redirect("/loop/a") }))
+        .route("/chain/{n}", get(chain))
+        .route("/ok", get(ok))
+        .route(
+            "/to-literal",
+            get(move || async move { redirect(&format!("http://127.0.0.1:{port}/ok")) }),
+        )
+        .route(
+            "/to-localhost",
+            get(move || async move { redirect(&format!("http://localhost:{port}/ok")) }),
+        )
+        .route(
+            "/to-metadata",
+            get(|| async { redirect("http://169.254.169.254/latest/meta-data/") }),
+        )
+        .route("/to-file", get(|| async { redirect("file:///etc/passwd") }))
+        .route(
+            "/wrong-charset.xml",
+            get(|| async {
+                // Says UTF-8, is windows-1252, declares nothing else.
+                let mut body = b"<rss version=\"2.0\"><channel><title>Caf".to_vec();
+                body.push(0xE9);
+                body.extend_from_slice(b" cr\xE8me</title></channel></rss>");
+                ([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], body)
+            }),
+        )
+        .route(
+            "/bogus-charset.xml",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/xml; charset=x-no-such-thing")],
+                    "<rss version=\"2.0\"><channel><title>Plain</title></channel></rss>",
+                )
+            }),
+        )
+        .route(
+            "/html-not-feed.xml",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    "<!doctype html><html><head><title>Welcome</title></head><body><h1>Our blog</h1></body></html>",
+                )
+            }),
+        )
+        .route(
+            "/octet.xml",
+            get(|| async { ([(header::CONTENT_TYPE, "application/octet-stream")], RSS_ONE_ITEM) }),
+        )
+        .route(
+            "/truncated.xml",
+            get(move || async move {
+                // Cut mid-tag after one whole item: the item is recovered.
+                let body = format!(
+                    "<rss version=\"2.0\"><channel><title>Cut</title><item><title>First</title>\
+                     <link>http://127.0.0.1:{port}/gone</link></item><item><title>Sec"
+                );
+                ([(header::CONTENT_TYPE, "application/rss+xml")], body)
+            }),
+        )
+        .route(
+            "/garbage.xml",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/rss+xml")],
+                    "this is {not} a feed \u{0} at all <<<",
+                )
+            }),
+        )
+        .route(
+            "/429.xml",
+            get(|| async {
+                (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "120")], "slow down")
+            }),
+        )
+        .route(
+            "/503.xml",
+            get(|| async {
+                let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, httpdate::fmt_http_date(later))],
+                    "maintenance",
+                )
+            }),
+        )
+        .route("/etag.xml", get(etag))
+        .route("/robots.txt", get(robots))
+        .route("/slow", get(slow_ok))
+        .with_state(site.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    site
+}
+
+fn http_cfg() -> HttpConfig {
+    HttpConfig {
+        allow_private_networks: true,
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(5),
+        total_timeout: Duration::from_secs(5),
+        per_host_delay: Duration::ZERO,
+        per_host_concurrency: 8,
+        ..HttpConfig::default()
+    }
+}
+
+fn url(site: &Site, path: &str) -> Url {
+    Url::parse(&format!("http://{}{path}", site.addr)).expect("url")
+}
+
+async fn fetch(
+    f: &Fetcher,
+    site: &Site,
+    path: &str,
+) -> Result<newsdesk::fetch::Fetched, FetchError> {
+    f.get(&url(site, path), &FetchOptions::default()).await
+}
+
+#[tokio::test]
+async fn endless_body_is_cut_at_the_cap_and_the_server_stops() {
+    let site = start().await;
+    let f = Fetcher::new(&http_cfg()).unwrap();
+    let opts = FetchOptions {
+        max_body_bytes: Some(MIB),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let err = f.get(&url(&site, "/endless.xml"), &opts).await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooLarge { limit } if limit == MIB),
+        "{err}"
+    );
+    assert_eq!(err.to_string(), "body larger than 1048576 bytes");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    // The connection was dropped: the server stops producing shortly after.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let a = site.c.endless_sent.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = site.c.endless_sent.load(Ordering::Relaxed);
+    assert_eq!(a, b, "server still sending: the client kept reading");
+    assert!(a < 64 * MIB, "{a} bytes produced for a 1 MiB cap");
+}
+
+#[tokio::test]
+async fn announced_gigabyte_is_refused_before_reading() {
+    let site = start().await;
+    let f = Fetcher::new(&http_cfg()).unwrap();
+    let t = Instant::now();
+    let err = fetch(&f, &site, "/gigabyte.xml").await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::TooLarge { limit } if limit == 16 * MIB),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn gzip_bomb_is_cut_at_the_decompressed_cap() {
+    let site = start().await;
+    // Inflating is slow in a debug build: a generous total timeout, and a per-source cap of
+    // 4 MiB (the default 16 MiB is checked by the gigabyte test).
+    let f = Fetcher::new(&HttpConfig {
+        total_timeout: Duration::from_secs(30),
+        ..http_cfg()
+    })
+    .unwrap();
+    let opts = FetchOptions {
+        max_body_bytes: Some(4 * MIB),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let err = f.get(&url(&site, "/bomb.xml"), &opts).await.unwrap_err();
+    // The cap counts decompressed bytes.
+    assert!(
+        matches!(err, FetchError::TooLarge { limit } if limit == 4 * MIB),
+        "{err}"
+    );
+    println!("gzip bomb refused after {:?}", t.elapsed());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let wire = site.c.bomb_wire.load(Ordering::Relaxed);
+    let inflated = site.c.bomb_inflated.load(Ordering::Relaxed);
+    let chunk = deflated_chunk_of_zeros().len();
+    println!(
+        "gzip bomb: 64 KiB of zeros deflates to {chunk} bytes; {wire} bytes handed to the socket \
+         ({inflated} bytes' worth) before the client hung up"
+    );
+    assert!(chunk < 1024, "{chunk} bytes per 64 KiB: not a bomb");
+    // Loopback socket buffers take megabytes, so the server gets ahead of the client; what
+    // matters is that the client hung up before the end (the trailer was never sent) and read
+    // no more than its cap (the error above).
+    let whole = 10 + chunk as u64 * (GIB / CHUNK_ZEROS) + 10;
+    assert!(
+        wire < whole,
+        "{wire} of {whole} bytes: the whole bomb was read"
+    );
+    assert!(inflated < GIB);
+}
+
+#[tokio::test]
+async fn slow_drip_hits_the_total_timeout() {
+    let site = start().await;
+    let cfg = HttpConfig {
+        total_timeout: Duration::from_millis(1200),
+        read_timeout: Duration::from_secs(5),
+        ..http_cfg()
+    };
+    let f = Fetcher::new(&cfg).unwrap();
+    let t = Instant::now();
+    let err = fetch(&f, &site, "/drip.xml").await.unwrap_err();
+    let took = t.elapsed();
+    assert!(matches!(err, FetchError::Timeout(_)), "{err}");
+    assert!(err.to_string().starts_with("timed out"), "{err}");
+    assert!(
+        took >= Duration::from_millis(1100) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirect_loops_and_long_chains_are_refused() {
+    let site = start().await;
+    let f = Fetcher::new(&http_cfg()).unwrap();
+    let err = fetch(&f, &site, "/loop/a").await.unwrap_err();
+    assert!(matches!(err, FetchError::TooManyRedirects), "{err}");
+    // max_redirects = 5: five hops are followed, six are not.
+    let ok = fetch(&f, &site, "/chain/5").await.expect("5 redirects");
+    assert_eq!(ok.url.path(), "/chain/0");
+    let err = fetch(&f, &site, "/chain/6").await.unwrap_err();
+    assert!(matches!(err, FetchError::TooManyRedirects), "{err}");
+    // A hop to another scheme is not followed: the redirect itself is the (failed) answer.
+    let err = fetch(&f, &site, "/to-file").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FetchError::Status { status: 302, .. } | FetchError::InvalidUrl(_)
+        ),
+        "{err}"
+    );
+}
+
+/// With `allow_private_networks = false` nothing reaches a non-public address: not an IP-literal
+/// URL, not a DNS answer, not a redirect hop. The site is reached only under a pinned name.
+#[tokio::test]
+async fn private_targets_are_refused_by_every_path() {
+    let site = start().await;
+    let cfg = HttpConfig {
+        allow_private_networks: false,
+        ..http_cfg()
+    };
+    let f = Fetcher::with_pinned_hosts(&cfg, &[("feeds.test", site.addr)]).unwrap();
+    let port = site.addr.port();
+    let pinned = |p: &str| Url::parse(&format!("http://feeds.test:{port}{p}")).unwrap();
+    let opts = FetchOptions::default();
+
+    // The pinned name works: the server is up and the guard is not in the way of it.
+    f.get(&pinned("/ok"), &opts).await.expect("pinned host");
+    assert_eq!(site.c.ok_hits.load(Ordering::SeqCst), 1);
+
+    // IP literals, in several spellings.
+    for literal in [
+        format!("http://127.0.0.1:{port}/ok"),
+        format!("http://2130706433:{port}/ok"),
+        format!("http://0x7f.0.0.1:{port}/ok"),
+        format!("http://[::1]:{port}/ok"),
+        format!("http://[::ffff:127.0.0.1]:{port}/ok"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://10.0.0.1/".to_string(),
+        "http://[fd00::1]/".to_string(),
+    ] {
+        let err = f
+            .get(&Url::parse(&literal).unwrap(), &opts)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Blocked(_)), "{literal}: {err}");
+    }
+    // A DNS name whose answers are loopback (resolved by the system: /etc/hosts).
+    let err = f
+        .get(
+            &Url::parse(&format!("http://localhost:{port}/ok")).unwrap(),
+            &opts,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, FetchError::Blocked(m) if m.contains("localhost") && m.contains("loopback")),
+        "{err}"
+    );
+    // Redirect hops: to a literal, to the metadata address, to a name resolving to loopback.
+    for hop in ["/to-literal", "/to-metadata", "/to-localhost"] {
+        let err = f.get(&pinned(hop), &opts).await.unwrap_err();
+        assert!(matches!(err, FetchError::Blocked(_)), "{hop}: {err}");
+    }
+    // None of the refused requests reached the server's /ok.
+    assert_eq!(site.c.ok_hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn wrong_charset_and_content_types() {
+    let site = start().await;
+    let f = Fetcher::new(&http_cfg()).unwrap();
+    let parse = |fetched: &newsdesk::fetch::Fetched| {
+        newsdesk::source::parse_feed_full(
+            &fetched.body,
+            fetched.content_type.as_deref(),
+            &fetched.url,
+        )
+    };
+    // A header that lies (UTF-8 for windows-1252 bytes): the bytes win.
+    let got = fetch(&f, &site, "/wrong-charset.xml").await.unwrap();
+    let feed = parse(&got).expect("parses");
+    assert_eq!(feed.title.as_deref(), Some("Café crème"));
+    assert_eq!(feed.encoding, "windows-1252");
+    // An unknown charset label is ignored.
+    let got = fetch(&f, &site, "/bogus-charset.xml").await.unwrap();
+    assert_eq!(parse(&got).unwrap().title.as_deref(), Some("Plain"));
+    // A feed served as application/octet-stream is still a feed.
+    let got = fetch(&f, &site, "/octet.xml").await.unwrap();
+    assert_eq!(parse(&got).unwrap().title.as_deref(), Some("Fine"));
+    // An HTML page where a feed was expected, and truncated XML: clear errors.
+    let got = fetch(&f, &site, "/html-not-feed.xml").await.unwrap();
+    let err = parse(&got).unwrap_err();
+    assert!(
+        err.to_string().contains("feed could not be parsed"),
+        "{err}"
+    );
+    // Truncated XML: what is whole is recovered.
+    let got = fetch(&f, &site, "/truncated.xml").await.unwrap();
+    let feed = parse(&got).expect("recovered");
+    assert_eq!(feed.items.len(), 1);
+    assert_eq!(feed.items[0].url, url(&site, "/gone"));
+    // Text that is no XML at all.
+    let got = fetch(&f, &site, "/garbage.xml").await.unwrap();
+    let err = parse(&got).unwrap_err();
+    assert!(
+        err.to_string().contains("feed could not be parsed"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_and_not_modified() {
+    let site = start().await;
+    let f = Fetcher::new(&http_cfg()).unwrap();
+    let err = fetch(&f, &site, "/429.xml").await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::Status { status: 429, retry_after: Some(d) } if d == Duration::from_secs(120)),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "HTTP 429 (Retry-After: 120s)");
+    let err = fetch(&f, &site, "/503.xml").await.unwrap_err();
+    match err {
+        FetchError::Status {
+            status: 503,
+            retry_after: Some(d),
+        } => assert!(d > Duration::from_secs(3500) && d <= Duration::from_secs(3600)),
+        other => panic!("{other:?}"),
+    }
+    // Conditional GET: the validators of a 200 bring a 304 with an empty body.
+    let first = fetch(&f, &site, "/etag.xml").await.unwrap();
+    assert_eq!(first.validators.etag.as_deref(), Some("\"v1\""));
+    let opts = FetchOptions {
+        validators: Some(first.validators.clone()),
+        ..Default::default()
+    };
+    let second = f.get(&url(&site, "/etag.xml"), &opts).await.unwrap();
+    assert!(second.not_modified && second.body.is_empty());
+    assert_eq!(second.status, 304);
+    assert_eq!(
+        second.validators,
+        Validators {
+            etag: Some("\"v1\"".into()),
+            last_modified: None
+        }
+    );
+}
+
+#[tokio::test]
+async fn robots_txt_is_honoured_and_fetched_once() {
+    let site = start().await;
+    let f = Fetcher::new(&http_cfg()).unwrap();
+    assert!(
+        !f.allowed_by_robots(&url(&site, "/private/story.html"))
+            .await
+    );
+    assert!(f.allowed_by_robots(&url(&site, "/public/story.html")).await);
+    assert!(!f.allowed_by_robots(&url(&site, "/private/other")).await);
+    assert_eq!(site.c.robots_hits.load(Ordering::SeqCst), 1);
+    // A User-Agent named in its own group is judged by that group.
+    let bad = Fetcher::new(&HttpConfig {
+        user_agent: "badbot/1.0".into(),
+        ..http_cfg()
+    })
+    .unwrap();
+    assert!(
+        !bad.allowed_by_robots(&url(&site, "/public/story.html"))
+            .await
+    );
+    // Off by configuration: allowed without fetching.
+    let off = Fetcher::new(&HttpConfig {
+        respect_robots_txt: false,
+        ..http_cfg()
+    })
+    .unwrap();
+    assert!(off.allowed_by_robots(&url(&site, "/private/x")).await);
+    assert_eq!(site.c.robots_hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_host_concurrency_and_delay() {
+    let site = start().await;
+    let f = Fetcher::new(&HttpConfig {
+        per_host_concurrency: 2,
+        ..http_cfg()
+    })
+    .unwrap();
+    let gets = (0..6).map(|_| {
+        let f = f.clone();
+        let u = url(&site, "/slow");
+        async move { f.get(&u, &FetchOptions::default()).await }
+    });
+    for r in futures_util::future::join_all(gets).await {
+        r.expect("slow ok");
+    }
+    assert_eq!(site.c.max_in_flight.load(Ordering::SeqCst), 2);
+
+    // Minimum delay between request starts to one host.
+    site.c.stamps.lock().unwrap().clear();
+    let f = Fetcher::new(&HttpConfig {
+        per_host_delay: Duration::from_millis(250),
+        ..http_cfg()
+    })
+    .unwrap();
+    let gets = (0..3).map(|_| {
+        let f = f.clone();
+        let u = url(&site, "/slow");
+        async move { f.get(&u, &FetchOptions::default()).await }
+    });
+    for r in futures_util::future::join_all(gets).await {
+        r.expect("slow ok");
+    }
+    let mut stamps = site.c.stamps.lock().unwrap().clone();
+    stamps.sort();
+    assert_eq!(stamps.len(), 3);
+    // The gate spaces request starts by 250 ms; arrivals jitter with connection set-up (the first
+    // request also connects), so allow slack on each gap but not on the whole span. Without the
+    // gate all three arrive within a few milliseconds.
+    for w in stamps.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(gap >= Duration::from_millis(150), "gap {gap:?}");
+    }
+    let span = stamps[2] - stamps[0];
+    assert!(span >= Duration::from_millis(450), "span {span:?}");
+}
+
+/// One run over every misbehaving endpoint as a source, plus a good one: each bad source ends as
+/// a `failed` event with its reason, the good one succeeds, the 429 source is not due again before
+/// its Retry-After.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_logs_every_failure_against_its_source_and_carries_on() {
+    let site = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hostile.db");
+    let b = format!("http://{}", site.addr);
+    let sources = [
+        ("bomb", "/bomb.xml"),
+        ("drip", "/drip.xml"),
+        ("endless", "/endless.xml"),
+        ("good", "/ok"),
+        ("html", "/html-not-feed.xml"),
+        ("loop", "/loop/a"),
+        ("ratelimited", "/429.xml"),
+        ("truncated", "/truncated.xml"),
+        ("garbage", "/garbage.xml"),
+    ];
+    let mut toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[schedule]
+cron = "0 */15 * * * *"
+concurrency = 4
+
+[http]
+allow_private_networks = true
+connect_timeout = "2s"
+read_timeout = "2s"
+total_timeout = "2s"
+max_body_bytes = 4194304
+per_host_concurrency = 8
+per_host_delay = "0s"
+respect_robots_txt = false
+"#,
+        db.display()
+    );
+    for (name, path) in sources {
+        toml.push_str(&format!(
+            "\n[[sources]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"{b}{path}\"\n"
+        ));
+    }
+    let config = Config::parse(&toml, Path::new("hostile.toml")).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let t = Instant::now();
+    let report = p
+        .run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        )
+        .await
+        .expect("the run itself completes");
+    let took = t.elapsed();
+    println!("run over {} sources took {took:?}", sources.len());
+    assert!(took < Duration::from_secs(15), "run took {took:?}");
+
+    let status = |n: &str| {
+        report
+            .sources
+            .iter()
+            .find(|s| s.name == n)
+            .unwrap_or_else(|| panic!("{n} in {report:#?}"))
+            .status
+            .clone()
+    };
+    assert_eq!(status("good"), "ok", "{report:#?}");
+    let expected = [
+        ("bomb", "body larger than 4194304 bytes"),
+        ("drip", "timed out"),
+        ("endless", "body larger than 4194304 bytes"),
+        ("html", "feed could not be parsed: an HTML page, not a feed"),
+        ("loop", "too many redirects"),
+        ("ratelimited", "HTTP 429 (Retry-After: 120s)"),
+        ("garbage", "feed could not be parsed"),
+    ];
+    let events = store
+        .events(&EventFilter {
+            run_id: Some(report.run_id),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for (name, why) in expected {
+        assert!(
+            status(name).starts_with("failed"),
+            "{name}: {}",
+            status(name)
+        );
+        assert!(status(name).contains(why), "{name}: {}", status(name));
+        let ev: Vec<_> = events
+            .iter()
+            .filter(|e| e.source == name && e.scope == EventScope::Source)
+            .collect();
+        assert_eq!(ev.len(), 1, "{name}: {ev:?}");
+        assert_eq!(ev[0].outcome, Outcome::Failed, "{name}");
+        assert!(ev[0].reason.contains(why), "{name}: {}", ev[0].reason);
+        println!("{name:<12} failed: {}", ev[0].reason);
+    }
+    assert_eq!(report.counts.sources_failed, 7, "{report:#?}");
+    // The truncated feed is handled: its whole item is listed, and that item's own failure (a
+    // 404 article page) is an item event, not a source failure.
+    assert_eq!(status("truncated"), "ok", "{report:#?}");
+    let listed = events
+        .iter()
+        .find(|e| e.source == "truncated" && e.outcome == Outcome::Fetched)
+        .expect("fetched event");
+    assert_eq!(listed.reason, "1 item(s) listed");
+    let item = events
+        .iter()
+        .find(|e| e.source == "truncated" && e.scope == EventScope::Item)
+        .expect("item event");
+    assert_eq!(item.outcome, Outcome::Failed);
+    assert!(item.reason.contains("404"), "{}", item.reason);
+
+    // Backoff state: consecutive errors, last error, and Retry-After honoured.
+    let states = store.sources().await.unwrap();
+    let rl = states.iter().find(|s| s.name == "ratelimited").unwrap();
+    assert_eq!(rl.consecutive_errors, 1);
+    assert!(rl.last_error.as_deref().unwrap_or("").contains("429"));
+    assert!(
+        rl.next_due_at >= chrono::Utc::now() + chrono::Duration::seconds(110),
+        "next due {} is sooner than Retry-After",
+        rl.next_due_at
+    );
+    let good = states.iter().find(|s| s.name == "good").unwrap();
+    assert_eq!(good.consecutive_errors, 0);
+}
