@@ -6,6 +6,7 @@
 //! Every item ends as `stored`, `duplicate`, `off_topic` or `failed`, written with its event in
 //! one transaction; a failing source or item never stops the run.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -204,27 +205,36 @@ impl Pipeline {
             .collect();
         let now = Utc::now();
         let run_id = self.store.start_run(req.trigger, now).await?;
-        let leased = if enabled.is_empty() {
-            Vec::new()
-        } else {
-            self.store
-                .lease_sources(
-                    &enabled,
-                    req.force,
-                    &self.owner,
-                    now,
-                    self.config.schedule.lease,
-                )
-                .await?
-        };
+        // Sources are leased a batch at a time (one `concurrency` worth queued beside the ones
+        // in flight), so several daemons share a big pass; `wanted` shrinks as they are leased,
+        // so a forced run takes each source once and the loop ends when nothing is left due.
+        let batch = self.config.schedule.concurrency.max(1);
+        let mut wanted = enabled.clone();
+        let first = self.lease_next(&mut wanted, req.force, batch).await?;
         tracing::info!(
             run_id,
             trigger = req.trigger.as_str(),
-            sources = leased.len(),
+            first_batch = first.len(),
             "run started"
         );
-
-        let mut reports: Vec<SourceReport> = stream::iter(leased)
+        let queue: VecDeque<SourceState> = first.into();
+        let leased = stream::unfold((queue, wanted), |(mut queue, mut wanted)| {
+            let stopping = *shutdown.borrow();
+            async move {
+                if queue.is_empty() && !stopping {
+                    match self.lease_next(&mut wanted, req.force, batch).await {
+                        Ok(next) => queue.extend(next),
+                        Err(e) => {
+                            tracing::error!(run_id, error = %e, "leasing sources failed");
+                            wanted.clear();
+                        }
+                    }
+                }
+                let next = queue.pop_front()?;
+                Some((next, (queue, wanted)))
+            }
+        });
+        let mut reports: Vec<SourceReport> = leased
             .map(|state| {
                 let shutdown = shutdown.clone();
                 async move { self.run_source(run_id, state, shutdown).await }
@@ -266,6 +276,36 @@ impl Pipeline {
             sources: reports,
             interrupted,
         })
+    }
+
+    /// Leases up to `limit` of the `wanted` sources and drops them from `wanted`.
+    async fn lease_next(
+        &self,
+        wanted: &mut Vec<String>,
+        force: bool,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let leased = self
+            .store
+            .lease_batch(
+                wanted,
+                force,
+                &self.owner,
+                Utc::now(),
+                self.config.schedule.lease,
+                limit,
+            )
+            .await?;
+        if leased.is_empty() {
+            wanted.clear();
+        } else {
+            let taken: HashSet<&str> = leased.iter().map(|s| s.name.as_str()).collect();
+            wanted.retain(|n| !taken.contains(n.as_str()));
+        }
+        Ok(leased)
     }
 
     async fn run_source(

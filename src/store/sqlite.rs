@@ -50,6 +50,53 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
+
+    async fn lease(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: Option<usize>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let now_ms = to_millis(now);
+        let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // One UPDATE … RETURNING: SQLite takes the write lock for it, so two processes can never
+        // lease the same source.
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE sources SET lease_owner = ");
+        qb.push_bind(owner)
+            .push(", lease_until = ")
+            .push_bind(until)
+            .push(" WHERE name IN (SELECT name FROM sources")
+            .push(" WHERE (lease_until IS NULL OR lease_until <= ")
+            .push_bind(now_ms)
+            .push(")");
+        if !force {
+            qb.push(" AND next_due_at <= ").push_bind(now_ms);
+        }
+        if !names.is_empty() {
+            qb.push(" AND name IN (");
+            let mut sep = qb.separated(", ");
+            for n in names {
+                sep.push_bind(n);
+            }
+            sep.push_unseparated(")");
+        }
+        qb.push(" ORDER BY next_due_at, name");
+        if let Some(limit) = limit {
+            qb.push(" LIMIT ")
+                .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        qb.push(") RETURNING *");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(source_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
 }
 
 fn opt_time(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
@@ -237,36 +284,23 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<SourceState>, StoreError> {
-        let now_ms = to_millis(now);
-        let until = now_ms + lease.as_millis() as i64;
-        // One UPDATE … RETURNING: SQLite takes the write lock for it, so two processes can never
-        // lease the same source.
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE sources SET lease_owner = ");
-        qb.push_bind(owner)
-            .push(", lease_until = ")
-            .push_bind(until)
-            .push(" WHERE (lease_until IS NULL OR lease_until <= ")
-            .push_bind(now_ms)
-            .push(")");
-        if !force {
-            qb.push(" AND next_due_at <= ").push_bind(now_ms);
+        self.lease(names, force, owner, now, lease, None).await
+    }
+
+    async fn lease_batch(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        if !names.is_empty() {
-            qb.push(" AND name IN (");
-            let mut sep = qb.separated(", ");
-            for n in names {
-                sep.push_bind(n);
-            }
-            sep.push_unseparated(")");
-        }
-        qb.push(" RETURNING *");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut out = rows
-            .iter()
-            .map(source_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        self.lease(names, force, owner, now, lease, Some(limit))
+            .await
     }
 
     async fn finish_source(
