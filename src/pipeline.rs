@@ -205,10 +205,15 @@ impl Pipeline {
             .collect();
         let now = Utc::now();
         let run_id = self.store.start_run(req.trigger, now).await?;
-        // Sources are leased a batch at a time (one `concurrency` worth queued beside the ones
-        // in flight), so several daemons share a big pass; `wanted` shrinks as they are leased,
-        // so a forced run takes each source once and the loop ends when nothing is left due.
-        let batch = self.config.schedule.concurrency.max(1);
+        // A scheduled run leases a batch at a time (one `concurrency` worth queued beside the
+        // ones in flight) until nothing is due, so several daemons share a big pass. A forced
+        // run takes all its sources at once: a source it finds held is reported busy rather than
+        // fetched again once the other run releases it. `wanted` shrinks as sources are leased.
+        let batch = if req.force {
+            usize::MAX
+        } else {
+            self.config.schedule.concurrency.max(1)
+        };
         let mut wanted = enabled.clone();
         let first = self.lease_next(&mut wanted, req.force, batch).await?;
         tracing::info!(
@@ -278,7 +283,8 @@ impl Pipeline {
         })
     }
 
-    /// Leases up to `limit` of the `wanted` sources and drops them from `wanted`.
+    /// Leases up to `limit` of the `wanted` sources and drops them from `wanted` (all of it once
+    /// a lease comes back short).
     async fn lease_next(
         &self,
         wanted: &mut Vec<String>,
@@ -299,7 +305,8 @@ impl Pipeline {
                 limit,
             )
             .await?;
-        if leased.is_empty() {
+        if leased.len() < limit {
+            // Fewer than asked: the rest are not due or held by another run; stop here.
             wanted.clear();
         } else {
             let taken: HashSet<&str> = leased.iter().map(|s| s.name.as_str()).collect();

@@ -76,8 +76,9 @@ async fn killed_daemon_leases_expire_and_the_other_finishes() {
         .await
         .expect("connect");
 
-    let mut a = spawn_daemon(&config, &dir.path().join("a.log"));
-    let a_pid = a.id();
+    // Both daemons are killed on every way out of this test (a failed assertion included).
+    let mut reap = Reap(vec![spawn_daemon(&config, &dir.path().join("a.log"))]);
+    let a_pid = reap.0[0].id();
     // Let daemon A take a head start, then start B beside it.
     wait_for(
         &db,
@@ -86,8 +87,8 @@ async fn killed_daemon_leases_expire_and_the_other_finishes() {
         Duration::from_secs(60),
     )
     .await;
-    let b = spawn_daemon(&config, &dir.path().join("b.log"));
-    let mut reap = Reap(vec![b]);
+    reap.0
+        .push(spawn_daemon(&config, &dir.path().join("b.log")));
 
     // Kill A while it holds leases (mid-source), once the two daemons have shared some work.
     wait_for(
@@ -114,8 +115,8 @@ async fn killed_daemon_leases_expire_and_the_other_finishes() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    a.kill().expect("SIGKILL daemon A");
-    let _ = a.wait();
+    reap.0[0].kill().expect("SIGKILL daemon A");
+    let _ = reap.0[0].wait();
     let killed_at = chrono::Utc::now();
     // What the dead daemon still holds (it cannot change any more).
     let held: Vec<String> =
@@ -190,7 +191,7 @@ async fn killed_daemon_leases_expire_and_the_other_finishes() {
     // No source was fetched by two daemons at once.
     assert_eq!(farm.stats.overlaps.load(Ordering::SeqCst), 0);
     // B is still alive: the kill did not take it down.
-    let b = &mut reap.0[0];
+    let b = &mut reap.0[1];
     assert!(b.try_wait().expect("try_wait").is_none(), "daemon B exited");
     let b_log = std::fs::read_to_string(dir.path().join("b.log")).unwrap_or_default();
     assert!(
