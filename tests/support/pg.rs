@@ -8,7 +8,8 @@
 //! deletes the folder when the test process exits, however it exits.
 //!
 //! Each test gets a database of its own. When no binaries are found the PostgreSQL tests are
-//! skipped with a message, unless `NEWSDESK_REQUIRE_PG=1` (CI), where they fail.
+//! skipped with a message, unless `NEWSDESK_REQUIRE_PG=1` (`.ci/run` sets it) or `CI` is set,
+//! where they fail.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -33,8 +34,9 @@ pub struct PgServer {
 static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
+/// `NEWSDESK_REQUIRE_PG=1` (set by `.ci/run`), or `CI` set as for the other tool-dependent tests.
 fn required() -> bool {
-    std::env::var("NEWSDESK_REQUIRE_PG").is_ok_and(|v| v == "1")
+    std::env::var("NEWSDESK_REQUIRE_PG").is_ok_and(|v| v == "1") || std::env::var_os("CI").is_some()
 }
 
 /// The server, or `None` (after printing why) when PostgreSQL is not available here and not
