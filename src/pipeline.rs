@@ -6,6 +6,7 @@
 //! Every item ends as `stored`, `duplicate`, `off_topic` or `failed`, written with its event in
 //! one transaction; a failing source or item never stops the run.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -235,33 +236,49 @@ impl Pipeline {
             .collect();
         let now = Utc::now();
         let run_id = self.store.start_run(req.trigger, now).await?;
-        let leased = if enabled.is_empty() {
-            Vec::new()
+        // A scheduled run leases a batch at a time (one `concurrency` worth queued beside the
+        // ones in flight) until nothing is due, so several daemons share a big pass. A forced
+        // run takes all its sources at once: a source it finds held is reported busy rather than
+        // fetched again once the other run releases it. `wanted` shrinks as sources are leased.
+        let batch = if req.force {
+            usize::MAX
         } else {
-            self.store
-                .lease_sources(
-                    &enabled,
-                    req.force,
-                    &self.owner,
-                    now,
-                    self.config.schedule.lease,
-                )
-                .await?
+            self.config.schedule.concurrency.max(1)
         };
+        let mut wanted = enabled.clone();
+        let first = self.lease_next(&mut wanted, req.force, batch).await?;
         tracing::info!(
             run_id,
             trigger = req.trigger.as_str(),
-            sources = leased.len(),
+            first_batch = first.len(),
             "run started"
         );
         if let Some(p) = progress {
+            // Exact for a forced run (all leased at once); for a scheduled one, the sources
+            // that may still be due bound it from above.
             let _ = p.send(RunProgress::Started {
                 run_id,
-                sources: leased.len(),
+                sources: first.len() + wanted.len(),
             });
         }
-
-        let mut reports: Vec<SourceReport> = stream::iter(leased)
+        let queue: VecDeque<SourceState> = first.into();
+        let leased = stream::unfold((queue, wanted), |(mut queue, mut wanted)| {
+            let stopping = *shutdown.borrow();
+            async move {
+                if queue.is_empty() && !stopping {
+                    match self.lease_next(&mut wanted, req.force, batch).await {
+                        Ok(next) => queue.extend(next),
+                        Err(e) => {
+                            tracing::error!(run_id, error = %e, "leasing sources failed");
+                            wanted.clear();
+                        }
+                    }
+                }
+                let next = queue.pop_front()?;
+                Some((next, (queue, wanted)))
+            }
+        });
+        let mut reports: Vec<SourceReport> = leased
             .map(|state| {
                 let shutdown = shutdown.clone();
                 async move {
@@ -312,6 +329,38 @@ impl Pipeline {
             sources: reports,
             interrupted,
         })
+    }
+
+    /// Leases up to `limit` of the `wanted` sources and drops them from `wanted` (all of it once
+    /// a lease comes back short).
+    async fn lease_next(
+        &self,
+        wanted: &mut Vec<String>,
+        force: bool,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let leased = self
+            .store
+            .lease_batch(
+                wanted,
+                force,
+                &self.owner,
+                Utc::now(),
+                self.config.schedule.lease,
+                limit,
+            )
+            .await?;
+        if leased.len() < limit {
+            // Fewer than asked: the rest are not due or held by another run; stop here.
+            wanted.clear();
+        } else {
+            let taken: HashSet<&str> = leased.iter().map(|s| s.name.as_str()).collect();
+            wanted.retain(|n| !taken.contains(n.as_str()));
+        }
+        Ok(leased)
     }
 
     async fn run_source(

@@ -1,7 +1,8 @@
 //! Store stage: sources' fetch state, stories, runs and their events.
 //!
 //! [`Store`] is the one interface the rest of the crate sees; [`open`] picks the implementation
-//! from the scheme of `storage.url` (`sqlite:` → [`sqlite::SqliteStore`]). Every write that ends an
+//! from the scheme of `storage.url` (`sqlite:` → [`sqlite::SqliteStore`], `postgres:` or
+//! `postgresql:` → [`postgres::PgStore`]). Every write that ends an
 //! item (story + seen item + event) is one transaction, and unique constraints on the canonical
 //! URL and the content fingerprint decide races between runs.
 
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::SourceConfig;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// Why a store operation failed.
@@ -461,6 +463,19 @@ pub trait Store: Send + Sync {
         lease: Duration,
     ) -> Result<Vec<SourceState>, StoreError>;
 
+    /// Like [`Store::lease_sources`], but takes at most `limit` sources, the longest overdue
+    /// first (by due time, then name). A daemon leases a batch, fetches it, and leases the next,
+    /// so several daemons share a big pass instead of the first one holding every source.
+    async fn lease_batch(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError>;
+
     /// Writes a fetch's result and releases the lease held by `owner`.
     async fn finish_source(
         &self,
@@ -538,10 +553,12 @@ pub trait Store: Send + Sync {
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Box::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Box::new(postgres::PgStore::open(url).await?))
     } else {
         Err(StoreError::Url {
             url: url.to_string(),
-            reason: "this build supports sqlite: URLs".into(),
+            reason: "expected a sqlite:, postgres: or postgresql: URL".into(),
         })
     }
 }

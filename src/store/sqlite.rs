@@ -21,6 +21,27 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// Takes an exclusive lock on `<database>.lock` (released when the file is dropped).
+async fn lock_for_migration(db_file: &Path, url: &str) -> Result<std::fs::File, StoreError> {
+    let mut path = db_file.as_os_str().to_owned();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    let refused = |e: std::io::Error| StoreError::Url {
+        url: url.to_string(),
+        reason: format!("cannot lock {} for migrations: {e}", path.display()),
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(refused)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| refused(std::io::Error::other(e.to_string())))?
+        .map_err(refused)
+}
+
 impl SqliteStore {
     /// Opens (creating file and folders) and migrates the database at `url` (`sqlite://path`).
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
@@ -34,7 +55,7 @@ impl SqliteStore {
             .foreign_keys(true)
             // A manual fetch beside the daemon waits for the other writer instead of failing.
             .busy_timeout(Duration::from_secs(30));
-        let file = opts.get_filename();
+        let file = opts.get_filename().to_path_buf();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() && file != Path::new(":memory:") {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Url {
@@ -47,8 +68,63 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
+        // SQLite gives sqlx's migrator no lock, so two processes opening a new database at once
+        // (a manual fetch started beside the daemon) would both apply the first migration. A
+        // lock file beside the database makes the second wait and then find it applied.
+        let _migration_lock = if file == Path::new(":memory:") {
+            None
+        } else {
+            Some(lock_for_migration(&file, url).await?)
+        };
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+
+    async fn lease(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: Option<usize>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let now_ms = to_millis(now);
+        let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // One UPDATE … RETURNING: SQLite takes the write lock for it, so two processes can never
+        // lease the same source.
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE sources SET lease_owner = ");
+        qb.push_bind(owner)
+            .push(", lease_until = ")
+            .push_bind(until)
+            .push(" WHERE name IN (SELECT name FROM sources")
+            .push(" WHERE (lease_until IS NULL OR lease_until <= ")
+            .push_bind(now_ms)
+            .push(")");
+        if !force {
+            qb.push(" AND next_due_at <= ").push_bind(now_ms);
+        }
+        if !names.is_empty() {
+            qb.push(" AND name IN (");
+            let mut sep = qb.separated(", ");
+            for n in names {
+                sep.push_bind(n);
+            }
+            sep.push_unseparated(")");
+        }
+        qb.push(" ORDER BY next_due_at, name");
+        if let Some(limit) = limit {
+            qb.push(" LIMIT ")
+                .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        qb.push(") RETURNING *");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut out = rows
+            .iter()
+            .map(source_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
     }
 }
 
@@ -237,36 +313,23 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<SourceState>, StoreError> {
-        let now_ms = to_millis(now);
-        let until = now_ms + lease.as_millis() as i64;
-        // One UPDATE … RETURNING: SQLite takes the write lock for it, so two processes can never
-        // lease the same source.
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE sources SET lease_owner = ");
-        qb.push_bind(owner)
-            .push(", lease_until = ")
-            .push_bind(until)
-            .push(" WHERE (lease_until IS NULL OR lease_until <= ")
-            .push_bind(now_ms)
-            .push(")");
-        if !force {
-            qb.push(" AND next_due_at <= ").push_bind(now_ms);
+        self.lease(names, force, owner, now, lease, None).await
+    }
+
+    async fn lease_batch(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        if !names.is_empty() {
-            qb.push(" AND name IN (");
-            let mut sep = qb.separated(", ");
-            for n in names {
-                sep.push_bind(n);
-            }
-            sep.push_unseparated(")");
-        }
-        qb.push(" RETURNING *");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let mut out = rows
-            .iter()
-            .map(source_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        self.lease(names, force, owner, now, lease, Some(limit))
+            .await
     }
 
     async fn finish_source(

@@ -1,0 +1,656 @@
+//! PostgreSQL implementation of [`Store`]: one database shared by several daemons.
+//!
+//! Same semantics as [`super::sqlite::SqliteStore`]; what SQLite gets from its single writer,
+//! PostgreSQL gets from row locks and constraints:
+//! - leasing is `SELECT … FOR UPDATE SKIP LOCKED` inside one `UPDATE … RETURNING`, so two
+//!   daemons leasing at the same instant take disjoint sets and never wait on each other;
+//! - a story is `INSERT … ON CONFLICT DO NOTHING RETURNING id`: a race on the canonical URL or the
+//!   fingerprint is a `duplicate` outcome written in the same transaction, never an error;
+//! - the config's sources are written with one `INSERT … SELECT FROM UNNEST(…)`.
+//!
+//! Lease times come from the callers' clocks (as with SQLite), so daemons on several machines
+//! need synchronized clocks (NTP); a skew shortens or lengthens leases by that much.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+
+use super::*;
+use crate::config::SourceConfig;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per daemon. A run has at most `concurrency × item_concurrency` items talking to
+/// the database at once, each for a few milliseconds; ten connections keep them from queueing
+/// while three daemons stay far below PostgreSQL's default `max_connections` (100).
+const MAX_CONNECTIONS: u32 = 10;
+
+/// A statement running longer than this is cancelled by the server (a stuck lock, not a query
+/// of ours, which all take milliseconds).
+const STATEMENT_TIMEOUT: &str = "60s";
+
+/// A PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or
+    /// `postgres:///database?host=/run/postgresql` for a Unix socket), creating the database
+    /// when it does not exist and the role may create it, then runs the migrations (under
+    /// sqlx's advisory lock, so daemons starting together migrate once).
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let bad_url = |reason: String| StoreError::Url {
+            url: redact(url),
+            reason,
+        };
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| bad_url(e.to_string()))?
+            .application_name("newsdesk")
+            .options([("statement_timeout", STATEMENT_TIMEOUT)]);
+        let pool_opts = || {
+            PgPoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(30))
+                .idle_timeout(Duration::from_secs(300))
+                .max_lifetime(Duration::from_secs(1800))
+        };
+        let pool = match pool_opts().connect_with(opts.clone()).await {
+            Ok(pool) => pool,
+            Err(e) if is_missing_database(&e) => {
+                use sqlx::migrate::MigrateDatabase;
+                // Two daemons may both find it missing; the loser's CREATE fails, which is fine.
+                if let Err(create) = Postgres::create_database(url).await {
+                    tracing::debug!(error = %create, "create database (another daemon may have)");
+                }
+                pool_opts().connect_with(opts).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The connection pool (for tests and tools that inspect the database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn lease(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: Option<usize>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let until = chrono::Duration::from_std(lease)
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(now + chrono::Duration::days(36_500));
+        let limit = limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+        // The inner SELECT locks the rows it picks and skips rows another daemon's lease
+        // statement holds at this instant; the lease columns then keep them out of every other
+        // daemon's picks until `until` or `finish_source`. Rows committed by another daemon after
+        // this statement's snapshot are re-checked against the WHERE clause before being taken.
+        let rows = sqlx::query(
+            "WITH picked AS ( \
+               SELECT name FROM sources \
+               WHERE (lease_until IS NULL OR lease_until <= $1) \
+                 AND ($2 OR next_due_at <= $1) \
+                 AND (cardinality($3::text[]) = 0 OR name = ANY($3::text[])) \
+               ORDER BY next_due_at, name \
+               LIMIT $4 \
+               FOR UPDATE SKIP LOCKED) \
+             UPDATE sources s SET lease_owner = $5, lease_until = $6 \
+             FROM picked WHERE s.name = picked.name \
+             RETURNING s.*",
+        )
+        .bind(now)
+        .bind(force)
+        .bind(names)
+        .bind(limit)
+        .bind(owner)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(source_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn is_missing_database(e: &sqlx::Error) -> bool {
+    // 3D000 invalid_catalog_name: "database … does not exist".
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("3D000"))
+}
+
+fn source_from_row(row: &PgRow) -> Result<SourceState, StoreError> {
+    Ok(SourceState {
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+        url: row.try_get("url")?,
+        etag: row.try_get("etag")?,
+        last_modified: row.try_get("last_modified")?,
+        last_fetch_at: row.try_get("last_fetch_at")?,
+        last_success_at: row.try_get("last_success_at")?,
+        last_error: row.try_get("last_error")?,
+        consecutive_errors: row.try_get("consecutive_errors")?,
+        next_due_at: row.try_get("next_due_at")?,
+        interval_secs: row.try_get("interval_secs")?,
+        last_new_story_at: row.try_get("last_new_story_at")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_until: row.try_get("lease_until")?,
+    })
+}
+
+fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        at: row.try_get("at")?,
+        source: row.try_get("source")?,
+        scope: parse_scope(row.try_get::<&str, _>("scope")?)?,
+        outcome: Outcome::parse(row.try_get::<&str, _>("outcome")?)?,
+        url: row.try_get("url")?,
+        title: row.try_get("title")?,
+        story_id: row.try_get("story_id")?,
+        duplicate_of: row.try_get("duplicate_of")?,
+        score: row.try_get("score")?,
+        reason: row.try_get("reason")?,
+    })
+}
+
+fn story_from_row(row: &PgRow) -> Result<Story, StoreError> {
+    Ok(Story {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        url: row.try_get("url")?,
+        canonical_url: row.try_get("canonical_url")?,
+        guid: row.try_get("guid")?,
+        title: row.try_get("title")?,
+        author: row.try_get("author")?,
+        published_at: row.try_get("published_at")?,
+        fetched_at: row.try_get("fetched_at")?,
+        status: StoryStatus::parse(row.try_get::<&str, _>("status")?)?,
+        cluster_id: row.try_get("cluster_id")?,
+        topic_score: row.try_get("topic_score")?,
+        text: row.try_get("text")?,
+        html: row.try_get("html")?,
+    })
+}
+
+fn run_from_row(row: &PgRow) -> Result<Run, StoreError> {
+    let trigger = match row.try_get::<&str, _>("trigger")? {
+        "schedule" => Trigger::Schedule,
+        "manual" => Trigger::Manual,
+        other => {
+            return Err(StoreError::Corrupt {
+                column: "trigger",
+                value: other.to_string(),
+            })
+        }
+    };
+    Ok(Run {
+        id: row.try_get("id")?,
+        trigger,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        counts: RunCounts {
+            sources: row.try_get("sources")?,
+            sources_failed: row.try_get("sources_failed")?,
+            items: row.try_get("items")?,
+            known: row.try_get("known")?,
+            stored: row.try_get("stored")?,
+            duplicates: row.try_get("duplicates")?,
+            off_topic: row.try_get("off_topic")?,
+            failed: row.try_get("failed")?,
+        },
+    })
+}
+
+async fn insert_event<'e, E>(exec: E, e: &Event) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    sqlx::query(
+        "INSERT INTO run_events (run_id, at, source, scope, outcome, url, title, story_id, \
+         duplicate_of, score, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(e.run_id)
+    .bind(e.at)
+    .bind(&e.source)
+    .bind(e.scope.as_str())
+    .bind(e.outcome.as_str())
+    .bind(&e.url)
+    .bind(&e.title)
+    .bind(e.story_id)
+    .bind(e.duplicate_of)
+    .bind(e.score)
+    .bind(&e.reason)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+async fn insert_seen<'e, E>(
+    exec: E,
+    seen: &SeenItem,
+    outcome: Outcome,
+    story_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    // A GUID seen twice (the same item in a later run after a failure) keeps its first row.
+    sqlx::query(
+        "INSERT INTO seen_items (source, guid, canonical_url, outcome, story_id, seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(&seen.source)
+    .bind(&seen.guid)
+    .bind(&seen.canonical_url)
+    .bind(outcome.as_str())
+    .bind(story_id)
+    .bind(at)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn sync_sources(
+        &self,
+        sources: &[SourceConfig],
+        default_interval: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut names = Vec::with_capacity(sources.len());
+        let mut kinds = Vec::with_capacity(sources.len());
+        let mut urls = Vec::with_capacity(sources.len());
+        let mut intervals = Vec::with_capacity(sources.len());
+        for s in sources {
+            names.push(s.name.clone());
+            kinds.push(s.kind.as_str().to_string());
+            urls.push(s.url.clone());
+            intervals.push(s.interval.unwrap_or(default_interval).as_secs() as i64);
+        }
+        // One statement for the whole config. Rows that did not change are not rewritten, so
+        // daemons starting together do not queue on each other's row locks for nothing.
+        sqlx::query(
+            "INSERT INTO sources (name, kind, url, next_due_at, interval_secs) \
+             SELECT n, k, u, $4, i FROM UNNEST($1::text[], $2::text[], $3::text[], $5::int8[]) \
+               AS t(n, k, u, i) \
+             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, url = EXCLUDED.url \
+             WHERE sources.kind IS DISTINCT FROM EXCLUDED.kind \
+                OR sources.url IS DISTINCT FROM EXCLUDED.url",
+        )
+        .bind(&names)
+        .bind(&kinds)
+        .bind(&urls)
+        .bind(now)
+        .bind(&intervals)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
+        // Byte order, as SQLite sorts, whatever the database's collation.
+        let rows = sqlx::query("SELECT * FROM sources ORDER BY name COLLATE \"C\"")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(source_from_row).collect()
+    }
+
+    async fn lease_sources(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        self.lease(names, force, owner, now, lease, None).await
+    }
+
+    async fn lease_batch(
+        &self,
+        names: &[String],
+        force: bool,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.lease(names, force, owner, now, lease, Some(limit))
+            .await
+    }
+
+    async fn finish_source(
+        &self,
+        name: &str,
+        owner: &str,
+        u: &SourceUpdate,
+    ) -> Result<(), StoreError> {
+        let (err, ok) = match &u.result {
+            Ok(()) => (None, true),
+            Err(e) => (Some(e.as_str()), false),
+        };
+        sqlx::query(
+            "UPDATE sources SET \
+               etag = COALESCE($1, etag), \
+               last_modified = COALESCE($2, last_modified), \
+               last_fetch_at = $3, \
+               last_success_at = CASE WHEN $4 THEN $3 ELSE last_success_at END, \
+               last_error = $5, \
+               consecutive_errors = CASE WHEN $4 THEN 0 ELSE consecutive_errors + 1 END, \
+               next_due_at = $6, interval_secs = $7, \
+               last_new_story_at = COALESCE($8, last_new_story_at), \
+               lease_owner = NULL, lease_until = NULL \
+             WHERE name = $9 AND lease_owner = $10",
+        )
+        .bind(&u.etag)
+        .bind(&u.last_modified)
+        .bind(u.fetched_at)
+        .bind(ok)
+        .bind(err)
+        .bind(u.next_due_at)
+        .bind(u.interval_secs)
+        .bind(u.new_story_at)
+        .bind(name)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let row =
+            sqlx::query("INSERT INTO runs (trigger, started_at) VALUES ($1, $2) RETURNING id")
+                .bind(trigger.as_str())
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        c: &RunCounts,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET finished_at = $1, sources = $2, sources_failed = $3, items = $4, \
+             known = $5, stored = $6, duplicates = $7, off_topic = $8, failed = $9 \
+             WHERE id = $10",
+        )
+        .bind(now)
+        .bind(c.sources)
+        .bind(c.sources_failed)
+        .bind(c.items)
+        .bind(c.known)
+        .bind(c.stored)
+        .bind(c.duplicates)
+        .bind(c.off_topic)
+        .bind(c.failed)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_known(
+        &self,
+        source: &str,
+        guid: Option<&str>,
+        canonical_url: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM seen_items WHERE source = $1 AND guid = $2) \
+                 OR EXISTS (SELECT 1 FROM seen_items WHERE canonical_url = $3) \
+                 OR EXISTS (SELECT 1 FROM stories WHERE canonical_url = $3) AS known",
+        )
+        .bind(source)
+        .bind(guid)
+        .bind(canonical_url)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<bool, _>("known")?)
+    }
+
+    async fn story_by_canonical_url(&self, canonical_url: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM stories WHERE canonical_url = $1")
+                .bind(canonical_url)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn story_by_fingerprint(&self, fingerprint: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM stories WHERE fingerprint = $1")
+                .bind(fingerprint)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn near_dup_signatures(&self, after_id: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, near_dup FROM stories WHERE id > $1 AND near_dup IS NOT NULL ORDER BY id",
+        )
+        .bind(after_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("near_dup")?)))
+            .collect()
+    }
+
+    async fn insert_story(
+        &self,
+        s: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // ON CONFLICT without a target covers both unique keys. When another transaction holds
+        // an uncommitted row with the same key, this waits for it: committed → no row here
+        // (duplicate), rolled back → this insert goes ahead.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
+             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&s.source)
+        .bind(&s.url)
+        .bind(&s.canonical_url)
+        .bind(&s.guid)
+        .bind(&s.title)
+        .bind(&s.author)
+        .bind(s.published_at)
+        .bind(s.fetched_at)
+        .bind(&s.text)
+        .bind(&s.html)
+        .bind(&s.fingerprint)
+        .bind(&s.near_dup)
+        .bind(s.cluster_id)
+        .bind(s.topic_score)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = id {
+            insert_seen(&mut *tx, seen, Outcome::Stored, Some(id), event.at).await?;
+            let mut ev = event.clone();
+            ev.story_id = Some(id);
+            insert_event(&mut *tx, &ev).await?;
+            tx.commit().await?;
+            return Ok(InsertOutcome::Stored(id));
+        }
+        // The conflicting row is committed (stories are never deleted), and each statement
+        // below sees it under READ COMMITTED.
+        let by_url: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM stories WHERE canonical_url = $1")
+                .bind(&s.canonical_url)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (of, key) = match by_url {
+            Some(id) => (id, "canonical_url"),
+            None => {
+                let by_fp: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM stories WHERE fingerprint = $1")
+                        .bind(&s.fingerprint)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match by_fp {
+                    Some(id) => (id, "fingerprint"),
+                    None => {
+                        return Err(StoreError::Corrupt {
+                            column: "stories",
+                            value: format!(
+                                "insert of {} conflicted but no story has its keys",
+                                s.canonical_url
+                            ),
+                        })
+                    }
+                }
+            }
+        };
+        let mut ev = event.clone();
+        ev.outcome = Outcome::Duplicate;
+        ev.duplicate_of = Some(of);
+        ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
+        insert_seen(&mut *tx, seen, Outcome::Duplicate, Some(of), ev.at).await?;
+        insert_event(&mut *tx, &ev).await?;
+        tx.commit().await?;
+        Ok(InsertOutcome::Duplicate { of, key })
+    }
+
+    async fn record_item(&self, seen: Option<&SeenItem>, event: &Event) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(seen) = seen {
+            insert_seen(&mut *tx, seen, event.outcome, event.duplicate_of, event.at).await?;
+        }
+        insert_event(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
+        insert_event(&self.pool, event).await?;
+        Ok(())
+    }
+
+    async fn events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
+        let mut qb: QueryBuilder<Postgres> =
+            QueryBuilder::new("SELECT * FROM run_events WHERE TRUE");
+        if let Some(r) = f.run_id {
+            qb.push(" AND run_id = ").push_bind(r);
+        }
+        if let Some(s) = &f.source {
+            qb.push(" AND source = ").push_bind(s.clone());
+        }
+        if let Some(o) = f.outcome {
+            qb.push(" AND outcome = ").push_bind(o.as_str());
+        }
+        if let Some(t) = f.since {
+            qb.push(" AND at >= ").push_bind(t);
+        }
+        if let Some(a) = f.after_id {
+            qb.push(" AND id > ").push_bind(a);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn runs(&self, limit: i64, run_id: Option<i64>) -> Result<Vec<Run>, StoreError> {
+        let rows = match run_id {
+            Some(id) => {
+                sqlx::query("SELECT * FROM runs WHERE id = $1")
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM runs ORDER BY id DESC LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(run_from_row).collect()
+    }
+
+    async fn stories(&self, f: &StoryFilter) -> Result<Vec<Story>, StoreError> {
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT * FROM stories WHERE TRUE");
+        if let Some(s) = f.status {
+            qb.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(s) = &f.source {
+            qb.push(" AND source = ").push_bind(s.clone());
+        }
+        if let Some(c) = f.cluster_id {
+            qb.push(" AND cluster_id = ").push_bind(c);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(story_from_row).collect()
+    }
+
+    async fn set_story_status(&self, ids: &[i64], status: StoryStatus) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(
+            sqlx::query("UPDATE stories SET status = $1 WHERE id = ANY($2::int8[])")
+                .bind(status.as_str())
+                .bind(ids)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM run_events WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
