@@ -137,7 +137,31 @@ pub fn redact_url(url: &str) -> String {
             let _ = u.set_password(Some("***"));
             u.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        // Unparseable (a bad port, say): cut the password out of `scheme://user:password@` by hand.
+        Err(_) => {
+            let Some(start) = url.find("://").map(|i| i + 3) else {
+                return url.to_string();
+            };
+            let authority_end = url[start..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |i| start + i);
+            match url[start..authority_end].rfind('@') {
+                Some(at) => {
+                    let userinfo = &url[start..start + at];
+                    match userinfo.find(':') {
+                        Some(colon) => format!(
+                            "{}{}:***{}",
+                            &url[..start],
+                            &userinfo[..colon],
+                            &url[start + at..]
+                        ),
+                        None => url.to_string(),
+                    }
+                }
+                None => url.to_string(),
+            }
+        }
     }
 }
 
@@ -668,6 +692,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres:///newsdesk?host=/run/postgresql"),
             "postgres:///newsdesk?host=/run/postgresql"
+        );
+        assert_eq!(
+            redact_url("postgres://news:s3cret@db:notaport/x"),
+            "postgres://news:***@db:notaport/x"
         );
         assert_eq!(
             redact_url("sqlite://data/newsdesk.db"),

@@ -47,7 +47,17 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        // SQLite's migrator takes no lock: two processes opening a new file together can both
+        // try the first migration, and the loser fails on "table already exists". Once the
+        // winner has recorded it, running again finds nothing to do.
+        let mut attempt = 0;
+        while let Err(e) = MIGRATOR.run(&pool).await {
+            attempt += 1;
+            if attempt >= 5 {
+                return Err(e.into());
+            }
+            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+        }
         Ok(SqliteStore { pool })
     }
 
