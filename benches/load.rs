@@ -16,7 +16,9 @@
 //! [`stories.fetched_at`] → story row committed [`pg_xact_commit_timestamp`]), double fetches
 //! (sources whose feed was requested more than once in the pass) and overlapping fetches (a
 //! feed requested while another request for it was in flight); peak RSS of each daemon
-//! (`VmHWM`), database size, and the stored-exactly-once check.
+//! (`VmHWM`), CPU seconds used in the pass by the daemons (user + system, all together) and by the
+//! PostgreSQL cluster,
+//! database size, and the stored-exactly-once check.
 //!
 //! `cargo test --all-targets` also runs this binary, without `--bench`: it then exits at once.
 
@@ -121,6 +123,57 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// CPU time (user + system) a process has used so far, seconds.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds of a PostgreSQL cluster: the postmaster with its reaped children, plus the live
+/// backends and helpers.
+fn pg_cpu(pg_dir: &std::path::Path) -> Option<f64> {
+    let pid: u32 = std::fs::read_to_string(pg_dir.join("data/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    let fields = |p: &str| -> Option<Vec<f64>> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 2..];
+        Some(
+            rest.split_whitespace()
+                .map(|x| x.parse::<f64>().unwrap_or(0.0))
+                .collect(),
+        )
+    };
+    let own = fields(&pid.to_string())?;
+    // utime, stime, cutime, cstime; ppid is the second field after the name.
+    let mut ticks = own.get(11)? + own.get(12)? + own.get(13)? + own.get(14)?;
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(f) = fields(&name) {
+            if f.get(1).copied() == Some(f64::from(pid)) {
+                ticks += f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0);
+            }
+        }
+    }
+    Some(ticks / 100.0)
+}
+
+fn total_cpu(children: &Daemons) -> f64 {
+    children.0.iter().filter_map(|c| cpu_secs(c.id())).sum()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -168,11 +221,12 @@ async fn run(opts: Opts) {
     );
     let mut summary = Vec::new();
     for &n in &opts.daemons {
-        summary.push(scenario(&opts, server.admin_url(), daemon_bin, n).await);
+        let pg_dir = server.dir.clone().expect("own cluster");
+        summary.push(scenario(&opts, server.admin_url(), &pg_dir, daemon_bin, n).await);
     }
     println!("\n== summary");
     println!(
-        "daemons | pass | cycle s | sources/min | stories/s | fetch→store p50 ms | p99 ms | double fetches | overlaps | 304s"
+        "daemons | pass | cycle s | sources/min | stories/s | fetch→store p50 ms | p99 ms | double fetches | overlaps | 304s | daemon CPU s | PostgreSQL CPU s"
     );
     for lines in summary {
         for l in lines {
@@ -181,7 +235,13 @@ async fn run(opts: Opts) {
     }
 }
 
-async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize) -> Vec<String> {
+async fn scenario(
+    opts: &Opts,
+    admin_url: &str,
+    pg_dir: &std::path::Path,
+    daemon_bin: &str,
+    daemons: usize,
+) -> Vec<String> {
     println!("\n== {daemons} daemon(s)");
     let db_name = format!("load_{daemons}_{}", std::process::id());
     let mut admin = PgConnection::connect(admin_url).await.expect("admin");
@@ -222,6 +282,7 @@ async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize
     .expect("config");
 
     // Pass 1: new items.
+    let pg0 = pg_cpu(pg_dir).unwrap_or(f64::NAN);
     let t0 = Instant::now();
     let pass1_start: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
         .fetch_one(&db)
@@ -243,6 +304,8 @@ async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize
         );
     }
     let cycle1 = wait_pass(&db, pass1_start, opts.sources, t0, &children).await;
+    let cpu1 = total_cpu(&children);
+    let pgcpu1 = pg_cpu(pg_dir).unwrap_or(f64::NAN) - pg0;
     let expected_stories = (opts.sources * opts.items) as i64;
     // Stories of the last sources are committed before those sources are released.
     let stories: i64 = sqlx::query_scalar("SELECT count(*) FROM stories")
@@ -264,6 +327,7 @@ async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize
         double1,
         overlaps1,
         0,
+        (cpu1, pgcpu1),
     )];
     println!("{}", lines[0]);
 
@@ -306,6 +370,8 @@ async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize
 
     // Pass 2: everything due again; the farm answers 304.
     let nm_before = farm.stats.not_modified.load(Ordering::SeqCst);
+    let cpu_before2 = total_cpu(&children);
+    let pg_before2 = pg_cpu(pg_dir).unwrap_or(f64::NAN);
     let t1 = Instant::now();
     let pass2_start: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("UPDATE sources SET next_due_at = now() RETURNING now()")
@@ -313,6 +379,8 @@ async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize
             .await
             .expect("make due");
     let cycle2 = wait_pass(&db, pass2_start, opts.sources, t1, &children).await;
+    let cpu2 = total_cpu(&children) - cpu_before2;
+    let pgcpu2 = pg_cpu(pg_dir).unwrap_or(f64::NAN) - pg_before2;
     let hits2: Vec<u32> = farm
         .stats
         .feed_snapshot()
@@ -337,6 +405,7 @@ async fn scenario(opts: &Opts, admin_url: &str, daemon_bin: &str, daemons: usize
         double2,
         overlaps2,
         nm,
+        (cpu2, pgcpu2),
     ));
     println!("{}", lines[1]);
     let rss2: Vec<Option<u64>> = children.0.iter().map(|c| peak_rss_kb(c.id())).collect();
@@ -437,6 +506,7 @@ fn line(
     double: usize,
     overlaps: u64,
     not_modified: u64,
+    (cpu, pg_cpu): (f64, f64),
 ) -> String {
     let s = cycle.as_secs_f64();
     let (p50, p99) = if lat.is_empty() {
@@ -448,7 +518,7 @@ fn line(
         )
     };
     format!(
-        "{daemons} | {pass} | {s:.1} | {:.0} | {:.1} | {p50} | {p99} | {double} | {overlaps} | {not_modified}",
+        "{daemons} | {pass} | {s:.1} | {:.0} | {:.1} | {p50} | {p99} | {double} | {overlaps} | {not_modified} | {cpu:.1} | {pg_cpu:.1}",
         sources as f64 / (s / 60.0),
         stories as f64 / s,
     )

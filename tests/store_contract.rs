@@ -967,3 +967,26 @@ async fn open_twice_migrates_once(db: Db) {
     let c = store::open(&db.url).await.expect("reopen");
     assert_eq!(c.sources().await.expect("sources").len(), 1);
 }
+
+/// PostgreSQL only: a database that does not exist yet is created (the role may create
+/// databases), like a SQLite file; a bad URL is refused without leaking its password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_database_created_when_missing_and_bad_url_refused() {
+    let Some(server) = pg::server() else {
+        return;
+    };
+    let url = pg::with_database(
+        server.admin_url(),
+        &format!("nd_created_{}", std::process::id()),
+    );
+    let s = store::open(&url).await.expect("created and migrated");
+    s.ping().await.expect("ping");
+    assert!(s.sources().await.expect("sources").is_empty());
+
+    let err = match store::open("postgres://news:s3cret@localhost:notaport/x").await {
+        Ok(_) => panic!("a bad port must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!err.contains("s3cret"), "password leaked: {err}");
+    assert!(err.contains("news:***@"), "{err}");
+}

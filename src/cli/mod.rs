@@ -237,7 +237,7 @@ pub fn main() -> ExitCode {
             "{}: ok ({} sources, storage {})",
             cli.config.display(),
             config.sources.len(),
-            config.storage.url
+            store::postgres::redact_url(&config.storage.url)
         );
         return ExitCode::SUCCESS;
     }
@@ -304,9 +304,12 @@ fn init_tracing(format: LogFormat, daemon: bool) {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::open(&config.storage.url)
-        .await
-        .with_context(|| format!("opening storage {}", config.storage.url))?;
+    let store = store::open(&config.storage.url).await.with_context(|| {
+        format!(
+            "opening storage {}",
+            store::postgres::redact_url(&config.storage.url)
+        )
+    })?;
     Ok(Arc::from(store))
 }
 

@@ -46,7 +46,7 @@ impl PgStore {
     /// sqlx's advisory lock, so daemons starting together migrate once).
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
         let bad_url = |reason: String| StoreError::Url {
-            url: redact(url),
+            url: redact_url(url),
             reason,
         };
         let opts = PgConnectOptions::from_str(url)
@@ -130,14 +130,38 @@ impl PgStore {
     }
 }
 
-/// The URL without its password, for error messages.
-fn redact(url: &str) -> String {
+/// The URL with its password (if any) replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
             u.to_string()
         }
-        _ => url.to_string(),
+        Ok(_) => url.to_string(),
+        // Unparseable (a bad port, say): cut the password out of `scheme://user:password@` by hand.
+        Err(_) => {
+            let Some(start) = url.find("://").map(|i| i + 3) else {
+                return url.to_string();
+            };
+            let authority_end = url[start..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |i| start + i);
+            match url[start..authority_end].rfind('@') {
+                Some(at) => {
+                    let userinfo = &url[start..start + at];
+                    match userinfo.find(':') {
+                        Some(colon) => format!(
+                            "{}{}:***{}",
+                            &url[..start],
+                            &userinfo[..colon],
+                            &url[start + at..]
+                        ),
+                        None => url.to_string(),
+                    }
+                }
+                None => url.to_string(),
+            }
+        }
     }
 }
 
@@ -652,5 +676,30 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted_and_other_urls_kept() {
+        assert_eq!(
+            redact_url("postgres://news:s3cret@db.example:5432/newsdesk"),
+            "postgres://news:***@db.example:5432/newsdesk"
+        );
+        assert_eq!(
+            redact_url("postgres:///newsdesk?host=/run/postgresql"),
+            "postgres:///newsdesk?host=/run/postgresql"
+        );
+        assert_eq!(
+            redact_url("postgres://news:s3cret@db:notaport/x"),
+            "postgres://news:***@db:notaport/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/newsdesk.db"),
+            "sqlite://data/newsdesk.db"
+        );
     }
 }

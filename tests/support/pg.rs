@@ -2,7 +2,8 @@
 //!
 //! With `NEWSDESK_TEST_PG_URL` set (a role that may `CREATE DATABASE`), tests use that server.
 //! Otherwise the first test that asks starts a private cluster from the local PostgreSQL
-//! binaries (`/usr/lib/postgresql/*/bin`, `pg_config --bindir` or `PATH`): `initdb` into a temp
+//! binaries (`NEWSDESK_TEST_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else
+//! `pg_config --bindir`, else `PATH`): `initdb` into a temp
 //! folder (as the `postgres` user when running as root, since initdb refuses root), listening on a
 //! Unix socket in that folder only — no TCP port, no network. A watchdog shell stops the server and
 //! deletes the folder when the test process exits, however it exits.
@@ -96,6 +97,11 @@ pub fn with_database(url: &str, db: &str) -> String {
 
 fn find_bin() -> Option<PathBuf> {
     let has = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
+    // An explicit folder wins (and is the only one looked at), e.g. to try another version.
+    if let Some(d) = std::env::var_os("NEWSDESK_TEST_PG_BIN") {
+        let d = PathBuf::from(d);
+        return has(&d).then_some(d);
+    }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
