@@ -21,6 +21,9 @@ pub struct Block {
     pub kind: Kind,
     chars: u32,
     link_chars: u32,
+    /// Arena index of the innermost block element around the block: lines split by `<br>` in
+    /// one paragraph share it.
+    container: u32,
 }
 
 /// What element a block came from, for the HTML output.
@@ -139,7 +142,10 @@ fn is_article_marker(el: &scraper::node::Element) -> bool {
 }
 
 /// Per-element "drop this subtree" flags.
-fn junk_flags(arena: &Arena<'_>, strictness: Strictness) -> Vec<bool> {
+///
+/// `prose_holder[i]` marks elements that hold most of the page's prose: their class/id words are
+/// ignored (`content-with-sidebar` wraps the article), unless they name a comment section.
+fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) -> Vec<bool> {
     let n = arena.nodes.len();
     // Bottom-up: does the subtree hold an article marker?
     let mut holds_article = vec![false; n];
@@ -176,7 +182,10 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness) -> Vec<bool> {
             && !protected;
         let by_class = strictness == Strictness::Full
             && !protected
-            && rules::class_verdict(el.attr("class"), el.attr("id")) == ClassVerdict::Clutter;
+            && !rules::CLASS_EXEMPT_TAGS.contains(&name)
+            && rules::class_verdict(el.attr("class"), el.attr("id")) == ClassVerdict::Clutter
+            && (!prose_holder.get(i).copied().unwrap_or(false)
+                || rules::names_comments(el.attr("class"), el.attr("id")));
         junk[i] = by_tag || by_role || by_class || is_hidden(el);
     }
     junk
@@ -192,11 +201,14 @@ struct BlockBuilder {
     link_chars: u32,
     pending_space: bool,
     link_depth: u32,
+    /// Open block elements (not `<br>`), innermost last.
+    containers: Vec<u32>,
 }
 
 impl BlockBuilder {
     fn new() -> Self {
         BlockBuilder {
+            containers: Vec::new(),
             blocks: Vec::new(),
             text: String::new(),
             html: String::new(),
@@ -253,6 +265,7 @@ impl BlockBuilder {
                 kind,
                 chars: self.chars,
                 link_chars: self.link_chars,
+                container: self.containers.last().copied().unwrap_or(0),
             });
         }
         self.text.clear();
@@ -305,6 +318,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
             if kind_of(name).is_some() {
                 kinds.pop();
             }
+            if name != "br" {
+                b.containers.pop();
+            }
         }
     };
     while i < n {
@@ -337,6 +353,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
                     if let Some(k) = kind_of(name) {
                         kinds.push(k);
                     }
+                    if name != "br" {
+                        b.containers.push(i as u32);
+                    }
                 }
                 open.push(i as u32);
             }
@@ -367,16 +386,32 @@ fn is_phrase_clutter(b: &Block) -> bool {
         || (len <= 40 && rules::COUNTER.is_match(&b.text))
 }
 
-/// How much a block counts for (positive) or against (negative) its container.
-fn block_weight(b: &Block) -> f32 {
+/// Mostly links with little text of its own: a link list, a teaser title, a tag row.
+fn is_link_clutter(b: &Block) -> bool {
+    let own = b.chars.saturating_sub(b.link_chars);
+    let ld = link_density(b);
+    ld > rules::LINK_DENSITY_MAX && (own < rules::LINK_BLOCK_MIN_OWN_CHARS || ld > 0.85)
+}
+
+/// How much a block counts for (positive) or against (negative) its container; `group` is the
+/// length of the paragraph it belongs to (several blocks when lines are split by `<br>`).
+fn block_weight(b: &Block, group: u32) -> f32 {
     let ld = link_density(b);
     let len = b.chars as f32;
-    if ld > 0.5 || is_phrase_clutter(b) {
+    if is_link_clutter(b) || is_phrase_clutter(b) {
         return -len;
     }
     if b.chars >= 60 && ld < 0.35 {
         let sentence = if ends_sentence(&b.text) { 1.0 } else { 0.7 };
         return len * sentence * (1.0 - ld);
+    }
+    if ld >= 0.35 {
+        // Links with a sentence of their own around them ("<a>X is stepping down</a>. Y takes over.")
+        return (b.chars - b.link_chars) as f32 * 0.5;
+    }
+    if group >= 120 {
+        // A line of a paragraph split by `<br>` (lists of dates, poems, addresses).
+        return len * 0.5;
     }
     if b.chars < 25 && !ends_sentence(&b.text) {
         return -0.5 * len;
@@ -398,21 +433,122 @@ fn container_bonus(el: &scraper::node::Element) -> f32 {
 /// Picks the container and returns its blocks, with clutter and duplicated titles dropped.
 pub fn extract_blocks(doc: &Html, title_variants: &[String]) -> Vec<Block> {
     let arena = Arena::build(doc);
-    let mut best = Vec::new();
-    for strictness in [Strictness::Full, Strictness::NoClasses] {
-        let junk = junk_flags(&arena, strictness);
-        let blocks = blocks(&arena, &junk);
-        let kept = pick(&arena, &junk, blocks, title_variants);
-        let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
-        if chars >= 250 || strictness == Strictness::NoClasses {
-            if chars > best.iter().map(|b: &Block| b.chars as usize).sum() {
-                best = kept;
-            }
-            break;
-        }
-        best = kept;
+    // Pass one: tags, roles and hidden elements only; finds where the prose is.
+    let junk0 = junk_flags(&arena, Strictness::NoClasses, &[]);
+    let blocks0 = blocks(&arena, &junk0);
+    let holders = prose_holders(&arena, &blocks0);
+    // Pass two: class/id words too, teaser cards out.
+    let junk = junk_flags(&arena, Strictness::Full, &holders);
+    let mut blocks1 = blocks(&arena, &junk);
+    drop_cards(&arena, &junk, &mut blocks1);
+    let kept = pick(&arena, &junk, blocks1, title_variants);
+    let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
+    if chars >= rules::MIN_BODY_CHARS {
+        return kept;
     }
-    best
+    let loose = pick(&arena, &junk0, blocks0, title_variants);
+    if loose.iter().map(|b| b.chars as usize).sum::<usize>() > chars {
+        loose
+    } else {
+        kept
+    }
+}
+
+/// Elements holding at least [`rules::PROSE_HOLDER_SHARE`] of the page's prose (blocks of
+/// sentences with few links).
+fn prose_holders(arena: &Arena<'_>, blocks: &[Block]) -> Vec<bool> {
+    let mut prefix = Vec::with_capacity(blocks.len() + 1);
+    prefix.push(0u32);
+    for b in blocks {
+        let prose = if b.chars >= 60 && link_density(b) < 0.35 {
+            b.chars
+        } else {
+            0
+        };
+        prefix.push(prefix.last().copied().unwrap_or(0) + prose);
+    }
+    let total = prefix.last().copied().unwrap_or(0) as f32;
+    let mut out = vec![false; arena.nodes.len()];
+    if total < 500.0 {
+        return out;
+    }
+    for (i, flag) in out.iter_mut().enumerate() {
+        if arena.element(i).is_none() {
+            continue;
+        }
+        let r = block_range(blocks, i as u32, arena.end[i]);
+        *flag = (prefix[r.end] - prefix[r.start]) as f32 >= rules::PROSE_HOLDER_SHARE * total;
+    }
+    out
+}
+
+/// Blocks whose anchors fall in arena range `[from, to)`.
+fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
+    let lo = blocks.partition_point(|b| b.anchor < from);
+    let hi = blocks.partition_point(|b| b.anchor < to);
+    lo..hi
+}
+
+/// Teaser cards: at least [`rules::CARD_MIN_REPEAT`] sibling elements of the same tag and class,
+/// each a short stack of blocks led by a headline link ("more stories", river of teasers).
+/// Their blocks are removed.
+fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
+    let n = arena.nodes.len();
+    let is_card = |c: usize, blocks: &[Block]| {
+        let r = block_range(blocks, c as u32, arena.end[c]);
+        if r.len() < 2 {
+            return false;
+        }
+        let bs = &blocks[r];
+        let chars: u32 = bs.iter().map(|b| b.chars).sum();
+        chars <= rules::CARD_MAX_CHARS
+            && bs
+                .iter()
+                .any(|b| b.chars >= 15 && b.link_chars as f32 >= 0.8 * b.chars as f32)
+    };
+    let mut drop: Vec<(u32, u32)> = Vec::new();
+    let mut children: Vec<(usize, Option<&str>, &str)> = Vec::new();
+    for i in 0..n {
+        if junk[i] || arena.element(i).is_none() || arena.end[i] as usize - i < 4 {
+            continue;
+        }
+        children.clear();
+        let mut j = i + 1;
+        while j < arena.end[i] as usize {
+            if let Some(el) = arena.element(j) {
+                if !junk[j] && !rules::NEVER_CARD_TAGS.contains(&el.name()) && is_card(j, blocks) {
+                    children.push((j, el.attr("class"), el.name()));
+                }
+            }
+            j = arena.end[j] as usize;
+        }
+        if children.len() < rules::CARD_MIN_REPEAT {
+            continue;
+        }
+        for &(c, class, name) in &children {
+            let same = children
+                .iter()
+                .filter(|(_, k, t)| *k == class && *t == name)
+                .count();
+            if same >= rules::CARD_MIN_REPEAT {
+                drop.push((c as u32, arena.end[c]));
+            }
+        }
+    }
+    if drop.is_empty() {
+        return;
+    }
+    drop.sort_unstable();
+    let mut d = 0;
+    blocks.retain(|b| {
+        while d < drop.len() && drop[d].1 <= b.anchor {
+            d += 1;
+        }
+        !drop[d..]
+            .iter()
+            .take_while(|r| r.0 <= b.anchor)
+            .any(|r| b.anchor < r.1)
+    });
 }
 
 fn pick(
@@ -424,7 +560,25 @@ fn pick(
     if blocks.is_empty() {
         return blocks;
     }
-    let weights: Vec<f32> = blocks.iter().map(block_weight).collect();
+    // Paragraph length per container, for lines split by `<br>`.
+    let mut group = vec![0u32; blocks.len()];
+    let mut start = 0;
+    for i in 1..=blocks.len() {
+        if i == blocks.len() || blocks[i].container != blocks[start].container {
+            let total: u32 = blocks[start..i]
+                .iter()
+                .filter(|b| link_density(b) < 0.35)
+                .map(|b| b.chars)
+                .sum();
+            group[start..i].fill(total);
+            start = i;
+        }
+    }
+    let weights: Vec<f32> = blocks
+        .iter()
+        .zip(&group)
+        .map(|(b, &g)| block_weight(b, g))
+        .collect();
     let mut prefix = Vec::with_capacity(weights.len() + 1);
     prefix.push(0.0f32);
     for w in &weights {
@@ -438,14 +592,13 @@ fn pick(
         let Some(el) = arena.element(i) else {
             continue;
         };
-        let lo = blocks.partition_point(|b| (b.anchor as usize) < i);
-        let hi = blocks.partition_point(|b| (b.anchor as usize) < arena.end[i] as usize);
-        if lo == hi {
+        let r = block_range(&blocks, i as u32, arena.end[i]);
+        if r.is_empty() {
             continue;
         }
-        let score = (prefix[hi] - prefix[lo]) * container_bonus(el);
+        let score = (prefix[r.end] - prefix[r.start]) * container_bonus(el);
         if score >= best.0 {
-            best = (score, lo, hi);
+            best = (score, r.start, r.end);
         }
     }
     let (_, lo, hi) = best;
@@ -454,7 +607,7 @@ fn pick(
         .take(hi)
         .skip(lo)
         .filter(|b| {
-            link_density(b) <= 0.5
+            !is_link_clutter(b)
                 && !is_phrase_clutter(b)
                 && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))
         })

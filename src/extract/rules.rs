@@ -14,6 +14,46 @@ pub const DROP_TAGS: &[&str] = &[
     "picture", "source", "img", "label", "figure", "fieldset",
 ];
 
+/// Elements never dropped for their class/id words: embedded posts (`blockquote
+/// class="twitter-tweet"`) are quoted content.
+pub const CLASS_EXEMPT_TAGS: &[&str] = &["blockquote"];
+
+/// A block whose link share is above this, with fewer than [`LINK_BLOCK_MIN_OWN_CHARS`]
+/// characters outside links (or above 0.85 anyway), is a link list or teaser title.
+pub const LINK_DENSITY_MAX: f32 = 0.5;
+
+/// See [`LINK_DENSITY_MAX`].
+pub const LINK_BLOCK_MIN_OWN_CHARS: u32 = 40;
+
+/// Teaser cards repeat at least this often among siblings of the same tag and class.
+pub const CARD_MIN_REPEAT: usize = 3;
+
+/// Paragraph-level and inline tags are never teaser cards (a `<p>` of `<br>`-split links is a list
+/// inside the article).
+pub const NEVER_CARD_TAGS: &[&str] = &[
+    "p", "span", "a", "b", "strong", "em", "i", "font", "small", "td", "tr", "tbody", "table",
+];
+
+/// An element holding this share of the page's prose is not dropped for its class words.
+pub const PROSE_HOLDER_SHARE: f32 = 0.6;
+
+/// A body shorter than this after the class rules is retried without them.
+pub const MIN_BODY_CHARS: usize = 250;
+
+/// Class/id fragments of comment sections: these are dropped however much prose they hold.
+pub const COMMENT_SECTION_WORDS: &[&str] = &["comment", "disqus", "repl", "respond", "discussion"];
+
+/// Whether a class list or id names a comment section.
+pub fn names_comments(class: Option<&str>, id: Option<&str>) -> bool {
+    [class, id].into_iter().flatten().any(|a| {
+        let a = a.to_ascii_lowercase();
+        COMMENT_SECTION_WORDS.iter().any(|w| a.contains(w))
+    })
+}
+
+/// A teaser card holds at most this many characters.
+pub const CARD_MAX_CHARS: u32 = 1200;
+
 /// Elements that start a new paragraph in the text output.
 pub const BLOCK_TAGS: &[&str] = &[
     "address",
@@ -123,6 +163,9 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "timestamp*",
     "toolbar*",
     "tooltip*",
+    "rollover*",
+    "popover*",
+    "hovercard*",
     "overlay*",
     "lightbox*",
     "banner*",
@@ -362,6 +405,8 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"\bcookie (policy|settings|preferences|consent)\b",
     r"^we (respect|value|care about) your privacy",
     r"^(please )?(enable|turn on) javascript",
+    // markup that leaked into text (escaped tracking pixels, stray tags)
+    r"^<(/?[a-z][a-z0-9]*[^>]*|!--.*)>$",
     r"^(loading|please wait)\W*$",
     // bylines, dates, reading time, tags
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",

@@ -154,3 +154,18 @@ fn html_is_sanitized_and_links_absolute() {
     );
     assert!(!a.text.contains("https://"), "{}", a.text);
 }
+
+#[test]
+fn hover_cards_inside_paragraphs() {
+    let a = extract(
+        &page(
+            "<p>He threatened Rep. <span class=\"rollover-people\"><a href=\"/p/1\">Ilhan Omar</a>\
+             <span class=\"rollover-people-block\"><a href=\"/x\">Hillicon Valley: Progressives oppose funding bill</a> \
+             <a href=\"/y\">Another headline about spending</a></span></span> in a call, prosecutors said on Monday.</p>",
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("prosecutors said"), "{}", a.text);
+    assert!(!a.text.contains("Hillicon"), "{}", a.text);
+}
