@@ -59,6 +59,12 @@ struct Arena<'a> {
     nodes: Vec<NodeRef<'a, Node>>,
     parent: Vec<u32>,
     end: Vec<u32>,
+    /// Text bytes (trimmed text nodes) in each subtree.
+    text: Vec<u32>,
+    /// Text bytes inside links in each subtree.
+    link: Vec<u32>,
+    /// Whether the subtree holds a headline link: a block element that is all link.
+    headline: Vec<bool>,
 }
 
 impl<'a> Arena<'a> {
@@ -67,6 +73,9 @@ impl<'a> Arena<'a> {
             nodes: Vec::with_capacity(doc.tree.nodes().len() / 2),
             parent: Vec::new(),
             end: Vec::new(),
+            text: Vec::new(),
+            link: Vec::new(),
+            headline: Vec::new(),
         };
         let root = doc.root_element();
         let root = *root;
@@ -98,6 +107,7 @@ impl<'a> Arena<'a> {
             // Move to the next sibling, closing finished ancestors on the way up.
             loop {
                 if cur.id() == root.id() {
+                    arena.measure();
                     return arena;
                 }
                 if let Some(next) = cur.next_sibling() {
@@ -106,13 +116,48 @@ impl<'a> Arena<'a> {
                 }
                 match cur.parent() {
                     Some(p) => cur = p,
-                    None => return arena,
+                    None => {
+                        arena.measure();
+                        return arena;
+                    }
                 }
                 if let Some(closed) = open.pop() {
                     arena.end[closed as usize] = arena.nodes.len() as u32;
                 }
             }
         }
+    }
+
+    /// Bottom-up text and link-text bytes per node, and headline links.
+    fn measure(&mut self) {
+        let n = self.nodes.len();
+        let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
+        for i in (0..n).rev() {
+            match self.nodes[i].value() {
+                Node::Text(t) => text[i] = t.trim().len() as u32,
+                Node::Element(el) => {
+                    let name = el.name();
+                    if name == "a" {
+                        link[i] = text[i];
+                    }
+                    if text[i] >= 15
+                        && link[i] as f32 >= 0.8 * text[i] as f32
+                        && rules::BLOCK_TAGS.contains(&name)
+                    {
+                        headline[i] = true;
+                    }
+                }
+                _ => {}
+            }
+            let p = self.parent[i];
+            if p != u32::MAX {
+                let p = p as usize;
+                text[p] += text[i];
+                link[p] += link[i];
+                headline[p] |= headline[i];
+            }
+        }
+        (self.text, self.link, self.headline) = (text, link, headline);
     }
 
     fn element(&self, i: usize) -> Option<&'a scraper::node::Element> {
@@ -135,8 +180,9 @@ fn is_hidden(el: &scraper::node::Element) -> bool {
 }
 
 /// Whether an element marks the article itself (and so protects its ancestors from class rules).
-fn is_article_marker(el: &scraper::node::Element) -> bool {
-    matches!(el.name(), "article" | "main")
+/// A short `<article>` is a teaser card, not the article.
+fn is_article_marker(el: &scraper::node::Element, text_bytes: u32) -> bool {
+    (matches!(el.name(), "article" | "main") && text_bytes >= rules::ARTICLE_MIN_BYTES)
         || el.attr("itemprop") == Some("articleBody")
         || el.attr("role") == Some("main")
 }
@@ -151,7 +197,7 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
     let mut holds_article = vec![false; n];
     for i in (0..n).rev() {
         if let Some(el) = arena.element(i) {
-            if is_article_marker(el) {
+            if is_article_marker(el, arena.text[i]) {
                 holds_article[i] = true;
             }
         }
@@ -489,25 +535,14 @@ fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
     lo..hi
 }
 
-/// Teaser cards: at least [`rules::CARD_MIN_REPEAT`] sibling elements of the same tag and class,
-/// each a short stack of blocks led by a headline link ("more stories", river of teasers).
-/// Their blocks are removed.
+/// Teaser cards: at least [`rules::CARD_MIN_REPEAT`] sibling elements of the same tag, each a
+/// short element holding a headline link (a block element that is all link: `<h3><a>..</a></h3>`),
+/// as in "more stories" boxes and rivers of teasers. Their blocks are removed.
 fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
     let n = arena.nodes.len();
-    let is_card = |c: usize, blocks: &[Block]| {
-        let r = block_range(blocks, c as u32, arena.end[c]);
-        if r.len() < 2 {
-            return false;
-        }
-        let bs = &blocks[r];
-        let chars: u32 = bs.iter().map(|b| b.chars).sum();
-        chars <= rules::CARD_MAX_CHARS
-            && bs
-                .iter()
-                .any(|b| b.chars >= 15 && b.link_chars as f32 >= 0.8 * b.chars as f32)
-    };
+    let is_card = |c: usize| arena.headline[c] && arena.text[c] <= rules::CARD_MAX_BYTES;
     let mut drop: Vec<(u32, u32)> = Vec::new();
-    let mut children: Vec<(usize, Option<&str>, &str)> = Vec::new();
+    let mut children: Vec<(usize, &str)> = Vec::new();
     for i in 0..n {
         if junk[i] || arena.element(i).is_none() || arena.end[i] as usize - i < 4 {
             continue;
@@ -516,8 +551,8 @@ fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
         let mut j = i + 1;
         while j < arena.end[i] as usize {
             if let Some(el) = arena.element(j) {
-                if !junk[j] && !rules::NEVER_CARD_TAGS.contains(&el.name()) && is_card(j, blocks) {
-                    children.push((j, el.attr("class"), el.name()));
+                if !junk[j] && !rules::NEVER_CARD_TAGS.contains(&el.name()) && is_card(j) {
+                    children.push((j, el.name()));
                 }
             }
             j = arena.end[j] as usize;
@@ -525,11 +560,8 @@ fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
         if children.len() < rules::CARD_MIN_REPEAT {
             continue;
         }
-        for &(c, class, name) in &children {
-            let same = children
-                .iter()
-                .filter(|(_, k, t)| *k == class && *t == name)
-                .count();
+        for &(c, name) in &children {
+            let same = children.iter().filter(|(_, t)| *t == name).count();
             if same >= rules::CARD_MIN_REPEAT {
                 drop.push((c as u32, arena.end[c]));
             }

@@ -51,8 +51,12 @@ pub fn names_comments(class: Option<&str>, id: Option<&str>) -> bool {
     })
 }
 
-/// A teaser card holds at most this many characters.
-pub const CARD_MAX_CHARS: u32 = 1200;
+/// An `<article>` or `<main>` element with less text than this (bytes) is a teaser, not the
+/// article: it neither protects its ancestors nor earns a bonus.
+pub const ARTICLE_MIN_BYTES: u32 = 1500;
+
+/// A teaser card holds at most this many bytes of text.
+pub const CARD_MAX_BYTES: u32 = 1500;
 
 /// Elements that start a new paragraph in the text output.
 pub const BLOCK_TAGS: &[&str] = &[
@@ -156,6 +160,8 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "widget*",
     "recommend*",
     "trending*",
+    "breaking*",
+    "ticker*",
     "popular",
     "mostread*",
     "byline*",
