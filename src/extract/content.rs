@@ -65,6 +65,8 @@ struct Arena<'a> {
     link: Vec<u32>,
     /// Whether the subtree holds a headline link: a block element that is all link.
     headline: Vec<bool>,
+    /// Whether the subtree holds a `<blockquote>` with text (embedded posts, quotes).
+    quote: Vec<bool>,
 }
 
 impl<'a> Arena<'a> {
@@ -76,6 +78,7 @@ impl<'a> Arena<'a> {
             text: Vec::new(),
             link: Vec::new(),
             headline: Vec::new(),
+            quote: Vec::new(),
         };
         let root = doc.root_element();
         let root = *root;
@@ -132,6 +135,7 @@ impl<'a> Arena<'a> {
     fn measure(&mut self) {
         let n = self.nodes.len();
         let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
+        let mut quote = vec![false; n];
         for i in (0..n).rev() {
             match self.nodes[i].value() {
                 Node::Text(t) => text[i] = t.trim().len() as u32,
@@ -139,6 +143,8 @@ impl<'a> Arena<'a> {
                     let name = el.name();
                     if name == "a" {
                         link[i] = text[i];
+                    } else if name == "blockquote" && text[i] >= 40 {
+                        quote[i] = true;
                     }
                     if text[i] >= 15
                         && link[i] as f32 >= 0.8 * text[i] as f32
@@ -155,9 +161,10 @@ impl<'a> Arena<'a> {
                 text[p] += text[i];
                 link[p] += link[i];
                 headline[p] |= headline[i];
+                quote[p] |= quote[i];
             }
         }
-        (self.text, self.link, self.headline) = (text, link, headline);
+        (self.text, self.link, self.headline, self.quote) = (text, link, headline, quote);
     }
 
     fn element(&self, i: usize) -> Option<&'a scraper::node::Element> {
@@ -230,7 +237,7 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             && !protected
             && !rules::CLASS_EXEMPT_TAGS.contains(&name)
             && rules::class_verdict(el.attr("class"), el.attr("id")) == ClassVerdict::Clutter
-            && (!prose_holder.get(i).copied().unwrap_or(false)
+            && ((!prose_holder.get(i).copied().unwrap_or(false) && !arena.quote[i])
                 || rules::names_comments(el.attr("class"), el.attr("id")));
         junk[i] = by_tag || by_role || by_class || is_hidden(el);
     }
@@ -638,11 +645,17 @@ fn pick(
         .into_iter()
         .take(hi)
         .skip(lo)
-        .filter(|b| {
-            !is_link_clutter(b)
+        .zip(group.into_iter().skip(lo))
+        .filter(|(b, g)| {
+            let in_paragraph = *g >= 120
+                && arena
+                    .element(b.container as usize)
+                    .is_some_and(|e| e.name() == "p");
+            (in_paragraph || !is_link_clutter(b))
                 && !is_phrase_clutter(b)
                 && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))
         })
+        .map(|(b, _)| b)
         .collect();
     // Author bios and "views expressed" notes sit at the end.
     let tail_from = kept.len().saturating_sub(3);
