@@ -7,6 +7,7 @@
 use super::rules::{self, ClassVerdict};
 use ego_tree::NodeRef;
 use scraper::{Html, Node};
+use std::collections::HashMap;
 
 /// One paragraph of output.
 #[derive(Debug, Clone)]
@@ -50,11 +51,6 @@ enum Strictness {
     NoClasses,
 }
 
-/// Tags skipped while building the arena: never text, often huge.
-const SKIP_AT_PARSE: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
-];
-
 struct Arena<'a> {
     nodes: Vec<NodeRef<'a, Node>>,
     parent: Vec<u32>,
@@ -67,6 +63,8 @@ struct Arena<'a> {
     headline: Vec<bool>,
     /// Whether the subtree holds a `<blockquote>` with text (embedded posts, quotes).
     quote: Vec<bool>,
+    /// `rules::F_*` flags of the element's tag plus what its attributes say (hidden, roles).
+    flags: Vec<u32>,
 }
 
 impl<'a> Arena<'a> {
@@ -79,21 +77,30 @@ impl<'a> Arena<'a> {
             link: Vec::new(),
             headline: Vec::new(),
             quote: Vec::new(),
+            flags: Vec::new(),
         };
         let root = doc.root_element();
         let root = *root;
         let mut open: Vec<u32> = Vec::new();
         let mut cur = root;
         loop {
-            let keep = match cur.value() {
-                Node::Element(e) => !SKIP_AT_PARSE.contains(&e.name()),
-                Node::Text(t) => !t.trim().is_empty(),
-                _ => false,
+            let flags = match cur.value() {
+                Node::Element(e) => {
+                    let f = rules::tag_flags(e.name());
+                    if f & rules::F_SKIP != 0 {
+                        None
+                    } else {
+                        Some(f | attr_flags(e))
+                    }
+                }
+                Node::Text(t) => (!t.trim().is_empty()).then_some(0),
+                _ => None,
             };
             let mut descended = false;
-            if keep {
+            if let Some(flags) = flags {
                 let idx = arena.nodes.len() as u32;
                 arena.nodes.push(cur);
+                arena.flags.push(flags);
                 arena.parent.push(open.last().copied().unwrap_or(u32::MAX));
                 arena.end.push(idx + 1);
                 if cur.value().is_element() {
@@ -137,23 +144,16 @@ impl<'a> Arena<'a> {
         let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
         let mut quote = vec![false; n];
         for i in (0..n).rev() {
-            match self.nodes[i].value() {
-                Node::Text(t) => text[i] = t.trim().len() as u32,
-                Node::Element(el) => {
-                    let name = el.name();
-                    if name == "a" {
-                        link[i] = text[i];
-                    } else if name == "blockquote" && text[i] >= 40 {
-                        quote[i] = true;
-                    }
-                    if text[i] >= 15
-                        && link[i] as f32 >= 0.8 * text[i] as f32
-                        && rules::BLOCK_TAGS.contains(&name)
-                    {
-                        headline[i] = true;
-                    }
-                }
-                _ => {}
+            let f = self.flags[i];
+            if let Node::Text(t) = self.nodes[i].value() {
+                text[i] = t.trim().len() as u32;
+            } else if f & rules::F_LINK != 0 {
+                link[i] = text[i];
+            } else if f & rules::F_QUOTE != 0 && text[i] >= 40 {
+                quote[i] = true;
+            }
+            if f & rules::F_BLOCK != 0 && text[i] >= 15 && link[i] as f32 >= 0.8 * text[i] as f32 {
+                headline[i] = true;
             }
             let p = self.parent[i];
             if p != u32::MAX {
@@ -172,47 +172,75 @@ impl<'a> Arena<'a> {
     }
 }
 
-fn is_hidden(el: &scraper::node::Element) -> bool {
-    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
-        return true;
+/// What an element's attributes say, in one pass over them: hidden, a chrome role, the
+/// article's own markers.
+fn attr_flags(el: &scraper::node::Element) -> u32 {
+    let mut f = 0;
+    for (name, value) in el.attrs() {
+        match name {
+            "hidden" => f |= rules::F_HIDDEN,
+            "aria-hidden" if value.trim() == "true" => f |= rules::F_HIDDEN,
+            "style" if style_hides(value) => f |= rules::F_HIDDEN,
+            "role" => {
+                let role = value.trim();
+                if role == "main" {
+                    f |= rules::F_ARTICLE_BODY;
+                } else if rules::DROP_ROLES.contains(&role) {
+                    f |= rules::F_DROP_ROLE;
+                }
+            }
+            "itemprop" if value == "articleBody" => {
+                f |= rules::F_ARTICLE_BODY | rules::F_ITEMPROP_BODY
+            }
+            _ => {}
+        }
     }
-    el.attr("style").is_some_and(|s| {
-        let s: String = s
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        s.contains("display:none") || s.contains("visibility:hidden")
-    })
+    f
 }
 
-/// Whether an element marks the article itself (and so protects its ancestors from class rules).
-/// A short `<article>` is a teaser card, not the article.
-fn is_article_marker(el: &scraper::node::Element, text_bytes: u32) -> bool {
-    (matches!(el.name(), "article" | "main") && text_bytes >= rules::ARTICLE_MIN_BYTES)
-        || el.attr("itemprop") == Some("articleBody")
-        || el.attr("role") == Some("main")
+/// `display: none` or `visibility: hidden` in a style attribute, any spacing and case.
+fn style_hides(style: &str) -> bool {
+    let mut squeezed = [0u8; 24];
+    for decl in style.split(';') {
+        let mut n = 0;
+        for b in decl.bytes().filter(|b| !b.is_ascii_whitespace()) {
+            if n == squeezed.len() {
+                break;
+            }
+            squeezed[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        let d = &squeezed[..n];
+        if d.starts_with(b"display:none") || d.starts_with(b"visibility:hidden") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Per-element "drop this subtree" flags.
 ///
 /// `prose_holder[i]` marks elements that hold most of the page's prose: their class/id words are
 /// ignored (`content-with-sidebar` wraps the article), unless they name a comment section.
+/// Elements marking the article itself (`itemprop=articleBody`, `role=main`, a long `<article>`
+/// or `<main>`) protect their ancestors from tag, role and class rules.
 fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) -> Vec<bool> {
     let n = arena.nodes.len();
-    // Bottom-up: does the subtree hold an article marker?
     let mut holds_article = vec![false; n];
     for i in (0..n).rev() {
-        if let Some(el) = arena.element(i) {
-            if is_article_marker(el, arena.text[i]) {
-                holds_article[i] = true;
-            }
+        let f = arena.flags[i];
+        if f & rules::F_ARTICLE_BODY != 0
+            || (f & rules::F_ARTICLE_TAG != 0 && arena.text[i] >= rules::ARTICLE_MIN_BYTES)
+        {
+            holds_article[i] = true;
         }
         let p = arena.parent[i];
         if holds_article[i] && p != u32::MAX {
             holds_article[p as usize] = true;
         }
     }
+    // Pages repeat the same class lists: judge each distinct (class, id) once.
+    let mut verdicts: HashMap<(Option<&str>, Option<&str>), bool> = HashMap::new();
     let mut junk = vec![false; n];
     for i in 0..n {
         let p = arena.parent[i];
@@ -220,26 +248,37 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             junk[i] = true;
             continue;
         }
+        let f = arena.flags[i];
+        if f & rules::F_ELEMENT == 0 || f & rules::F_ROOT != 0 {
+            continue;
+        }
+        if f & rules::F_HIDDEN != 0 {
+            junk[i] = true;
+            continue;
+        }
+        if holds_article[i] {
+            continue;
+        }
+        if f & (rules::F_DROP | rules::F_DROP_ROLE) != 0 {
+            junk[i] = true;
+            continue;
+        }
+        if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
+            continue;
+        }
         let Some(el) = arena.element(i) else {
             continue;
         };
-        let name = el.name();
-        if matches!(name, "html" | "body") {
+        let (class, id) = (el.attr("class"), el.attr("id"));
+        if class.is_none() && id.is_none() {
             continue;
         }
-        let protected = holds_article[i];
-        let by_tag = rules::DROP_TAGS.contains(&name) && !protected;
-        let by_role = el
-            .attr("role")
-            .is_some_and(|r| rules::DROP_ROLES.contains(&r.trim()))
-            && !protected;
-        let by_class = strictness == Strictness::Full
-            && !protected
-            && !rules::CLASS_EXEMPT_TAGS.contains(&name)
-            && rules::class_verdict(el.attr("class"), el.attr("id")) == ClassVerdict::Clutter
+        let clutter = *verdicts
+            .entry((class, id))
+            .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
+        junk[i] = clutter
             && ((!prose_holder.get(i).copied().unwrap_or(false) && !arena.quote[i])
-                || rules::names_comments(el.attr("class"), el.attr("id")));
-        junk[i] = by_tag || by_role || by_class || is_hidden(el);
+                || rules::names_comments(class, id));
     }
     junk
 }
@@ -256,11 +295,14 @@ struct BlockBuilder {
     link_depth: u32,
     /// Open block elements (not `<br>`), innermost last.
     containers: Vec<u32>,
+    /// Count characters only: no text or HTML is built.
+    light: bool,
 }
 
 impl BlockBuilder {
-    fn new() -> Self {
+    fn new(light: bool) -> Self {
         BlockBuilder {
+            light,
             containers: Vec::new(),
             blocks: Vec::new(),
             text: String::new(),
@@ -274,12 +316,26 @@ impl BlockBuilder {
     }
 
     fn push_text(&mut self, idx: u32, s: &str) {
+        if self.light {
+            for c in s.chars() {
+                if !c.is_whitespace() {
+                    if self.chars == 0 {
+                        self.anchor = idx;
+                    }
+                    self.chars += 1;
+                    if self.link_depth > 0 {
+                        self.link_chars += 1;
+                    }
+                }
+            }
+            return;
+        }
         for c in s.chars() {
             if c.is_whitespace() {
                 self.pending_space = true;
                 continue;
             }
-            if self.text.is_empty() {
+            if self.chars == 0 {
                 self.anchor = idx;
             } else if self.pending_space {
                 self.text.push(' ');
@@ -301,6 +357,9 @@ impl BlockBuilder {
     }
 
     fn push_markup(&mut self, markup: &str) {
+        if self.light {
+            return;
+        }
         if self.pending_space && !self.text.is_empty() {
             self.html.push(' ');
             self.text.push(' ');
@@ -344,34 +403,30 @@ fn kind_of(tag: &str) -> Option<Kind> {
     })
 }
 
-/// Inline tags kept in the HTML output.
-const INLINE_KEEP: &[&str] = &[
-    "b", "strong", "i", "em", "code", "sub", "sup", "s", "u", "mark",
-];
-
 /// Splits the non-junk part of the document into blocks.
-fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
-    let mut b = BlockBuilder::new();
+fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
+    let mut b = BlockBuilder::new(light);
     let mut open: Vec<u32> = Vec::new();
     let mut kinds: Vec<Kind> = vec![Kind::Para];
     let n = arena.nodes.len();
     let mut i = 0;
     let close = |b: &mut BlockBuilder, kinds: &mut Vec<Kind>, idx: u32| {
-        let Some(el) = arena.element(idx as usize) else {
-            return;
-        };
-        let name = el.name();
-        if name == "a" {
+        let f = arena.flags[idx as usize];
+        if f & rules::F_LINK != 0 {
             b.link_depth = b.link_depth.saturating_sub(1);
             b.push_markup("</a>");
-        } else if INLINE_KEEP.contains(&name) {
-            b.push_markup(&format!("</{name}>"));
-        } else if rules::BLOCK_TAGS.contains(&name) {
+        } else if f & rules::F_INLINE_KEEP != 0 {
+            if let Some(el) = arena.element(idx as usize) {
+                b.push_markup("</");
+                b.push_markup(el.name());
+                b.push_markup(">");
+            }
+        } else if f & rules::F_BLOCK != 0 {
             b.flush(*kinds.last().unwrap_or(&Kind::Para));
-            if kind_of(name).is_some() {
+            if f & rules::F_KIND != 0 {
                 kinds.pop();
             }
-            if name != "br" {
+            if f & rules::F_BR == 0 {
                 b.containers.pop();
             }
         }
@@ -392,21 +447,26 @@ fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
         match arena.nodes[i].value() {
             Node::Text(t) => b.push_text(i as u32, &t.text),
             Node::Element(el) => {
-                let name = el.name();
-                let kind = *kinds.last().unwrap_or(&Kind::Para);
-                if name == "a" {
-                    let href = el.attr("href").unwrap_or("");
-                    let escaped = href.replace('&', "&amp;").replace('"', "&quot;");
-                    b.push_markup(&format!("<a href=\"{escaped}\">"));
-                    b.link_depth += 1;
-                } else if INLINE_KEEP.contains(&name) {
-                    b.push_markup(&format!("<{name}>"));
-                } else if rules::BLOCK_TAGS.contains(&name) {
-                    b.flush(kind);
-                    if let Some(k) = kind_of(name) {
-                        kinds.push(k);
+                let f = arena.flags[i];
+                if f & rules::F_LINK != 0 {
+                    if !light {
+                        let href = el.attr("href").unwrap_or("");
+                        let escaped = href.replace('&', "&amp;").replace('"', "&quot;");
+                        b.push_markup("<a href=\"");
+                        b.push_markup(&escaped);
+                        b.push_markup("\">");
                     }
-                    if name != "br" {
+                    b.link_depth += 1;
+                } else if f & rules::F_INLINE_KEEP != 0 {
+                    b.push_markup("<");
+                    b.push_markup(el.name());
+                    b.push_markup(">");
+                } else if f & rules::F_BLOCK != 0 {
+                    b.flush(*kinds.last().unwrap_or(&Kind::Para));
+                    if f & rules::F_KIND != 0 {
+                        kinds.push(kind_of(el.name()).unwrap_or(Kind::Para));
+                    }
+                    if f & rules::F_BR == 0 {
                         b.containers.push(i as u32);
                     }
                 }
@@ -473,10 +533,10 @@ fn block_weight(b: &Block, group: u32) -> f32 {
 }
 
 /// Semantic bonus: containers that call themselves the article count a bit more.
-fn container_bonus(el: &scraper::node::Element) -> f32 {
-    if el.attr("itemprop") == Some("articleBody") {
+fn container_bonus(flags: u32) -> f32 {
+    if flags & rules::F_ITEMPROP_BODY != 0 {
         1.25
-    } else if matches!(el.name(), "article" | "main") {
+    } else if flags & rules::F_ARTICLE_TAG != 0 {
         1.1
     } else {
         1.0
@@ -488,18 +548,23 @@ pub fn extract_blocks(doc: &Html, title_variants: &[String]) -> Vec<Block> {
     let arena = Arena::build(doc);
     // Pass one: tags, roles and hidden elements only; finds where the prose is.
     let junk0 = junk_flags(&arena, Strictness::NoClasses, &[]);
-    let blocks0 = blocks(&arena, &junk0);
+    let blocks0 = blocks(&arena, &junk0, true);
     let holders = prose_holders(&arena, &blocks0);
     // Pass two: class/id words too, teaser cards out.
     let junk = junk_flags(&arena, Strictness::Full, &holders);
-    let mut blocks1 = blocks(&arena, &junk);
+    let mut blocks1 = blocks(&arena, &junk, false);
     drop_cards(&arena, &junk, &mut blocks1);
     let kept = pick(&arena, &junk, blocks1, title_variants);
     let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
     if chars >= rules::MIN_BODY_CHARS {
         return kept;
     }
-    let loose = pick(&arena, &junk0, blocks0, title_variants);
+    let loose = pick(
+        &arena,
+        &junk0,
+        blocks(&arena, &junk0, false),
+        title_variants,
+    );
     if loose.iter().map(|b| b.chars as usize).sum::<usize>() > chars {
         loose
     } else {
@@ -558,7 +623,7 @@ fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
         let mut j = i + 1;
         while j < arena.end[i] as usize {
             if let Some(el) = arena.element(j) {
-                if !junk[j] && !rules::NEVER_CARD_TAGS.contains(&el.name()) && is_card(j) {
+                if !junk[j] && arena.flags[j] & rules::F_NEVER_CARD == 0 && is_card(j) {
                     children.push((j, el.name()));
                 }
             }
@@ -628,14 +693,14 @@ fn pick(
         if is_junk {
             continue;
         }
-        let Some(el) = arena.element(i) else {
+        if arena.flags[i] & rules::F_ELEMENT == 0 {
             continue;
-        };
+        }
         let r = block_range(&blocks, i as u32, arena.end[i]);
         if r.is_empty() {
             continue;
         }
-        let score = (prefix[r.end] - prefix[r.start]) * container_bonus(el);
+        let score = (prefix[r.end] - prefix[r.start]) * container_bonus(arena.flags[i]);
         if score >= best.0 {
             best = (score, r.start, r.end);
         }
@@ -649,8 +714,9 @@ fn pick(
         .filter(|(b, g)| {
             let in_paragraph = *g >= 120
                 && arena
-                    .element(b.container as usize)
-                    .is_some_and(|e| e.name() == "p");
+                    .flags
+                    .get(b.container as usize)
+                    .is_some_and(|f| f & rules::F_P != 0);
             (in_paragraph || !is_link_clutter(b))
                 && !is_phrase_clutter(b)
                 && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))

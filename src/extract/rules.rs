@@ -4,6 +4,7 @@
 //! row here, never a branch in the walker.
 
 use regex::{Regex, RegexSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Elements whose whole subtree is never article text (code, media, widgets, chrome).
@@ -13,6 +14,109 @@ pub const DROP_TAGS: &[&str] = &[
     "footer", "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area",
     "picture", "source", "img", "label", "figure", "fieldset",
 ];
+
+/// Tags skipped while building the arena: never text, often huge.
+pub const SKIP_TAGS: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
+];
+
+/// Inline tags kept in the HTML output.
+pub const INLINE_KEEP_TAGS: &[&str] = &[
+    "b", "strong", "i", "em", "code", "sub", "sup", "s", "u", "mark",
+];
+
+/// Block tags with their own paragraph kind in the HTML output (headings, list items, quotes).
+pub const KIND_TAGS: &[&str] = &[
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "dd",
+    "dt",
+    "blockquote",
+    "pre",
+];
+
+/// Tags that mark the article when they hold enough text.
+pub const ARTICLE_TAGS: &[&str] = &["article", "main"];
+
+/// Per-node flag bits, from the tag tables above and below (computed once per tag name) and from
+/// attributes (hidden, roles, `itemprop=articleBody`).
+pub const F_ELEMENT: u32 = 1;
+/// In [`SKIP_TAGS`].
+pub const F_SKIP: u32 = 1 << 1;
+/// In [`DROP_TAGS`].
+pub const F_DROP: u32 = 1 << 2;
+/// In [`BLOCK_TAGS`].
+pub const F_BLOCK: u32 = 1 << 3;
+/// In [`INLINE_KEEP_TAGS`].
+pub const F_INLINE_KEEP: u32 = 1 << 4;
+/// `<a>`.
+pub const F_LINK: u32 = 1 << 5;
+/// `<br>`.
+pub const F_BR: u32 = 1 << 6;
+/// `<p>`.
+pub const F_P: u32 = 1 << 7;
+/// `<blockquote>`.
+pub const F_QUOTE: u32 = 1 << 8;
+/// In [`ARTICLE_TAGS`].
+pub const F_ARTICLE_TAG: u32 = 1 << 9;
+/// `<html>` or `<body>`: never dropped.
+pub const F_ROOT: u32 = 1 << 10;
+/// In [`NEVER_CARD_TAGS`].
+pub const F_NEVER_CARD: u32 = 1 << 11;
+/// In [`CLASS_EXEMPT_TAGS`].
+pub const F_CLASS_EXEMPT: u32 = 1 << 12;
+/// In [`KIND_TAGS`].
+pub const F_KIND: u32 = 1 << 13;
+/// Hidden (`hidden`, `aria-hidden=true`, `display:none`); set from attributes.
+pub const F_HIDDEN: u32 = 1 << 14;
+/// Role in [`DROP_ROLES`]; set from attributes.
+pub const F_DROP_ROLE: u32 = 1 << 15;
+
+/// `itemprop=articleBody` or `role=main`: marks the article; set from attributes.
+pub const F_ARTICLE_BODY: u32 = 1 << 16;
+/// `itemprop=articleBody` itself (container bonus); set from attributes.
+pub const F_ITEMPROP_BODY: u32 = 1 << 17;
+
+static TAG_FLAGS: LazyLock<HashMap<&'static str, u32>> = LazyLock::new(|| {
+    let mut m: HashMap<&'static str, u32> = HashMap::new();
+    let tables: [(&[&'static str], u32); 10] = [
+        (SKIP_TAGS, F_SKIP),
+        (DROP_TAGS, F_DROP),
+        (BLOCK_TAGS, F_BLOCK),
+        (INLINE_KEEP_TAGS, F_INLINE_KEEP),
+        (&["a"], F_LINK),
+        (&["br"], F_BR),
+        (&["p"], F_P),
+        (&["blockquote"], F_QUOTE),
+        (ARTICLE_TAGS, F_ARTICLE_TAG),
+        (&["html", "body"], F_ROOT),
+    ];
+    for (table, flag) in tables {
+        for t in table {
+            *m.entry(t).or_insert(0) |= flag;
+        }
+    }
+    for (table, flag) in [
+        (NEVER_CARD_TAGS, F_NEVER_CARD),
+        (CLASS_EXEMPT_TAGS, F_CLASS_EXEMPT),
+        (KIND_TAGS, F_KIND),
+    ] {
+        for t in table {
+            *m.entry(t).or_insert(0) |= flag;
+        }
+    }
+    m
+});
+
+/// Flags of a tag name (always including [`F_ELEMENT`]).
+pub fn tag_flags(name: &str) -> u32 {
+    F_ELEMENT | TAG_FLAGS.get(name).copied().unwrap_or(0)
+}
 
 /// Elements never dropped for their class/id words: embedded posts (`blockquote
 /// class="twitter-tweet"`) are quoted content.
@@ -412,7 +516,7 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^we (respect|value|care about) your privacy",
     r"^(please )?(enable|turn on) javascript",
     // markup that leaked into text (escaped tracking pixels, stray tags)
-    r"^<(/?[a-z][a-z0-9]*[^>]*|!--.*)>$",
+    r"^<(/?[a-z][a-z0-9]*(\s[^>]*)?|!--.*)>$",
     r"^(loading|please wait)\W*$",
     // bylines, dates, reading time, tags
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
@@ -454,8 +558,45 @@ fn compile(patterns: &[&str]) -> RegexSet {
 /// Blocks longer than this are never judged by phrase alone: real paragraphs may say "subscribe".
 pub const PHRASE_MAX_CHARS: usize = 220;
 
-fn in_table(table: &[&str], word: &str) -> bool {
-    table.contains(&word)
+/// [`CLUTTER_WORDS`] split for hashing: exact words, and prefixes (rows ending in `*`).
+struct WordTables {
+    exact: HashSet<&'static str>,
+    prefixes: HashSet<&'static str>,
+    shortest_prefix: usize,
+    longest_prefix: usize,
+    exceptions: HashSet<&'static str>,
+    strong: HashSet<&'static str>,
+    content: HashSet<&'static str>,
+}
+
+static WORDS: LazyLock<WordTables> = LazyLock::new(|| {
+    let prefixes: HashSet<&'static str> = CLUTTER_WORDS
+        .iter()
+        .filter_map(|w| w.strip_suffix('*'))
+        .collect();
+    WordTables {
+        exact: CLUTTER_WORDS
+            .iter()
+            .copied()
+            .filter(|w| !w.ends_with('*'))
+            .collect(),
+        shortest_prefix: prefixes.iter().map(|p| p.len()).min().unwrap_or(1),
+        longest_prefix: prefixes.iter().map(|p| p.len()).max().unwrap_or(0),
+        prefixes,
+        exceptions: CLUTTER_WORD_EXCEPTIONS.iter().copied().collect(),
+        strong: STRONG_CLUTTER_WORDS.iter().copied().collect(),
+        content: CONTENT_WORDS.iter().copied().collect(),
+    }
+});
+
+/// Whether `w` is a clutter word; a squeezed token only matches prefixes of 10+ letters.
+fn is_clutter_word(t: &WordTables, w: &str, squeezed: bool) -> bool {
+    if t.exact.contains(w) {
+        return true;
+    }
+    let from = if squeezed { 10 } else { t.shortest_prefix };
+    (from..=t.longest_prefix.min(w.len()))
+        .any(|k| w.is_char_boundary(k) && t.prefixes.contains(&w[..k]))
 }
 
 /// How a class/id list reads: clutter, article wrapper, or neither.
@@ -501,23 +642,16 @@ fn for_each_word(attr: &str, mut f: impl FnMut(&str, bool)) {
 
 /// Judges an element by its `class` and `id` attributes.
 pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
+    let t = &*WORDS;
     let (mut clutter, mut strong, mut content) = (false, false, false);
     for attr in [class, id].into_iter().flatten() {
         for_each_word(attr, |w, squeezed| {
-            if w.is_empty() || in_table(CLUTTER_WORD_EXCEPTIONS, w) {
+            if w.is_empty() || t.exceptions.contains(w) {
                 return;
             }
-            if in_table(STRONG_CLUTTER_WORDS, w) {
-                strong = true;
-            }
-            // A squeezed token ("srOnly" -> "sronly") only matches long prefixes: "shareholderletter"
-            // must not hit "share*".
-            let hit = CLUTTER_WORDS.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => w.starts_with(prefix) && (!squeezed || prefix.len() >= 10),
-                None => w == *p,
-            });
-            clutter |= hit;
-            content |= in_table(CONTENT_WORDS, w);
+            strong |= t.strong.contains(w);
+            clutter |= is_clutter_word(t, w, squeezed);
+            content |= t.content.contains(w);
         });
     }
     match (clutter, strong, content) {
