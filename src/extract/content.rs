@@ -497,6 +497,7 @@ fn is_phrase_clutter(b: &Block) -> bool {
     let len = b.chars as usize;
     (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
         || (len <= 40 && rules::COUNTER.is_match(&b.text))
+        || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
 }
 
 /// Mostly links with little text of its own: a link list, a teaser title, a tag row.
@@ -511,8 +512,13 @@ fn is_link_clutter(b: &Block) -> bool {
 fn block_weight(b: &Block, group: u32) -> f32 {
     let ld = link_density(b);
     let len = b.chars as f32;
-    if is_link_clutter(b) || is_phrase_clutter(b) {
+    if is_link_clutter(b) {
         return -len;
+    }
+    if is_phrase_clutter(b) {
+        // Recognized clutter is removed anyway: it counts against its container, but a long
+        // promo must not outweigh the paragraphs around it.
+        return -len.min(rules::PHRASE_CLUTTER_MAX_PENALTY);
     }
     if b.chars >= 60 && ld < 0.35 {
         let sentence = if ends_sentence(&b.text) { 1.0 } else { 0.7 };

@@ -480,6 +480,7 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^be the first to (comment|share|review|reply|respond)",
     r"^(leave|post|add|write|submit) (a|your) (comment|reply|response|review)",
     r"^(join|start) the (discussion|conversation|debate)",
+    r"^(tell us|let us know) what you think\b",
     r"^(discuss this|community comments|comments are (closed|disabled))",
     r"^you must be (logged|signed) in to",
     r"^\d+\s*(comments?|shares?|likes?|views?|reactions?)$",
@@ -507,7 +508,7 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^(previous|next) (article|post|story|page)\b",
     r"^(click|tap) here\b",
     // ads and cookie banners
-    r"^(advertisement|advertising|ad|ads|sponsored( content)?|paid (content|post)|promoted( content)?)$",
+    r"^(advertisement|advertising|advert|ad|ads|sponsored( content)?|paid (content|post)|promoted( content)?)$",
     r"^story continues below",
     r"^(article|story|content) continues (below|after)",
     r"\b(we|this (web)?site) uses? cookies\b",
@@ -516,7 +517,10 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^we (respect|value|care about) your privacy",
     r"^(please )?(enable|turn on) javascript",
     // markup that leaked into text (escaped tracking pixels, stray tags)
-    r"^<(/?[a-z][a-z0-9]*(\s[^>]*)?|!--.*)>$",
+    r#"^(?-i:</?[a-z][a-z0-9]*)(\s+[\w:-]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))*\s*/?>$"#,
+    r"^<!--.*-->$",
+    // shortcodes a CMS failed to expand: [button link="..."]Text[/button]
+    r"^\[\w+(\s[^\]]*)?\].{0,120}\[/\w+\]$",
     r"^(loading|please wait)\W*$",
     // bylines, dates, reading time, tags
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
@@ -554,6 +558,13 @@ fn compile(patterns: &[&str]) -> RegexSet {
         .build()
         .unwrap_or_else(|e| unreachable!("static regex table: {e}"))
 }
+
+/// An ASCII block that is one token this long (no space) is a leaked URL list, hash or data blob
+/// (CJK prose has no spaces either, hence ASCII only).
+pub const LONE_TOKEN_MIN_CHARS: usize = 80;
+
+/// Most a block recognized by phrase counts against its container (characters).
+pub const PHRASE_CLUTTER_MAX_PENALTY: f32 = 30.0;
 
 /// Blocks longer than this are never judged by phrase alone: real paragraphs may say "subscribe".
 pub const PHRASE_MAX_CHARS: usize = 220;

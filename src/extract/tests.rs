@@ -87,9 +87,9 @@ fn related_lists_and_read_more_promos() {
 #[test]
 fn cookie_banners_and_ad_labels() {
     assert_clean(
-        "<p>Advertisement</p>",
+        "<p>Advertisement</p><p>Advert</p><p>Tell us what YOU think...</p>",
         "<div class=\"cookie-notice\"><p>We use cookies to improve your experience on our website and for analytics.</p></div>",
-        &["Advertisement", "cookies"],
+        &["Advertisement", "Advert", "cookies", "what YOU think"],
     );
 }
 
@@ -232,10 +232,18 @@ fn lines_split_by_br_count_as_one_paragraph() {
 }
 
 #[test]
+fn angle_bracketed_titles_are_not_markup() {
+    let a = extract(&page("<p>&lt;The Palace: Jang Noksu&gt;</p>", ""), None);
+    assert!(a.text.contains("<The Palace: Jang Noksu>"), "{}", a.text);
+}
+
+#[test]
 fn leaked_markup_text() {
     assert_clean(
-        "<p>&lt;img height=\"1\" width=\"1\" style=\"display:none\" src=\"http://b.example/p?c1=2\"&gt;</p>",
+        "<p>&lt;img height=\"1\" width=\"1\" style=\"display:none\" src=\"http://b.example/p?c1=2\"&gt;</p>\
+         <p>[button link=\u{201d}http://example.com/submit/\u{201d} type=\u{201d}big\u{201d}] Send us YOUR review[/button]</p>\
+         <p>http://cdn.example.com/uploads/2018/10/26e39cee-b5eb.jpeg1200676adminhttp://www.example.com/wp-content/x.jpg</p>",
         "",
-        &["<img", "display:none"],
+        &["<img", "display:none", "[button", "Send us", "26e39cee"],
     );
 }
