@@ -526,6 +526,10 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
     r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
     r"^\d+\s*min(ute)?s?\s*read$",
+    // a date (and time) alone on a line: the dateline, not the story
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{4}(,?\s*(at\s*)?\d{1,2}[:.]\d{2}\s*([ap]\.?m\.?)?(\s*[a-z]{2,4})?)?$",
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}(,?\s*\d{1,2}[:.]\d{2}(\s*[ap]\.?m\.?)?)?$",
+    r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(\s+\d{1,2}:\d{2}(:\d{2})?)?$",
     r"^(tags?|topics?|filed under|categories|category|posted in)\s*:",
     r"^(photo|image|picture|video|credit|source|illustration)s?\s*(credit)?\s*:.{0,120}$",
     r"^(all rights reserved|copyright\b|©)",

@@ -247,3 +247,12 @@ fn leaked_markup_text() {
         &["<img", "display:none", "[button", "Send us", "26e39cee"],
     );
 }
+
+#[test]
+fn lone_datelines() {
+    assert_clean(
+        "<div>October 12, 2017</div><p>Wednesday November 20, 2019</p><p>23 Nov 2017</p><p>05/10/2018</p>",
+        "",
+        &["October 12", "November 20", "23 Nov", "05/10"],
+    );
+}
