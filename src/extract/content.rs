@@ -240,7 +240,8 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         }
     }
     // Pages repeat the same class lists: judge each distinct (class, id) once.
-    let mut verdicts: HashMap<(Option<&str>, Option<&str>), bool> = HashMap::new();
+    let mut verdicts: HashMap<(Option<&str>, Option<&str>), bool, rules::FnvBuild> =
+        HashMap::default();
     let mut junk = vec![false; n];
     for i in 0..n {
         let p = arena.parent[i];
@@ -509,13 +510,13 @@ fn is_link_clutter(b: &Block) -> bool {
 
 /// How much a block counts for (positive) or against (negative) its container; `group` is the
 /// length of the paragraph it belongs to (several blocks when lines are split by `<br>`).
-fn block_weight(b: &Block, group: u32) -> f32 {
+fn block_weight(b: &Block, group: u32, phrase_clutter: bool) -> f32 {
     let ld = link_density(b);
     let len = b.chars as f32;
     if is_link_clutter(b) {
         return -len;
     }
-    if is_phrase_clutter(b) {
+    if phrase_clutter {
         // Recognized clutter is removed anyway: it counts against its container, but a long
         // promo must not outweigh the paragraphs around it.
         return -len.min(rules::PHRASE_CLUTTER_MAX_PENALTY);
@@ -684,10 +685,13 @@ fn pick(
             start = i;
         }
     }
+    // Phrase rules run once per block: regexes are the costliest part of scoring.
+    let phrase: Vec<bool> = blocks.iter().map(is_phrase_clutter).collect();
     let weights: Vec<f32> = blocks
         .iter()
         .zip(&group)
-        .map(|(b, &g)| block_weight(b, g))
+        .zip(&phrase)
+        .map(|((b, &g), &p)| block_weight(b, g, p))
         .collect();
     let mut prefix = Vec::with_capacity(weights.len() + 1);
     prefix.push(0.0f32);
@@ -716,15 +720,15 @@ fn pick(
         .into_iter()
         .take(hi)
         .skip(lo)
-        .zip(group.into_iter().skip(lo))
-        .filter(|(b, g)| {
+        .zip(group.into_iter().zip(phrase).skip(lo))
+        .filter(|(b, (g, phrase_clutter))| {
             let in_paragraph = *g >= 120
                 && arena
                     .flags
                     .get(b.container as usize)
                     .is_some_and(|f| f & rules::F_P != 0);
             (in_paragraph || !is_link_clutter(b))
-                && !is_phrase_clutter(b)
+                && !phrase_clutter
                 && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))
         })
         .map(|(b, _)| b)

@@ -5,6 +5,7 @@
 
 use regex::{Regex, RegexSet};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 /// Elements whose whole subtree is never article text (code, media, widgets, chrome).
@@ -42,6 +43,33 @@ pub const KIND_TAGS: &[&str] = &[
 
 /// Tags that mark the article when they hold enough text.
 pub const ARTICLE_TAGS: &[&str] = &["article", "main"];
+
+/// FNV-1a: the tables below are hashed per element and per class word, where SipHash showed up
+/// in profiles; nothing here is keyed by untrusted input at a scale where flooding matters.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Hash builder for [`Fnv`].
+pub type FnvBuild = BuildHasherDefault<Fnv>;
 
 /// Per-node flag bits, from the tag tables above and below (computed once per tag name) and from
 /// attributes (hidden, roles, `itemprop=articleBody`).
@@ -82,8 +110,8 @@ pub const F_ARTICLE_BODY: u32 = 1 << 16;
 /// `itemprop=articleBody` itself (container bonus); set from attributes.
 pub const F_ITEMPROP_BODY: u32 = 1 << 17;
 
-static TAG_FLAGS: LazyLock<HashMap<&'static str, u32>> = LazyLock::new(|| {
-    let mut m: HashMap<&'static str, u32> = HashMap::new();
+static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
+    let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();
     let tables: [(&[&'static str], u32); 10] = [
         (SKIP_TAGS, F_SKIP),
         (DROP_TAGS, F_DROP),
@@ -556,7 +584,10 @@ pub static CLUTTER_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(CLUTTER_PH
 /// [`TAIL_PHRASES`] compiled.
 pub static TAIL_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(TAIL_PHRASES));
 
+/// Compiles a phrase table. Word boundaries are ASCII (`(?-u:\b)`): a Unicode `\b` keeps the
+/// regex engine off its fast DFA whenever a block holds non-ASCII text.
 fn compile(patterns: &[&str]) -> RegexSet {
+    let patterns = patterns.iter().map(|p| p.replace(r"\b", r"(?-u:\b)"));
     regex::RegexSetBuilder::new(patterns)
         .case_insensitive(true)
         .build()
@@ -575,17 +606,17 @@ pub const PHRASE_MAX_CHARS: usize = 220;
 
 /// [`CLUTTER_WORDS`] split for hashing: exact words, and prefixes (rows ending in `*`).
 struct WordTables {
-    exact: HashSet<&'static str>,
-    prefixes: HashSet<&'static str>,
+    exact: HashSet<&'static str, FnvBuild>,
+    prefixes: HashSet<&'static str, FnvBuild>,
     shortest_prefix: usize,
     longest_prefix: usize,
-    exceptions: HashSet<&'static str>,
-    strong: HashSet<&'static str>,
-    content: HashSet<&'static str>,
+    exceptions: HashSet<&'static str, FnvBuild>,
+    strong: HashSet<&'static str, FnvBuild>,
+    content: HashSet<&'static str, FnvBuild>,
 }
 
 static WORDS: LazyLock<WordTables> = LazyLock::new(|| {
-    let prefixes: HashSet<&'static str> = CLUTTER_WORDS
+    let prefixes: HashSet<&'static str, FnvBuild> = CLUTTER_WORDS
         .iter()
         .filter_map(|w| w.strip_suffix('*'))
         .collect();
