@@ -3,57 +3,25 @@
 //! parse-only (the speed ceiling).
 //!
 //! Run: `cargo bench --bench aeb`. Each extractor runs in a child process of this binary
-//! (`aeb --child NAME`) so one's memory does not pollute another's peak RSS.
-//! `AEB_PREDICTIONS=DIR` writes `DIR/<extractor>.json` in the benchmark's prediction format.
-//! `AEB_DIR` overrides the data folder.
+//! (`aeb --bench --child NAME`) so one's memory does not pollute another's peak RSS. Without
+//! `--bench` in argv (as under `cargo test --all-targets`) it returns at once.
+//! `AEB_PREDICTIONS=DIR` writes `DIR/<extractor>.json` in the benchmark's prediction format;
+//! `AEB_ONLY=newsdesk,parse-only` runs a subset; `AEB_WORST=N` lists N worst pages (default 10); `AEB_NO_TIMING=1` skips the timed pass;
+//! `AEB_DIR` overrides the data folder. The metric code is shared with `tests/extract_aeb.rs`.
 
+#[path = "../tests/extract_aeb/metric.rs"]
+mod metric;
+
+use metric::{data_dir, ground_truth, load_page, page_ids, summarize};
 use newsdesk::extract::extract;
-use regex::Regex;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 use url::Url;
 
 const EXTRACTORS: &[&str] = &["newsdesk", "dom_smoothie", "parse-only"];
-
-fn data_dir() -> PathBuf {
-    std::env::var_os("AEB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/aeb"))
-}
-
-fn ground_truth(dir: &Path) -> Map<String, Value> {
-    let raw = std::fs::read_to_string(dir.join("ground-truth.json")).expect("ground-truth.json");
-    match serde_json::from_str(&raw).expect("ground truth JSON") {
-        Value::Object(m) => m,
-        _ => panic!("ground truth is not an object"),
-    }
-}
-
-fn page_ids(dir: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(dir.join("html"))
-        .expect("html folder")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            name.split('.').next().map(str::to_string)
-        })
-        .collect();
-    ids.sort();
-    ids
-}
-
-fn load_page(dir: &Path, id: &str) -> String {
-    let raw = std::fs::read(dir.join("html").join(format!("{id}.html.gz"))).expect("page");
-    let mut out = String::new();
-    flate2::read::GzDecoder::new(raw.as_slice())
-        .read_to_string(&mut out)
-        .expect("gunzip page");
-    out
-}
 
 fn vm_hwm_kb() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -105,8 +73,11 @@ fn child(name: &str) {
     let pages: Vec<String> = ids.iter().map(|id| load_page(&dir, id)).collect();
     let bytes: usize = pages.iter().map(String::len).sum();
     let start = Instant::now();
-    for (html, url) in pages.iter().zip(&urls) {
-        std::hint::black_box(run_one(name, html, url.as_ref()));
+    // `AEB_NO_TIMING=1`: quality only (quick iterations); speed is then not measured.
+    if std::env::var_os("AEB_NO_TIMING").is_none() {
+        for (html, url) in pages.iter().zip(&urls) {
+            std::hint::black_box(run_one(name, html, url.as_ref()));
+        }
     }
     let secs = start.elapsed().as_secs_f64();
     let out = json!({
@@ -117,121 +88,6 @@ fn child(name: &str) {
         "preds": preds,
     });
     println!("{out}");
-}
-
-/// Python's `re.findall(r'\w+', text, re.UNICODE)`: letters, numbers and underscore.
-fn tokenize<'a>(re: &Regex, text: &'a str) -> Vec<&'a str> {
-    re.find_iter(text).map(|m| m.as_str()).collect()
-}
-
-fn shingles<'a>(tokens: &[&'a str]) -> HashMap<Vec<&'a str>, u32> {
-    let mut out = HashMap::new();
-    if tokens.is_empty() {
-        return out;
-    }
-    let n = tokens.len().saturating_sub(3).max(1);
-    for i in 0..n {
-        let end = (i + 4).min(tokens.len());
-        *out.entry(tokens[i..end].to_vec()).or_insert(0) += 1;
-    }
-    out
-}
-
-struct PageScore {
-    tp: f64,
-    fp: f64,
-    fn_: f64,
-    exact: bool,
-}
-
-fn score_page(re: &Regex, truth: &str, pred: &str) -> PageScore {
-    let (tt, pt) = (tokenize(re, truth), tokenize(re, pred));
-    let (ts, ps) = (shingles(&tt), shingles(&pt));
-    let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
-    for key in ts.keys().chain(ps.keys().filter(|k| !ts.contains_key(*k))) {
-        let t = f64::from(*ts.get(key).unwrap_or(&0));
-        let p = f64::from(*ps.get(key).unwrap_or(&0));
-        tp += t.min(p);
-        fp += (p - t).max(0.0);
-        fn_ += (t - p).max(0.0);
-    }
-    let sum = tp + fp + fn_;
-    if sum > 0.0 {
-        (tp, fp, fn_) = (tp / sum, fp / sum, fn_ / sum);
-    }
-    PageScore {
-        tp,
-        fp,
-        fn_,
-        exact: tt == pt,
-    }
-}
-
-fn precision(s: &PageScore) -> f64 {
-    if s.fp == 0.0 && s.fn_ == 0.0 {
-        1.0
-    } else if s.tp + s.fp == 0.0 {
-        0.0
-    } else {
-        s.tp / (s.tp + s.fp)
-    }
-}
-
-fn recall(s: &PageScore) -> f64 {
-    if s.fp == 0.0 && s.fn_ == 0.0 {
-        1.0
-    } else if s.tp + s.fn_ == 0.0 {
-        0.0
-    } else {
-        s.tp / (s.tp + s.fn_)
-    }
-}
-
-struct Summary {
-    p: f64,
-    r: f64,
-    f1: f64,
-    accuracy: f64,
-    per_page: Vec<(String, f64, f64, f64)>,
-}
-
-fn summarize(re: &Regex, gt: &Map<String, Value>, preds: &Map<String, Value>) -> Summary {
-    let mut ps = Vec::new();
-    let mut rs = Vec::new();
-    let mut exact = 0usize;
-    let mut per_page = Vec::new();
-    for (id, item) in gt {
-        let truth = item["articleBody"].as_str().unwrap_or("");
-        let pred = preds.get(id).and_then(Value::as_str).unwrap_or("");
-        let s = score_page(re, truth, pred);
-        let (p, r) = (precision(&s), recall(&s));
-        if s.tp + s.fp > 0.0 {
-            ps.push(p);
-        }
-        if s.tp + s.fn_ > 0.0 {
-            rs.push(r);
-        }
-        exact += usize::from(s.exact);
-        let f = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
-        per_page.push((id.clone(), p, r, f));
-    }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let (p, r) = (mean(&ps), mean(&rs));
-    Summary {
-        p,
-        r,
-        f1: if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        },
-        accuracy: exact as f64 / gt.len().max(1) as f64,
-        per_page,
-    }
 }
 
 /// A short reason for a bad page: what was kept that should not be, or what was missed.
@@ -262,14 +118,19 @@ fn hint(truth: &str, pred: &str, p: f64, r: f64) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // `cargo test --all-targets` runs bench targets too (without `--bench`): do nothing there.
+    if !args.iter().any(|a| a == "--bench") {
+        return;
+    }
     if let Some(pos) = args.iter().position(|a| a == "--child") {
         child(&args[pos + 1]);
         return;
     }
+    // `AEB_ONLY=newsdesk` (comma-separated) runs a subset of the extractors.
+    let only = std::env::var("AEB_ONLY").ok();
     let dir = data_dir();
     let gt = ground_truth(&dir);
     let exe = std::env::current_exe().expect("own path");
-    let re = Regex::new(r"[\p{L}\p{N}_]+").expect("token regex");
     println!(
         "AEB: {} pages from {}; one thread, pages pre-loaded and gunzipped\n",
         gt.len(),
@@ -280,10 +141,16 @@ fn main() {
         "extractor", "P", "R", "F1", "accuracy", "pages/s", "MB/s", "peak RSS MB", "(data MB)"
     );
     let mut newsdesk_summary = None;
-    let mut newsdesk_preds = Map::new();
+    let mut newsdesk_preds = HashMap::new();
     for name in EXTRACTORS {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == *name))
+        {
+            continue;
+        }
         let out = Command::new(&exe)
-            .args(["--child", name])
+            .args(["--bench", "--child", name])
             .output()
             .expect("run child");
         if !out.status.success() {
@@ -294,7 +161,14 @@ fn main() {
             continue;
         }
         let v: Value = serde_json::from_slice(&out.stdout).expect("child JSON");
-        let preds = v["preds"].as_object().cloned().unwrap_or_default();
+        let preds: HashMap<String, String> = v["preds"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let peak = v["peak_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0;
         let base = v["base_rss_kb"].as_f64().unwrap_or(0.0) / 1024.0;
         let speed = v["pages_per_s"].as_f64().unwrap_or(0.0);
@@ -306,7 +180,7 @@ fn main() {
             );
             continue;
         }
-        let s = summarize(&re, &gt, &preds);
+        let s = summarize(&gt, &preds);
         println!(
             "{:<13} {:>7.4} {:>7.4} {:>7.4} {:>8.4} {:>9.1} {:>7.1} {:>13.1} {:>13.1}",
             name, s.p, s.r, s.f1, s.accuracy, speed, mbs, peak, base
@@ -329,10 +203,14 @@ fn main() {
     if let Some(s) = newsdesk_summary {
         let mut pages = s.per_page;
         pages.sort_by(|a, b| a.3.total_cmp(&b.3));
-        println!("\nnewsdesk: ten worst pages by F1");
-        for (id, p, r, f) in pages.iter().take(10) {
+        let worst = std::env::var("AEB_WORST")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10);
+        println!("\nnewsdesk: {worst} worst pages by F1");
+        for (id, p, r, f) in pages.iter().take(worst) {
             let truth = gt[id]["articleBody"].as_str().unwrap_or("");
-            let pred = newsdesk_preds.get(id).and_then(Value::as_str).unwrap_or("");
+            let pred = newsdesk_preds.get(id).map(String::as_str).unwrap_or("");
             let host = gt[id]["url"]
                 .as_str()
                 .and_then(|u| Url::parse(u).ok())

@@ -7,6 +7,7 @@
 use super::rules::{self, ClassVerdict};
 use ego_tree::NodeRef;
 use scraper::{Html, Node};
+use std::collections::HashMap;
 
 /// One paragraph of output.
 #[derive(Debug, Clone)]
@@ -21,6 +22,9 @@ pub struct Block {
     pub kind: Kind,
     chars: u32,
     link_chars: u32,
+    /// Arena index of the innermost block element around the block: lines split by `<br>` in
+    /// one paragraph share it.
+    container: u32,
 }
 
 /// What element a block came from, for the HTML output.
@@ -47,15 +51,20 @@ enum Strictness {
     NoClasses,
 }
 
-/// Tags skipped while building the arena: never text, often huge.
-const SKIP_AT_PARSE: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
-];
-
 struct Arena<'a> {
     nodes: Vec<NodeRef<'a, Node>>,
     parent: Vec<u32>,
     end: Vec<u32>,
+    /// Text bytes (trimmed text nodes) in each subtree.
+    text: Vec<u32>,
+    /// Text bytes inside links in each subtree.
+    link: Vec<u32>,
+    /// Whether the subtree holds a headline link: a block element that is all link.
+    headline: Vec<bool>,
+    /// Whether the subtree holds a `<blockquote>` with text (embedded posts, quotes).
+    quote: Vec<bool>,
+    /// `rules::F_*` flags of the element's tag plus what its attributes say (hidden, roles).
+    flags: Vec<u32>,
 }
 
 impl<'a> Arena<'a> {
@@ -64,21 +73,34 @@ impl<'a> Arena<'a> {
             nodes: Vec::with_capacity(doc.tree.nodes().len() / 2),
             parent: Vec::new(),
             end: Vec::new(),
+            text: Vec::new(),
+            link: Vec::new(),
+            headline: Vec::new(),
+            quote: Vec::new(),
+            flags: Vec::new(),
         };
         let root = doc.root_element();
         let root = *root;
         let mut open: Vec<u32> = Vec::new();
         let mut cur = root;
         loop {
-            let keep = match cur.value() {
-                Node::Element(e) => !SKIP_AT_PARSE.contains(&e.name()),
-                Node::Text(t) => !t.trim().is_empty(),
-                _ => false,
+            let flags = match cur.value() {
+                Node::Element(e) => {
+                    let f = rules::tag_flags(e.name());
+                    if f & rules::F_SKIP != 0 {
+                        None
+                    } else {
+                        Some(f | attr_flags(e))
+                    }
+                }
+                Node::Text(t) => (!t.trim().is_empty()).then_some(0),
+                _ => None,
             };
             let mut descended = false;
-            if keep {
+            if let Some(flags) = flags {
                 let idx = arena.nodes.len() as u32;
                 arena.nodes.push(cur);
+                arena.flags.push(flags);
                 arena.parent.push(open.last().copied().unwrap_or(u32::MAX));
                 arena.end.push(idx + 1);
                 if cur.value().is_element() {
@@ -95,6 +117,7 @@ impl<'a> Arena<'a> {
             // Move to the next sibling, closing finished ancestors on the way up.
             loop {
                 if cur.id() == root.id() {
+                    arena.measure();
                     return arena;
                 }
                 if let Some(next) = cur.next_sibling() {
@@ -103,7 +126,10 @@ impl<'a> Arena<'a> {
                 }
                 match cur.parent() {
                     Some(p) => cur = p,
-                    None => return arena,
+                    None => {
+                        arena.measure();
+                        return arena;
+                    }
                 }
                 if let Some(closed) = open.pop() {
                     arena.end[closed as usize] = arena.nodes.len() as u32;
@@ -112,48 +138,110 @@ impl<'a> Arena<'a> {
         }
     }
 
+    /// Bottom-up text and link-text bytes per node, and headline links.
+    fn measure(&mut self) {
+        let n = self.nodes.len();
+        let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
+        let mut quote = vec![false; n];
+        for i in (0..n).rev() {
+            let f = self.flags[i];
+            if let Node::Text(t) = self.nodes[i].value() {
+                text[i] = t.trim().len() as u32;
+            } else if f & rules::F_LINK != 0 {
+                link[i] = text[i];
+            } else if f & rules::F_QUOTE != 0 && text[i] >= 40 {
+                quote[i] = true;
+            }
+            if f & rules::F_BLOCK != 0 && text[i] >= 15 && link[i] as f32 >= 0.8 * text[i] as f32 {
+                headline[i] = true;
+            }
+            let p = self.parent[i];
+            if p != u32::MAX {
+                let p = p as usize;
+                text[p] += text[i];
+                link[p] += link[i];
+                headline[p] |= headline[i];
+                quote[p] |= quote[i];
+            }
+        }
+        (self.text, self.link, self.headline, self.quote) = (text, link, headline, quote);
+    }
+
     fn element(&self, i: usize) -> Option<&'a scraper::node::Element> {
         self.nodes[i].value().as_element()
     }
 }
 
-fn is_hidden(el: &scraper::node::Element) -> bool {
-    if el.attr("hidden").is_some() || el.attr("aria-hidden") == Some("true") {
-        return true;
+/// What an element's attributes say, in one pass over them: hidden, a chrome role, the
+/// article's own markers.
+fn attr_flags(el: &scraper::node::Element) -> u32 {
+    let mut f = 0;
+    for (name, value) in el.attrs() {
+        match name {
+            "hidden" => f |= rules::F_HIDDEN,
+            "aria-hidden" if value.trim() == "true" => f |= rules::F_HIDDEN,
+            "style" if style_hides(value) => f |= rules::F_HIDDEN,
+            "role" => {
+                let role = value.trim();
+                if role == "main" {
+                    f |= rules::F_ARTICLE_BODY;
+                } else if rules::DROP_ROLES.contains(&role) {
+                    f |= rules::F_DROP_ROLE;
+                }
+            }
+            "itemprop" if value == "articleBody" => {
+                f |= rules::F_ARTICLE_BODY | rules::F_ITEMPROP_BODY
+            }
+            _ => {}
+        }
     }
-    el.attr("style").is_some_and(|s| {
-        let s: String = s
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        s.contains("display:none") || s.contains("visibility:hidden")
-    })
+    f
 }
 
-/// Whether an element marks the article itself (and so protects its ancestors from class rules).
-fn is_article_marker(el: &scraper::node::Element) -> bool {
-    matches!(el.name(), "article" | "main")
-        || el.attr("itemprop") == Some("articleBody")
-        || el.attr("role") == Some("main")
+/// `display: none` or `visibility: hidden` in a style attribute, any spacing and case.
+fn style_hides(style: &str) -> bool {
+    let mut squeezed = [0u8; 24];
+    for decl in style.split(';') {
+        let mut n = 0;
+        for b in decl.bytes().filter(|b| !b.is_ascii_whitespace()) {
+            if n == squeezed.len() {
+                break;
+            }
+            squeezed[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        let d = &squeezed[..n];
+        if d.starts_with(b"display:none") || d.starts_with(b"visibility:hidden") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Per-element "drop this subtree" flags.
-fn junk_flags(arena: &Arena<'_>, strictness: Strictness) -> Vec<bool> {
+///
+/// `prose_holder[i]` marks elements that hold most of the page's prose: their class/id words are
+/// ignored (`content-with-sidebar` wraps the article), unless they name a comment section.
+/// Elements marking the article itself (`itemprop=articleBody`, `role=main`, a long `<article>`
+/// or `<main>`) protect their ancestors from tag, role and class rules.
+fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) -> Vec<bool> {
     let n = arena.nodes.len();
-    // Bottom-up: does the subtree hold an article marker?
     let mut holds_article = vec![false; n];
     for i in (0..n).rev() {
-        if let Some(el) = arena.element(i) {
-            if is_article_marker(el) {
-                holds_article[i] = true;
-            }
+        let f = arena.flags[i];
+        if f & rules::F_ARTICLE_BODY != 0
+            || (f & rules::F_ARTICLE_TAG != 0 && arena.text[i] >= rules::ARTICLE_MIN_BYTES)
+        {
+            holds_article[i] = true;
         }
         let p = arena.parent[i];
         if holds_article[i] && p != u32::MAX {
             holds_article[p as usize] = true;
         }
     }
+    // Pages repeat the same class lists: judge each distinct (class, id) once.
+    let mut verdicts: HashMap<(Option<&str>, Option<&str>), bool, rules::FnvBuild> =
+        HashMap::default();
     let mut junk = vec![false; n];
     for i in 0..n {
         let p = arena.parent[i];
@@ -161,23 +249,37 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness) -> Vec<bool> {
             junk[i] = true;
             continue;
         }
+        let f = arena.flags[i];
+        if f & rules::F_ELEMENT == 0 || f & rules::F_ROOT != 0 {
+            continue;
+        }
+        if f & rules::F_HIDDEN != 0 {
+            junk[i] = true;
+            continue;
+        }
+        if holds_article[i] {
+            continue;
+        }
+        if f & (rules::F_DROP | rules::F_DROP_ROLE) != 0 {
+            junk[i] = true;
+            continue;
+        }
+        if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
+            continue;
+        }
         let Some(el) = arena.element(i) else {
             continue;
         };
-        let name = el.name();
-        if matches!(name, "html" | "body") {
+        let (class, id) = (el.attr("class"), el.attr("id"));
+        if class.is_none() && id.is_none() {
             continue;
         }
-        let protected = holds_article[i];
-        let by_tag = rules::DROP_TAGS.contains(&name) && !protected;
-        let by_role = el
-            .attr("role")
-            .is_some_and(|r| rules::DROP_ROLES.contains(&r.trim()))
-            && !protected;
-        let by_class = strictness == Strictness::Full
-            && !protected
-            && rules::class_verdict(el.attr("class"), el.attr("id")) == ClassVerdict::Clutter;
-        junk[i] = by_tag || by_role || by_class || is_hidden(el);
+        let clutter = *verdicts
+            .entry((class, id))
+            .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
+        junk[i] = clutter
+            && ((!prose_holder.get(i).copied().unwrap_or(false) && !arena.quote[i])
+                || rules::names_comments(class, id));
     }
     junk
 }
@@ -192,11 +294,17 @@ struct BlockBuilder {
     link_chars: u32,
     pending_space: bool,
     link_depth: u32,
+    /// Open block elements (not `<br>`), innermost last.
+    containers: Vec<u32>,
+    /// Count characters only: no text or HTML is built.
+    light: bool,
 }
 
 impl BlockBuilder {
-    fn new() -> Self {
+    fn new(light: bool) -> Self {
         BlockBuilder {
+            light,
+            containers: Vec::new(),
             blocks: Vec::new(),
             text: String::new(),
             html: String::new(),
@@ -209,12 +317,26 @@ impl BlockBuilder {
     }
 
     fn push_text(&mut self, idx: u32, s: &str) {
+        if self.light {
+            for c in s.chars() {
+                if !c.is_whitespace() {
+                    if self.chars == 0 {
+                        self.anchor = idx;
+                    }
+                    self.chars += 1;
+                    if self.link_depth > 0 {
+                        self.link_chars += 1;
+                    }
+                }
+            }
+            return;
+        }
         for c in s.chars() {
             if c.is_whitespace() {
                 self.pending_space = true;
                 continue;
             }
-            if self.text.is_empty() {
+            if self.chars == 0 {
                 self.anchor = idx;
             } else if self.pending_space {
                 self.text.push(' ');
@@ -236,6 +358,9 @@ impl BlockBuilder {
     }
 
     fn push_markup(&mut self, markup: &str) {
+        if self.light {
+            return;
+        }
         if self.pending_space && !self.text.is_empty() {
             self.html.push(' ');
             self.text.push(' ');
@@ -253,6 +378,7 @@ impl BlockBuilder {
                 kind,
                 chars: self.chars,
                 link_chars: self.link_chars,
+                container: self.containers.last().copied().unwrap_or(0),
             });
         }
         self.text.clear();
@@ -278,32 +404,31 @@ fn kind_of(tag: &str) -> Option<Kind> {
     })
 }
 
-/// Inline tags kept in the HTML output.
-const INLINE_KEEP: &[&str] = &[
-    "b", "strong", "i", "em", "code", "sub", "sup", "s", "u", "mark",
-];
-
 /// Splits the non-junk part of the document into blocks.
-fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
-    let mut b = BlockBuilder::new();
+fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
+    let mut b = BlockBuilder::new(light);
     let mut open: Vec<u32> = Vec::new();
     let mut kinds: Vec<Kind> = vec![Kind::Para];
     let n = arena.nodes.len();
     let mut i = 0;
     let close = |b: &mut BlockBuilder, kinds: &mut Vec<Kind>, idx: u32| {
-        let Some(el) = arena.element(idx as usize) else {
-            return;
-        };
-        let name = el.name();
-        if name == "a" {
+        let f = arena.flags[idx as usize];
+        if f & rules::F_LINK != 0 {
             b.link_depth = b.link_depth.saturating_sub(1);
             b.push_markup("</a>");
-        } else if INLINE_KEEP.contains(&name) {
-            b.push_markup(&format!("</{name}>"));
-        } else if rules::BLOCK_TAGS.contains(&name) {
+        } else if f & rules::F_INLINE_KEEP != 0 {
+            if let Some(el) = arena.element(idx as usize) {
+                b.push_markup("</");
+                b.push_markup(el.name());
+                b.push_markup(">");
+            }
+        } else if f & rules::F_BLOCK != 0 {
             b.flush(*kinds.last().unwrap_or(&Kind::Para));
-            if kind_of(name).is_some() {
+            if f & rules::F_KIND != 0 {
                 kinds.pop();
+            }
+            if f & rules::F_BR == 0 {
+                b.containers.pop();
             }
         }
     };
@@ -323,19 +448,27 @@ fn blocks(arena: &Arena<'_>, junk: &[bool]) -> Vec<Block> {
         match arena.nodes[i].value() {
             Node::Text(t) => b.push_text(i as u32, &t.text),
             Node::Element(el) => {
-                let name = el.name();
-                let kind = *kinds.last().unwrap_or(&Kind::Para);
-                if name == "a" {
-                    let href = el.attr("href").unwrap_or("");
-                    let escaped = href.replace('&', "&amp;").replace('"', "&quot;");
-                    b.push_markup(&format!("<a href=\"{escaped}\">"));
+                let f = arena.flags[i];
+                if f & rules::F_LINK != 0 {
+                    if !light {
+                        let href = el.attr("href").unwrap_or("");
+                        let escaped = href.replace('&', "&amp;").replace('"', "&quot;");
+                        b.push_markup("<a href=\"");
+                        b.push_markup(&escaped);
+                        b.push_markup("\">");
+                    }
                     b.link_depth += 1;
-                } else if INLINE_KEEP.contains(&name) {
-                    b.push_markup(&format!("<{name}>"));
-                } else if rules::BLOCK_TAGS.contains(&name) {
-                    b.flush(kind);
-                    if let Some(k) = kind_of(name) {
-                        kinds.push(k);
+                } else if f & rules::F_INLINE_KEEP != 0 {
+                    b.push_markup("<");
+                    b.push_markup(el.name());
+                    b.push_markup(">");
+                } else if f & rules::F_BLOCK != 0 {
+                    b.flush(*kinds.last().unwrap_or(&Kind::Para));
+                    if f & rules::F_KIND != 0 {
+                        kinds.push(kind_of(el.name()).unwrap_or(Kind::Para));
+                    }
+                    if f & rules::F_BR == 0 {
+                        b.containers.push(i as u32);
                     }
                 }
                 open.push(i as u32);
@@ -365,18 +498,40 @@ fn is_phrase_clutter(b: &Block) -> bool {
     let len = b.chars as usize;
     (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
         || (len <= 40 && rules::COUNTER.is_match(&b.text))
+        || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
 }
 
-/// How much a block counts for (positive) or against (negative) its container.
-fn block_weight(b: &Block) -> f32 {
+/// Mostly links with little text of its own: a link list, a teaser title, a tag row.
+fn is_link_clutter(b: &Block) -> bool {
+    let own = b.chars.saturating_sub(b.link_chars);
+    let ld = link_density(b);
+    ld > rules::LINK_DENSITY_MAX && (own < rules::LINK_BLOCK_MIN_OWN_CHARS || ld > 0.85)
+}
+
+/// How much a block counts for (positive) or against (negative) its container; `group` is the
+/// length of the paragraph it belongs to (several blocks when lines are split by `<br>`).
+fn block_weight(b: &Block, group: u32, phrase_clutter: bool) -> f32 {
     let ld = link_density(b);
     let len = b.chars as f32;
-    if ld > 0.5 || is_phrase_clutter(b) {
+    if is_link_clutter(b) {
         return -len;
+    }
+    if phrase_clutter {
+        // Recognized clutter is removed anyway: it counts against its container, but a long
+        // promo must not outweigh the paragraphs around it.
+        return -len.min(rules::PHRASE_CLUTTER_MAX_PENALTY);
     }
     if b.chars >= 60 && ld < 0.35 {
         let sentence = if ends_sentence(&b.text) { 1.0 } else { 0.7 };
         return len * sentence * (1.0 - ld);
+    }
+    if ld >= 0.35 {
+        // Links with a sentence of their own around them ("<a>X is stepping down</a>. Y takes over.")
+        return (b.chars - b.link_chars) as f32 * 0.5;
+    }
+    if group >= 120 {
+        // A line of a paragraph split by `<br>` (lists of dates, poems, addresses).
+        return len * 0.5;
     }
     if b.chars < 25 && !ends_sentence(&b.text) {
         return -0.5 * len;
@@ -385,10 +540,10 @@ fn block_weight(b: &Block) -> f32 {
 }
 
 /// Semantic bonus: containers that call themselves the article count a bit more.
-fn container_bonus(el: &scraper::node::Element) -> f32 {
-    if el.attr("itemprop") == Some("articleBody") {
+fn container_bonus(flags: u32) -> f32 {
+    if flags & rules::F_ITEMPROP_BODY != 0 {
         1.25
-    } else if matches!(el.name(), "article" | "main") {
+    } else if flags & rules::F_ARTICLE_TAG != 0 {
         1.1
     } else {
         1.0
@@ -398,21 +553,113 @@ fn container_bonus(el: &scraper::node::Element) -> f32 {
 /// Picks the container and returns its blocks, with clutter and duplicated titles dropped.
 pub fn extract_blocks(doc: &Html, title_variants: &[String]) -> Vec<Block> {
     let arena = Arena::build(doc);
-    let mut best = Vec::new();
-    for strictness in [Strictness::Full, Strictness::NoClasses] {
-        let junk = junk_flags(&arena, strictness);
-        let blocks = blocks(&arena, &junk);
-        let kept = pick(&arena, &junk, blocks, title_variants);
-        let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
-        if chars >= 250 || strictness == Strictness::NoClasses {
-            if chars > best.iter().map(|b: &Block| b.chars as usize).sum() {
-                best = kept;
-            }
-            break;
-        }
-        best = kept;
+    // Pass one: tags, roles and hidden elements only; finds where the prose is.
+    let junk0 = junk_flags(&arena, Strictness::NoClasses, &[]);
+    let blocks0 = blocks(&arena, &junk0, true);
+    let holders = prose_holders(&arena, &blocks0);
+    // Pass two: class/id words too, teaser cards out.
+    let junk = junk_flags(&arena, Strictness::Full, &holders);
+    let mut blocks1 = blocks(&arena, &junk, false);
+    drop_cards(&arena, &junk, &mut blocks1);
+    let kept = pick(&arena, &junk, blocks1, title_variants);
+    let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
+    if chars >= rules::MIN_BODY_CHARS {
+        return kept;
     }
-    best
+    let loose = pick(
+        &arena,
+        &junk0,
+        blocks(&arena, &junk0, false),
+        title_variants,
+    );
+    if loose.iter().map(|b| b.chars as usize).sum::<usize>() > chars {
+        loose
+    } else {
+        kept
+    }
+}
+
+/// Elements holding at least [`rules::PROSE_HOLDER_SHARE`] of the page's prose (blocks of
+/// sentences with few links).
+fn prose_holders(arena: &Arena<'_>, blocks: &[Block]) -> Vec<bool> {
+    let mut prefix = Vec::with_capacity(blocks.len() + 1);
+    prefix.push(0u32);
+    for b in blocks {
+        let prose = if b.chars >= 60 && link_density(b) < 0.35 {
+            b.chars
+        } else {
+            0
+        };
+        prefix.push(prefix.last().copied().unwrap_or(0) + prose);
+    }
+    let total = prefix.last().copied().unwrap_or(0) as f32;
+    let mut out = vec![false; arena.nodes.len()];
+    if total < 500.0 {
+        return out;
+    }
+    for (i, flag) in out.iter_mut().enumerate() {
+        if arena.element(i).is_none() {
+            continue;
+        }
+        let r = block_range(blocks, i as u32, arena.end[i]);
+        *flag = (prefix[r.end] - prefix[r.start]) as f32 >= rules::PROSE_HOLDER_SHARE * total;
+    }
+    out
+}
+
+/// Blocks whose anchors fall in arena range `[from, to)`.
+fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
+    let lo = blocks.partition_point(|b| b.anchor < from);
+    let hi = blocks.partition_point(|b| b.anchor < to);
+    lo..hi
+}
+
+/// Teaser cards: at least [`rules::CARD_MIN_REPEAT`] sibling elements of the same tag, each a
+/// short element holding a headline link (a block element that is all link: `<h3><a>..</a></h3>`),
+/// as in "more stories" boxes and rivers of teasers. Their blocks are removed.
+fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
+    let n = arena.nodes.len();
+    let is_card = |c: usize| arena.headline[c] && arena.text[c] <= rules::CARD_MAX_BYTES;
+    let mut drop: Vec<(u32, u32)> = Vec::new();
+    let mut children: Vec<(usize, &str)> = Vec::new();
+    for i in 0..n {
+        if junk[i] || arena.element(i).is_none() || arena.end[i] as usize - i < 4 {
+            continue;
+        }
+        children.clear();
+        let mut j = i + 1;
+        while j < arena.end[i] as usize {
+            if let Some(el) = arena.element(j) {
+                if !junk[j] && arena.flags[j] & rules::F_NEVER_CARD == 0 && is_card(j) {
+                    children.push((j, el.name()));
+                }
+            }
+            j = arena.end[j] as usize;
+        }
+        if children.len() < rules::CARD_MIN_REPEAT {
+            continue;
+        }
+        for &(c, name) in &children {
+            let same = children.iter().filter(|(_, t)| *t == name).count();
+            if same >= rules::CARD_MIN_REPEAT {
+                drop.push((c as u32, arena.end[c]));
+            }
+        }
+    }
+    if drop.is_empty() {
+        return;
+    }
+    drop.sort_unstable();
+    let mut d = 0;
+    blocks.retain(|b| {
+        while d < drop.len() && drop[d].1 <= b.anchor {
+            d += 1;
+        }
+        !drop[d..]
+            .iter()
+            .take_while(|r| r.0 <= b.anchor)
+            .any(|r| b.anchor < r.1)
+    });
 }
 
 fn pick(
@@ -424,7 +671,28 @@ fn pick(
     if blocks.is_empty() {
         return blocks;
     }
-    let weights: Vec<f32> = blocks.iter().map(block_weight).collect();
+    // Paragraph length per container, for lines split by `<br>`.
+    let mut group = vec![0u32; blocks.len()];
+    let mut start = 0;
+    for i in 1..=blocks.len() {
+        if i == blocks.len() || blocks[i].container != blocks[start].container {
+            let total: u32 = blocks[start..i]
+                .iter()
+                .filter(|b| link_density(b) < 0.35)
+                .map(|b| b.chars)
+                .sum();
+            group[start..i].fill(total);
+            start = i;
+        }
+    }
+    // Phrase rules run once per block: regexes are the costliest part of scoring.
+    let phrase: Vec<bool> = blocks.iter().map(is_phrase_clutter).collect();
+    let weights: Vec<f32> = blocks
+        .iter()
+        .zip(&group)
+        .zip(&phrase)
+        .map(|((b, &g), &p)| block_weight(b, g, p))
+        .collect();
     let mut prefix = Vec::with_capacity(weights.len() + 1);
     prefix.push(0.0f32);
     for w in &weights {
@@ -435,17 +703,16 @@ fn pick(
         if is_junk {
             continue;
         }
-        let Some(el) = arena.element(i) else {
-            continue;
-        };
-        let lo = blocks.partition_point(|b| (b.anchor as usize) < i);
-        let hi = blocks.partition_point(|b| (b.anchor as usize) < arena.end[i] as usize);
-        if lo == hi {
+        if arena.flags[i] & rules::F_ELEMENT == 0 {
             continue;
         }
-        let score = (prefix[hi] - prefix[lo]) * container_bonus(el);
+        let r = block_range(&blocks, i as u32, arena.end[i]);
+        if r.is_empty() {
+            continue;
+        }
+        let score = (prefix[r.end] - prefix[r.start]) * container_bonus(arena.flags[i]);
         if score >= best.0 {
-            best = (score, lo, hi);
+            best = (score, r.start, r.end);
         }
     }
     let (_, lo, hi) = best;
@@ -453,11 +720,18 @@ fn pick(
         .into_iter()
         .take(hi)
         .skip(lo)
-        .filter(|b| {
-            link_density(b) <= 0.5
-                && !is_phrase_clutter(b)
+        .zip(group.into_iter().zip(phrase).skip(lo))
+        .filter(|(b, (g, phrase_clutter))| {
+            let in_paragraph = *g >= 120
+                && arena
+                    .flags
+                    .get(b.container as usize)
+                    .is_some_and(|f| f & rules::F_P != 0);
+            (in_paragraph || !is_link_clutter(b))
+                && !phrase_clutter
                 && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))
         })
+        .map(|(b, _)| b)
         .collect();
     // Author bios and "views expressed" notes sit at the end.
     let tail_from = kept.len().saturating_sub(3);

@@ -4,6 +4,8 @@
 //! row here, never a branch in the walker.
 
 use regex::{Regex, RegexSet};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 /// Elements whose whole subtree is never article text (code, media, widgets, chrome).
@@ -13,6 +15,180 @@ pub const DROP_TAGS: &[&str] = &[
     "footer", "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area",
     "picture", "source", "img", "label", "figure", "fieldset",
 ];
+
+/// Tags skipped while building the arena: never text, often huge.
+pub const SKIP_TAGS: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
+];
+
+/// Inline tags kept in the HTML output.
+pub const INLINE_KEEP_TAGS: &[&str] = &[
+    "b", "strong", "i", "em", "code", "sub", "sup", "s", "u", "mark",
+];
+
+/// Block tags with their own paragraph kind in the HTML output (headings, list items, quotes).
+pub const KIND_TAGS: &[&str] = &[
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "dd",
+    "dt",
+    "blockquote",
+    "pre",
+];
+
+/// Tags that mark the article when they hold enough text.
+pub const ARTICLE_TAGS: &[&str] = &["article", "main"];
+
+/// FNV-1a: the tables below are hashed per element and per class word, where SipHash showed up
+/// in profiles; nothing here is keyed by untrusted input at a scale where flooding matters.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Hash builder for [`Fnv`].
+pub type FnvBuild = BuildHasherDefault<Fnv>;
+
+/// Per-node flag bits, from the tag tables above and below (computed once per tag name) and from
+/// attributes (hidden, roles, `itemprop=articleBody`).
+pub const F_ELEMENT: u32 = 1;
+/// In [`SKIP_TAGS`].
+pub const F_SKIP: u32 = 1 << 1;
+/// In [`DROP_TAGS`].
+pub const F_DROP: u32 = 1 << 2;
+/// In [`BLOCK_TAGS`].
+pub const F_BLOCK: u32 = 1 << 3;
+/// In [`INLINE_KEEP_TAGS`].
+pub const F_INLINE_KEEP: u32 = 1 << 4;
+/// `<a>`.
+pub const F_LINK: u32 = 1 << 5;
+/// `<br>`.
+pub const F_BR: u32 = 1 << 6;
+/// `<p>`.
+pub const F_P: u32 = 1 << 7;
+/// `<blockquote>`.
+pub const F_QUOTE: u32 = 1 << 8;
+/// In [`ARTICLE_TAGS`].
+pub const F_ARTICLE_TAG: u32 = 1 << 9;
+/// `<html>` or `<body>`: never dropped.
+pub const F_ROOT: u32 = 1 << 10;
+/// In [`NEVER_CARD_TAGS`].
+pub const F_NEVER_CARD: u32 = 1 << 11;
+/// In [`CLASS_EXEMPT_TAGS`].
+pub const F_CLASS_EXEMPT: u32 = 1 << 12;
+/// In [`KIND_TAGS`].
+pub const F_KIND: u32 = 1 << 13;
+/// Hidden (`hidden`, `aria-hidden=true`, `display:none`); set from attributes.
+pub const F_HIDDEN: u32 = 1 << 14;
+/// Role in [`DROP_ROLES`]; set from attributes.
+pub const F_DROP_ROLE: u32 = 1 << 15;
+
+/// `itemprop=articleBody` or `role=main`: marks the article; set from attributes.
+pub const F_ARTICLE_BODY: u32 = 1 << 16;
+/// `itemprop=articleBody` itself (container bonus); set from attributes.
+pub const F_ITEMPROP_BODY: u32 = 1 << 17;
+
+static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
+    let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();
+    let tables: [(&[&'static str], u32); 10] = [
+        (SKIP_TAGS, F_SKIP),
+        (DROP_TAGS, F_DROP),
+        (BLOCK_TAGS, F_BLOCK),
+        (INLINE_KEEP_TAGS, F_INLINE_KEEP),
+        (&["a"], F_LINK),
+        (&["br"], F_BR),
+        (&["p"], F_P),
+        (&["blockquote"], F_QUOTE),
+        (ARTICLE_TAGS, F_ARTICLE_TAG),
+        (&["html", "body"], F_ROOT),
+    ];
+    for (table, flag) in tables {
+        for t in table {
+            *m.entry(t).or_insert(0) |= flag;
+        }
+    }
+    for (table, flag) in [
+        (NEVER_CARD_TAGS, F_NEVER_CARD),
+        (CLASS_EXEMPT_TAGS, F_CLASS_EXEMPT),
+        (KIND_TAGS, F_KIND),
+    ] {
+        for t in table {
+            *m.entry(t).or_insert(0) |= flag;
+        }
+    }
+    m
+});
+
+/// Flags of a tag name (always including [`F_ELEMENT`]).
+pub fn tag_flags(name: &str) -> u32 {
+    F_ELEMENT | TAG_FLAGS.get(name).copied().unwrap_or(0)
+}
+
+/// Elements never dropped for their class/id words: embedded posts (`blockquote
+/// class="twitter-tweet"`) are quoted content.
+pub const CLASS_EXEMPT_TAGS: &[&str] = &["blockquote"];
+
+/// A block whose link share is above this, with fewer than [`LINK_BLOCK_MIN_OWN_CHARS`]
+/// characters outside links (or above 0.85 anyway), is a link list or teaser title.
+pub const LINK_DENSITY_MAX: f32 = 0.5;
+
+/// See [`LINK_DENSITY_MAX`].
+pub const LINK_BLOCK_MIN_OWN_CHARS: u32 = 40;
+
+/// Teaser cards repeat at least this often among siblings of the same tag and class.
+pub const CARD_MIN_REPEAT: usize = 3;
+
+/// Paragraph-level and inline tags are never teaser cards (a `<p>` of `<br>`-split links is a list
+/// inside the article).
+pub const NEVER_CARD_TAGS: &[&str] = &[
+    "p", "span", "a", "b", "strong", "em", "i", "font", "small", "td", "tr", "tbody", "table",
+];
+
+/// An element holding this share of the page's prose is not dropped for its class words.
+pub const PROSE_HOLDER_SHARE: f32 = 0.6;
+
+/// A body shorter than this after the class rules is retried without them.
+pub const MIN_BODY_CHARS: usize = 250;
+
+/// Class/id fragments of comment sections: these are dropped however much prose they hold.
+pub const COMMENT_SECTION_WORDS: &[&str] = &["comment", "disqus", "repl", "respond", "discussion"];
+
+/// Whether a class list or id names a comment section.
+pub fn names_comments(class: Option<&str>, id: Option<&str>) -> bool {
+    [class, id].into_iter().flatten().any(|a| {
+        let a = a.to_ascii_lowercase();
+        COMMENT_SECTION_WORDS.iter().any(|w| a.contains(w))
+    })
+}
+
+/// An `<article>` or `<main>` element with less text than this (bytes) is a teaser, not the
+/// article: it neither protects its ancestors nor earns a bonus.
+pub const ARTICLE_MIN_BYTES: u32 = 1500;
+
+/// A teaser card holds at most this many bytes of text.
+pub const CARD_MAX_BYTES: u32 = 1500;
 
 /// Elements that start a new paragraph in the text output.
 pub const BLOCK_TAGS: &[&str] = &[
@@ -116,6 +292,8 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "widget*",
     "recommend*",
     "trending*",
+    "breaking*",
+    "ticker*",
     "popular",
     "mostread*",
     "byline*",
@@ -123,6 +301,9 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "timestamp*",
     "toolbar*",
     "tooltip*",
+    "rollover*",
+    "popover*",
+    "hovercard*",
     "overlay*",
     "lightbox*",
     "banner*",
@@ -327,6 +508,7 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^be the first to (comment|share|review|reply|respond)",
     r"^(leave|post|add|write|submit) (a|your) (comment|reply|response|review)",
     r"^(join|start) the (discussion|conversation|debate)",
+    r"^(tell us|let us know) what you think\b",
     r"^(discuss this|community comments|comments are (closed|disabled))",
     r"^you must be (logged|signed) in to",
     r"^\d+\s*(comments?|shares?|likes?|views?|reactions?)$",
@@ -354,7 +536,7 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^(previous|next) (article|post|story|page)\b",
     r"^(click|tap) here\b",
     // ads and cookie banners
-    r"^(advertisement|advertising|ad|ads|sponsored( content)?|paid (content|post)|promoted( content)?)$",
+    r"^(advertisement|advertising|advert|ad|ads|sponsored( content)?|paid (content|post)|promoted( content)?)$",
     r"^story continues below",
     r"^(article|story|content) continues (below|after)",
     r"\b(we|this (web)?site) uses? cookies\b",
@@ -362,11 +544,20 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"\bcookie (policy|settings|preferences|consent)\b",
     r"^we (respect|value|care about) your privacy",
     r"^(please )?(enable|turn on) javascript",
+    // markup that leaked into text (escaped tracking pixels, stray tags)
+    r#"^(?-i:</?[a-z][a-z0-9]*)(\s+[\w:-]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))*\s*/?>$"#,
+    r"^<!--.*-->$",
+    // shortcodes a CMS failed to expand: [button link="..."]Text[/button]
+    r"^\[\w+(\s[^\]]*)?\].{0,120}\[/\w+\]$",
     r"^(loading|please wait)\W*$",
     // bylines, dates, reading time, tags
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
     r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
     r"^\d+\s*min(ute)?s?\s*read$",
+    // a date (and time) alone on a line: the dateline, not the story
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{4}(,?\s*(at\s*)?\d{1,2}[:.]\d{2}\s*([ap]\.?m\.?)?(\s*[a-z]{2,4})?)?$",
+    r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}(,?\s*\d{1,2}[:.]\d{2}(\s*[ap]\.?m\.?)?)?$",
+    r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(\s+\d{1,2}:\d{2}(:\d{2})?)?$",
     r"^(tags?|topics?|filed under|categories|category|posted in)\s*:",
     r"^(photo|image|picture|video|credit|source|illustration)s?\s*(credit)?\s*:.{0,120}$",
     r"^(all rights reserved|copyright\b|©)",
@@ -393,18 +584,65 @@ pub static CLUTTER_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(CLUTTER_PH
 /// [`TAIL_PHRASES`] compiled.
 pub static TAIL_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(TAIL_PHRASES));
 
+/// Compiles a phrase table. Word boundaries are ASCII (`(?-u:\b)`): a Unicode `\b` keeps the
+/// regex engine off its fast DFA whenever a block holds non-ASCII text.
 fn compile(patterns: &[&str]) -> RegexSet {
+    let patterns = patterns.iter().map(|p| p.replace(r"\b", r"(?-u:\b)"));
     regex::RegexSetBuilder::new(patterns)
         .case_insensitive(true)
         .build()
         .unwrap_or_else(|e| unreachable!("static regex table: {e}"))
 }
 
+/// An ASCII block that is one token this long (no space) is a leaked URL list, hash or data blob
+/// (CJK prose has no spaces either, hence ASCII only).
+pub const LONE_TOKEN_MIN_CHARS: usize = 80;
+
+/// Most a block recognized by phrase counts against its container (characters).
+pub const PHRASE_CLUTTER_MAX_PENALTY: f32 = 30.0;
+
 /// Blocks longer than this are never judged by phrase alone: real paragraphs may say "subscribe".
 pub const PHRASE_MAX_CHARS: usize = 220;
 
-fn in_table(table: &[&str], word: &str) -> bool {
-    table.contains(&word)
+/// [`CLUTTER_WORDS`] split for hashing: exact words, and prefixes (rows ending in `*`).
+struct WordTables {
+    exact: HashSet<&'static str, FnvBuild>,
+    prefixes: HashSet<&'static str, FnvBuild>,
+    shortest_prefix: usize,
+    longest_prefix: usize,
+    exceptions: HashSet<&'static str, FnvBuild>,
+    strong: HashSet<&'static str, FnvBuild>,
+    content: HashSet<&'static str, FnvBuild>,
+}
+
+static WORDS: LazyLock<WordTables> = LazyLock::new(|| {
+    let prefixes: HashSet<&'static str, FnvBuild> = CLUTTER_WORDS
+        .iter()
+        .filter_map(|w| w.strip_suffix('*'))
+        .collect();
+    WordTables {
+        exact: CLUTTER_WORDS
+            .iter()
+            .copied()
+            .filter(|w| !w.ends_with('*'))
+            .collect(),
+        shortest_prefix: prefixes.iter().map(|p| p.len()).min().unwrap_or(1),
+        longest_prefix: prefixes.iter().map(|p| p.len()).max().unwrap_or(0),
+        prefixes,
+        exceptions: CLUTTER_WORD_EXCEPTIONS.iter().copied().collect(),
+        strong: STRONG_CLUTTER_WORDS.iter().copied().collect(),
+        content: CONTENT_WORDS.iter().copied().collect(),
+    }
+});
+
+/// Whether `w` is a clutter word; a squeezed token only matches prefixes of 10+ letters.
+fn is_clutter_word(t: &WordTables, w: &str, squeezed: bool) -> bool {
+    if t.exact.contains(w) {
+        return true;
+    }
+    let from = if squeezed { 10 } else { t.shortest_prefix };
+    (from..=t.longest_prefix.min(w.len()))
+        .any(|k| w.is_char_boundary(k) && t.prefixes.contains(&w[..k]))
 }
 
 /// How a class/id list reads: clutter, article wrapper, or neither.
@@ -450,23 +688,16 @@ fn for_each_word(attr: &str, mut f: impl FnMut(&str, bool)) {
 
 /// Judges an element by its `class` and `id` attributes.
 pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
+    let t = &*WORDS;
     let (mut clutter, mut strong, mut content) = (false, false, false);
     for attr in [class, id].into_iter().flatten() {
         for_each_word(attr, |w, squeezed| {
-            if w.is_empty() || in_table(CLUTTER_WORD_EXCEPTIONS, w) {
+            if w.is_empty() || t.exceptions.contains(w) {
                 return;
             }
-            if in_table(STRONG_CLUTTER_WORDS, w) {
-                strong = true;
-            }
-            // A squeezed token ("srOnly" -> "sronly") only matches long prefixes: "shareholderletter"
-            // must not hit "share*".
-            let hit = CLUTTER_WORDS.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => w.starts_with(prefix) && (!squeezed || prefix.len() >= 10),
-                None => w == *p,
-            });
-            clutter |= hit;
-            content |= in_table(CONTENT_WORDS, w);
+            strong |= t.strong.contains(w);
+            clutter |= is_clutter_word(t, w, squeezed);
+            content |= t.content.contains(w);
         });
     }
     match (clutter, strong, content) {

@@ -87,9 +87,9 @@ fn related_lists_and_read_more_promos() {
 #[test]
 fn cookie_banners_and_ad_labels() {
     assert_clean(
-        "<p>Advertisement</p>",
+        "<p>Advertisement</p><p>Advert</p><p>Tell us what YOU think...</p>",
         "<div class=\"cookie-notice\"><p>We use cookies to improve your experience on our website and for analytics.</p></div>",
-        &["Advertisement", "cookies"],
+        &["Advertisement", "Advert", "cookies", "what YOU think"],
     );
 }
 
@@ -153,4 +153,106 @@ fn html_is_sanitized_and_links_absolute() {
         a.text
     );
     assert!(!a.text.contains("https://"), "{}", a.text);
+}
+
+#[test]
+fn hover_cards_inside_paragraphs() {
+    let a = extract(
+        &page(
+            "<p>He threatened Rep. <span class=\"rollover-people\"><a href=\"/p/1\">Ilhan Omar</a>\
+             <span class=\"rollover-people-block\"><a href=\"/x\">Hillicon Valley: Progressives oppose funding bill</a> \
+             <a href=\"/y\">Another headline about spending</a></span></span> in a call, prosecutors said on Monday.</p>",
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("prosecutors said"), "{}", a.text);
+    assert!(!a.text.contains("Hillicon"), "{}", a.text);
+}
+
+#[test]
+fn teaser_cards_beside_and_below_the_article() {
+    let card = |n: u32| {
+        format!(
+            "<article class=\"post-{n} type-post\"><header><h5><a href=\"/s/{n}\">Teaser headline number {n} about something</a></h5>\
+             <time>November {n}, 2019</time></header><div class=\"excerpt\">Teaser excerpt {n}: a long enough summary sentence of \
+             another story, written to look like the opening of real prose on the page.</div></article>"
+        )
+    };
+    let river: String = (1..=4).map(card).collect();
+    assert_clean(
+        "",
+        &format!("<div class=\"river\">{river}</div>"),
+        &["Teaser headline", "Teaser excerpt", "November 3"],
+    );
+}
+
+#[test]
+fn news_tickers() {
+    assert_clean(
+        "",
+        "<div class=\"breaking-news\"><b>Breaking News</b><ul>\
+         <li><a href=\"/a\">Minister resigns over budget row</a><span>LONDON: The minister said on Tuesday that she would step down after weeks of pressure.</span></li>\
+         <li><a href=\"/b\">Storm closes schools across the region</a><span>DUBLIN: Schools will stay closed on Wednesday as the storm moves east over the country.</span></li></ul></div>",
+        &["Breaking News", "Minister resigns", "Schools will stay closed"],
+    );
+}
+
+#[test]
+fn embedded_posts_stay() {
+    let a = extract(
+        &page(
+            "<div class=\"social-media-embed\"><blockquote class=\"twitter-tweet\"><p>Yes this is real and the state spent nearly \
+             half a million dollars on it</p>— Dianna (@dianna) <a href=\"/t\">November 18, 2019</a></blockquote></div>",
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(a.text.contains("half a million dollars"), "{}", a.text);
+}
+
+#[test]
+fn lines_split_by_br_count_as_one_paragraph() {
+    let lines: String = (1..=12)
+        .map(|n| format!("Round {n}: {} March – Interlagos<br>", n + 9))
+        .collect();
+    let html = format!(
+        "<html><body><div class=\"menu\"><a href=\"/\">Home</a> <a href=\"/c\">Calendar</a></div>\
+         <div itemprop=\"articleBody\"><h3>Season calendar</h3><p>{lines}</p></div>\
+         <div class=\"warn\"><p>Comments that are unreadable or disrespectful will not be approved by the moderator at all.</p></div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("Round 1: 10 March"), "{}", a.text);
+    assert!(a.text.contains("Round 12: 21 March"), "{}", a.text);
+    assert_eq!(
+        a.text.lines().filter(|l| l.starts_with("Round")).count(),
+        12
+    );
+}
+
+#[test]
+fn angle_bracketed_titles_are_not_markup() {
+    let a = extract(&page("<p>&lt;The Palace: Jang Noksu&gt;</p>", ""), None);
+    assert!(a.text.contains("<The Palace: Jang Noksu>"), "{}", a.text);
+}
+
+#[test]
+fn leaked_markup_text() {
+    assert_clean(
+        "<p>&lt;img height=\"1\" width=\"1\" style=\"display:none\" src=\"http://b.example/p?c1=2\"&gt;</p>\
+         <p>[button link=\u{201d}http://example.com/submit/\u{201d} type=\u{201d}big\u{201d}] Send us YOUR review[/button]</p>\
+         <p>http://cdn.example.com/uploads/2018/10/26e39cee-b5eb.jpeg1200676adminhttp://www.example.com/wp-content/x.jpg</p>",
+        "",
+        &["<img", "display:none", "[button", "Send us", "26e39cee"],
+    );
+}
+
+#[test]
+fn lone_datelines() {
+    assert_clean(
+        "<div>October 12, 2017</div><p>Wednesday November 20, 2019</p><p>23 Nov 2017</p><p>05/10/2018</p>",
+        "",
+        &["October 12", "November 20", "23 Nov", "05/10"],
+    );
 }
