@@ -262,9 +262,33 @@ static ENTITY_DECL: LazyLock<Regex> = LazyLock::new(|| {
 /// External and parameter entities are never resolved: they are dropped.
 fn take_doctype(text: &str) -> Result<(Cow<'_, str>, HashMap<String, String>), SourceError> {
     let mut entities = HashMap::new();
-    let Some(start) = text.find("<!DOCTYPE") else {
-        return Ok((Cow::Borrowed(text), entities));
+    // The first `<!DOCTYPE` outside comments.
+    let mut from = 0;
+    let start = loop {
+        let Some(d) = text[from..].find("<!DOCTYPE").map(|i| from + i) else {
+            return Ok((Cow::Borrowed(text), entities));
+        };
+        match text[from..d].find("<!--").map(|i| from + i) {
+            Some(c) => match text[c + 4..].find("-->") {
+                Some(e) => from = c + 4 + e + 3,
+                None => return Ok((Cow::Borrowed(text), entities)),
+            },
+            None => break d,
+        }
     };
+    // A DOCTYPE belongs to the prolog: one after the root's start tag is text (in CDATA, say).
+    let root = text
+        .match_indices('<')
+        .find(|(i, _)| {
+            text[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+        .map(|(i, _)| i);
+    if root.is_some_and(|r| r < start) {
+        return Ok((Cow::Borrowed(text), entities));
+    }
     let after = &text[start..];
     let end = match (after.find('['), after.find('>')) {
         (Some(open), Some(gt)) if open < gt => {
@@ -856,6 +880,15 @@ mod tests {
         );
         assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
         assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn doctype_only_in_the_prolog() {
+        let t = norm(b"<rss version=\"2.0\"><channel><item><description><![CDATA[ <!DOCTYPE ]]></description></item></channel></rss>");
+        assert!(t.contains("<![CDATA[ <!DOCTYPE ]]>"), "{t}");
+        let t = norm(b"<!-- say \"<!DOCTYPE\" --><!DOCTYPE rss [<!ENTITY a \"b\">]><rss version=\"2.0\"><title>&a;</title></rss>");
+        assert!(t.starts_with("<!-- say \"<!DOCTYPE\" --><rss"), "{t}");
+        assert!(t.contains("<title>b</title>"), "{t}");
     }
 
     #[test]
