@@ -110,6 +110,7 @@ pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, 
     }
     let text = strip_invalid_chars(trimmed);
     let text = replace_declaration(&text);
+    let text = strip_late_declarations(&text);
     let (text, entities) = take_doctype(&text)?;
     let text = fix_references(&text, &entities);
     if text.len() > body.len().saturating_mul(MAX_GROWTH) + (1 << 20) {
@@ -353,6 +354,13 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
     if !text.contains('&') {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(map_markup(text, |seg| {
+        REFERENCE.replace_all(seg, |c: &Captures| replace_reference(c, entities))
+    }))
+}
+
+/// Applies `f` to the text outside CDATA sections and comments, copying those as they are.
+fn map_markup<'t>(text: &'t str, f: impl Fn(&'t str) -> Cow<'t, str>) -> String {
     const RAW: [(&str, &str); 2] = [("<![CDATA[", "]]>"), ("<!--", "-->")];
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut pos = 0;
@@ -381,11 +389,7 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
             }
             None => (text.len(), None),
         };
-        out.push_str(
-            &REFERENCE.replace_all(&text[pos..markup_end], |c: &Captures| {
-                replace_reference(c, entities)
-            }),
-        );
+        out.push_str(&f(&text[pos..markup_end]));
         match raw_end {
             Some(end) => {
                 out.push_str(&text[markup_end..end]);
@@ -394,7 +398,25 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
             None => break,
         }
     }
-    Cow::Owned(out)
+    out
+}
+
+static XML_DECL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<\?xml(?:\s[^?]*)?\?>").expect("static regex"));
+
+/// Removes XML declarations after the first one: quick-xml (inside feed-rs) panics on a second
+/// declaration that names an encoding (found by fuzzing). `<?xml-stylesheet …?>` stays.
+fn strip_late_declarations(text: &str) -> Cow<'_, str> {
+    let keep = if text.starts_with("<?xml") {
+        text.find("?>").map_or(0, |e| e + 2)
+    } else {
+        0
+    };
+    if !text[keep..].contains("<?xml") {
+        return Cow::Borrowed(text);
+    }
+    let rest = map_markup(&text[keep..], |seg| XML_DECL.replace_all(seg, ""));
+    Cow::Owned(format!("{}{rest}", &text[..keep]))
 }
 
 fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String {
@@ -880,6 +902,14 @@ mod tests {
         );
         assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
         assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn late_xml_declarations_removed() {
+        let t = norm(b"<?xml version=\"1.0\"?><!-- c --><rss version=\"2.0\"><?xml version=\"1.0\" encoding=\"iso-8859-1\"?><channel><title>t</title><![CDATA[<?xml version=\"1.0\"?>]]></channel><?xml-stylesheet href=\"s.xsl\"?></rss>");
+        assert!(t.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><!-- c --><rss version=\"2.0\"><channel>"), "{t}");
+        assert!(t.contains("<![CDATA[<?xml version=\"1.0\"?>]]>"), "{t}");
+        assert!(t.contains("<?xml-stylesheet href=\"s.xsl\"?>"), "{t}");
     }
 
     #[test]
