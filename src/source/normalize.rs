@@ -402,21 +402,22 @@ fn map_markup<'t>(text: &'t str, f: impl Fn(&'t str) -> Cow<'t, str>) -> String 
 }
 
 static XML_DECL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<\?xml(?:\s[^?]*)?\?>").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"(?is)<\?xml(?:\s.*?)?\?>").expect("static regex"));
 
 /// Removes XML declarations after the first one: quick-xml (inside feed-rs) panics on a second
-/// declaration that names an encoding (found by fuzzing). `<?xml-stylesheet …?>` stays.
+/// declaration that names an encoding (found by fuzzing). Removed everywhere, CDATA and comments
+/// included: in broken documents quick-xml does not see those sections where we would (a
+/// `<?xm<!--` opener is one processing instruction to it). `<?xml-stylesheet …?>` stays.
 fn strip_late_declarations(text: &str) -> Cow<'_, str> {
     let keep = if text.starts_with("<?xml") {
         text.find("?>").map_or(0, |e| e + 2)
     } else {
         0
     };
-    if !text[keep..].contains("<?xml") {
-        return Cow::Borrowed(text);
+    match XML_DECL.replace_all(&text[keep..], "") {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(rest) => Cow::Owned(format!("{}{rest}", &text[..keep])),
     }
-    let rest = map_markup(&text[keep..], |seg| XML_DECL.replace_all(seg, ""));
-    Cow::Owned(format!("{}{rest}", &text[..keep]))
 }
 
 fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String {
@@ -908,8 +909,10 @@ mod tests {
     fn late_xml_declarations_removed() {
         let t = norm(b"<?xml version=\"1.0\"?><!-- c --><rss version=\"2.0\"><?xml version=\"1.0\" encoding=\"iso-8859-1\"?><channel><title>t</title><![CDATA[<?xml version=\"1.0\"?>]]></channel><?xml-stylesheet href=\"s.xsl\"?></rss>");
         assert!(t.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><!-- c --><rss version=\"2.0\"><channel>"), "{t}");
-        assert!(t.contains("<![CDATA[<?xml version=\"1.0\"?>]]>"), "{t}");
+        assert!(t.contains("<![CDATA[]]>"), "{t}");
         assert!(t.contains("<?xml-stylesheet href=\"s.xsl\"?>"), "{t}");
+        let t = norm(b"<rss version=\"2.0\"><channel><title>a<?XML version='1.0' encoding='x?y'?>b</title></channel></rss>");
+        assert!(t.contains("<title>ab</title>"), "{t}");
     }
 
     #[test]
