@@ -332,6 +332,32 @@ mod tests {
         assert_eq!(f.items[1].title.as_deref(), Some("<b> is a tag"));
     }
 
+    /// Found by `cargo fuzz run parse_feed` (crash-e0e021cf…): a second XML declaration naming an
+    /// encoding made quick-xml, inside feed-rs, panic ("set_encoding() called after prefix buffer
+    /// was drained"); `catch_unwind` turned it into an error, now the feed is read.
+    #[test]
+    fn fuzz_regression_late_xml_declaration() {
+        let xml = b"<!-- c -->\n<rss>\n<channel>\n<title>testing &ordf; entity</title>\n<?xml version=\"1.0\" encoding=\"iso-8859-1\"?></channel></rss>";
+        let f = parse_feed_full(xml, None, &base()).expect("parses");
+        assert_eq!(f.title.as_deref(), Some("testing \u{aa} entity"));
+        // The fuzzer's input: its last byte (10) picked the Content-Type `text/xml`.
+        let crash = include_bytes!("../../tests/fixtures/fuzz/parse_feed-crash-e0e021cf.bin");
+        let crash = &crash[..crash.len() - 1];
+        if let Err(e) = parse_feed(crash, Some("text/xml"), &base()) {
+            assert!(!e.to_string().contains("panicked"), "{e}");
+        }
+        // Its second find: the late declaration hides behind a broken `<?xm<!--` opener that
+        // quick-xml reads as one processing instruction.
+        let crash = include_bytes!("../../tests/fixtures/fuzz/parse_feed-crash-d2231152.bin");
+        let (ct, body) = (
+            Some("text/html; charset=shift_jis"),
+            &crash[..crash.len() - 1],
+        );
+        if let Err(e) = parse_feed(body, ct, &base()) {
+            assert!(!e.to_string().contains("panicked"), "{e}");
+        }
+    }
+
     #[test]
     fn html_page_is_not_a_feed() {
         let html =

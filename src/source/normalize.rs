@@ -110,6 +110,7 @@ pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, 
     }
     let text = strip_invalid_chars(trimmed);
     let text = replace_declaration(&text);
+    let text = strip_late_declarations(&text);
     let (text, entities) = take_doctype(&text)?;
     let text = fix_references(&text, &entities);
     if text.len() > body.len().saturating_mul(MAX_GROWTH) + (1 << 20) {
@@ -262,9 +263,33 @@ static ENTITY_DECL: LazyLock<Regex> = LazyLock::new(|| {
 /// External and parameter entities are never resolved: they are dropped.
 fn take_doctype(text: &str) -> Result<(Cow<'_, str>, HashMap<String, String>), SourceError> {
     let mut entities = HashMap::new();
-    let Some(start) = text.find("<!DOCTYPE") else {
-        return Ok((Cow::Borrowed(text), entities));
+    // The first `<!DOCTYPE` outside comments.
+    let mut from = 0;
+    let start = loop {
+        let Some(d) = text[from..].find("<!DOCTYPE").map(|i| from + i) else {
+            return Ok((Cow::Borrowed(text), entities));
+        };
+        match text[from..d].find("<!--").map(|i| from + i) {
+            Some(c) => match text[c + 4..].find("-->") {
+                Some(e) => from = c + 4 + e + 3,
+                None => return Ok((Cow::Borrowed(text), entities)),
+            },
+            None => break d,
+        }
     };
+    // A DOCTYPE belongs to the prolog: one after the root's start tag is text (in CDATA, say).
+    let root = text
+        .match_indices('<')
+        .find(|(i, _)| {
+            text[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+        .map(|(i, _)| i);
+    if root.is_some_and(|r| r < start) {
+        return Ok((Cow::Borrowed(text), entities));
+    }
     let after = &text[start..];
     let end = match (after.find('['), after.find('>')) {
         (Some(open), Some(gt)) if open < gt => {
@@ -329,6 +354,13 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
     if !text.contains('&') {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(map_markup(text, |seg| {
+        REFERENCE.replace_all(seg, |c: &Captures| replace_reference(c, entities))
+    }))
+}
+
+/// Applies `f` to the text outside CDATA sections and comments, copying those as they are.
+fn map_markup<'t>(text: &'t str, f: impl Fn(&'t str) -> Cow<'t, str>) -> String {
     const RAW: [(&str, &str); 2] = [("<![CDATA[", "]]>"), ("<!--", "-->")];
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut pos = 0;
@@ -357,11 +389,7 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
             }
             None => (text.len(), None),
         };
-        out.push_str(
-            &REFERENCE.replace_all(&text[pos..markup_end], |c: &Captures| {
-                replace_reference(c, entities)
-            }),
-        );
+        out.push_str(&f(&text[pos..markup_end]));
         match raw_end {
             Some(end) => {
                 out.push_str(&text[markup_end..end]);
@@ -370,7 +398,26 @@ fn fix_references<'a>(text: &'a str, entities: &HashMap<String, String>) -> Cow<
             None => break,
         }
     }
-    Cow::Owned(out)
+    out
+}
+
+static XML_DECL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?is)<\?xml(?:\s.*?)?\?>").expect("static regex"));
+
+/// Removes XML declarations after the first one: quick-xml (inside feed-rs) panics on a second
+/// declaration that names an encoding (found by fuzzing). Removed everywhere, CDATA and comments
+/// included: in broken documents quick-xml does not see those sections where we would (a
+/// `<?xm<!--` opener is one processing instruction to it). `<?xml-stylesheet …?>` stays.
+fn strip_late_declarations(text: &str) -> Cow<'_, str> {
+    let keep = if text.starts_with("<?xml") {
+        text.find("?>").map_or(0, |e| e + 2)
+    } else {
+        0
+    };
+    match XML_DECL.replace_all(&text[keep..], "") {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(rest) => Cow::Owned(format!("{}{rest}", &text[..keep])),
+    }
 }
 
 fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String {
@@ -856,6 +903,25 @@ mod tests {
         );
         assert_eq!(base64_decode("QQ=="), Some(b"A".to_vec()));
         assert_eq!(base64_decode("not base64!"), None);
+    }
+
+    #[test]
+    fn late_xml_declarations_removed() {
+        let t = norm(b"<?xml version=\"1.0\"?><!-- c --><rss version=\"2.0\"><?xml version=\"1.0\" encoding=\"iso-8859-1\"?><channel><title>t</title><![CDATA[<?xml version=\"1.0\"?>]]></channel><?xml-stylesheet href=\"s.xsl\"?></rss>");
+        assert!(t.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><!-- c --><rss version=\"2.0\"><channel>"), "{t}");
+        assert!(t.contains("<![CDATA[]]>"), "{t}");
+        assert!(t.contains("<?xml-stylesheet href=\"s.xsl\"?>"), "{t}");
+        let t = norm(b"<rss version=\"2.0\"><channel><title>a<?XML version='1.0' encoding='x?y'?>b</title></channel></rss>");
+        assert!(t.contains("<title>ab</title>"), "{t}");
+    }
+
+    #[test]
+    fn doctype_only_in_the_prolog() {
+        let t = norm(b"<rss version=\"2.0\"><channel><item><description><![CDATA[ <!DOCTYPE ]]></description></item></channel></rss>");
+        assert!(t.contains("<![CDATA[ <!DOCTYPE ]]>"), "{t}");
+        let t = norm(b"<!-- say \"<!DOCTYPE\" --><!DOCTYPE rss [<!ENTITY a \"b\">]><rss version=\"2.0\"><title>&a;</title></rss>");
+        assert!(t.starts_with("<!-- say \"<!DOCTYPE\" --><rss"), "{t}");
+        assert!(t.contains("<title>b</title>"), "{t}");
     }
 
     #[test]
