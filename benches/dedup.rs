@@ -327,9 +327,65 @@ fn bench_neardup(docs: &[Doc]) {
     }
     println!("  (same-event pairs that are near-copies in ECB+ itself, exact 4-shingle J >= 0.5: {natural_copies})");
 
-    // Index A: every original. Index B: only the even-numbered ones.
-    let mut all = NearDupIndex::default();
-    let mut even = NearDupIndex::default();
+    // The near-copies, extracted once.
+    let templates: [fn(&str, &[String]) -> String; 2] = [template_partner, template_portal];
+    let mut copies: Vec<(usize, usize, Option<NearDupSignature>)> = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        let paras = paragraphs(&d.text);
+        for kind in 0..3 {
+            let (_, vparas) = variant(kind, &paras);
+            let title = format!("UPDATE: {}", headline(&d.text, 6).to_uppercase());
+            let page = templates[(i + kind) % 2](&title, &vparas);
+            copies.push((
+                i,
+                kind,
+                NearDupSignature::of_text(&extract(&page, None).text),
+            ));
+        }
+    }
+    let mut copy_sims: Vec<f64> = copies
+        .iter()
+        .filter_map(|(i, _, s)| Some(s.as_ref()?.similarity(sigs[*i].as_ref()?)))
+        .collect();
+    copy_sims.sort_by(f64::total_cmp);
+    let q = |p: f64| copy_sims[((copy_sims.len() - 1) as f64 * p) as usize];
+    println!(
+        "near-copies: {} (3 per article: other template, new headline, retypeset text; +1 paragraph / -1 paragraph / -1 +1 paragraph)",
+        copies.len()
+    );
+    println!(
+        "  estimated similarity copy↔original: min {:.3}, p1 {:.3}, p5 {:.3}, median {:.3}",
+        copy_sims[0],
+        q(0.01),
+        q(0.05),
+        q(0.5)
+    );
+    let thresholds = [0.3, 0.35, 0.4, 0.45, DEFAULT_THRESHOLD];
+    for threshold in thresholds {
+        neardup_at(
+            docs,
+            &sigs,
+            &sh,
+            &copies,
+            threshold,
+            threshold == DEFAULT_THRESHOLD,
+        );
+    }
+    println!("({:.1}s)", started.elapsed().as_secs_f64());
+}
+
+/// Level 3 figures at one threshold: index A holds every original, index B the even-numbered
+/// ones (the odd ones' copies must match nothing).
+fn neardup_at(
+    docs: &[Doc],
+    sigs: &[Option<NearDupSignature>],
+    sh: &[std::collections::HashSet<u64>],
+    copies: &[(usize, usize, Option<NearDupSignature>)],
+    threshold: f64,
+    verbose: bool,
+) {
+    let mut all = NearDupIndex::with_threshold(threshold);
+    let mut even = NearDupIndex::with_threshold(threshold);
     for (i, s) in sigs.iter().enumerate() {
         if let Some(s) = s {
             all.insert(i as i64 + 1, s);
@@ -338,67 +394,62 @@ fn bench_neardup(docs: &[Doc]) {
             }
         }
     }
-    let templates: [fn(&str, &[String]) -> String; 2] = [template_partner, template_portal];
     let kinds = ["+1 paragraph", "-1 paragraph", "-1 +1 paragraph"];
     let mut tp = [0usize; 3];
     let mut fn_ = [0usize; 3];
-    let mut fp_other = 0usize;
-    let mut fp_natural = 0usize;
-    let mut fp_hard = 0usize;
-    let mut held_out_fp = 0usize;
-    let mut held_out_natural = 0usize;
-    let mut held_out_queries = 0usize;
-    let mut copy_sims: Vec<f64> = Vec::new();
-    let mut missed: Vec<(String, usize, f64)> = Vec::new();
-    for (i, d) in docs.iter().enumerate() {
-        let paras = paragraphs(&d.text);
-        for kind in 0..3 {
-            let (_, vparas) = variant(kind, &paras);
-            let title = format!("UPDATE: {}", headline(&d.text, 6).to_uppercase());
-            let page = templates[(i + kind) % 2](&title, &vparas);
-            let text = extract(&page, None).text;
-            let sig = NearDupSignature::of_text(&text);
-            let own = i as i64 + 1;
-            if let (Some(a), Some(b)) = (&sig, &sigs[i]) {
-                copy_sims.push(a.similarity(b));
+    let (mut fp_other, mut fp_natural, mut fp_hard) = (0usize, 0usize, 0usize);
+    let (mut held_out_fp, mut held_out_natural, mut held_out_queries) = (0usize, 0usize, 0usize);
+    let (mut no_sig, mut below, mut lsh_miss) = (0usize, 0usize, 0usize);
+    let mut false_matches: Vec<String> = Vec::new();
+    let natural =
+        |i: usize, j: usize| docs[j].subtopic == docs[i].subtopic && jaccard(&sh[i], &sh[j]) >= 0.5;
+    for (i, kind, sig) in copies {
+        let (i, kind) = (*i, *kind);
+        let d = &docs[i];
+        let own = i as i64 + 1;
+        match sig.as_ref().and_then(|s| all.find(s)) {
+            Some((id, _)) if id == own => tp[kind] += 1,
+            Some((id, _)) if natural(i, (id - 1) as usize) => {
+                // ECB+ holds the same wire text twice: a copy of either is a copy of both.
+                fp_natural += 1;
+                tp[kind] += 1;
             }
-            match sig.as_ref().and_then(|s| all.find(s)) {
-                Some((id, _)) if id == own => tp[kind] += 1,
-                Some((id, _)) => {
-                    let j = (id - 1) as usize;
-                    if docs[j].subtopic == d.subtopic && jaccard(&sh[i], &sh[j]) >= 0.5 {
-                        // A copy of a copy: ECB+ holds the same wire text twice.
-                        fp_natural += 1;
-                        tp[kind] += 1;
-                    } else {
-                        fp_other += 1;
-                        fn_[kind] += 1;
-                        if pair_kind(d, &docs[j]) == 1 {
-                            fp_hard += 1;
-                        }
-                    }
-                }
-                None => {
-                    fn_[kind] += 1;
-                    let s = match (&sig, &sigs[i]) {
-                        (Some(a), Some(b)) => a.similarity(b),
-                        _ => -1.0,
-                    };
-                    missed.push((d.doc_id.clone(), kind, s));
+            Some((id, sim)) => {
+                let j = (id - 1) as usize;
+                fp_other += 1;
+                fn_[kind] += 1;
+                fp_hard += usize::from(pair_kind(d, &docs[j]) == 1);
+                false_matches.push(format!(
+                    "{} copy → {} ({}, {sim:.2})",
+                    d.doc_id,
+                    docs[j].doc_id,
+                    KIND_NAMES[pair_kind(d, &docs[j])]
+                ));
+            }
+            None => {
+                fn_[kind] += 1;
+                match (sig, &sigs[i]) {
+                    (Some(a), Some(b)) if a.similarity(b) >= threshold => lsh_miss += 1,
+                    (Some(_), Some(_)) => below += 1,
+                    _ => no_sig += 1,
                 }
             }
-            if i % 2 == 1 {
-                held_out_queries += 1;
-                if let Some((id, _)) = sig.as_ref().and_then(|s| even.find(s)) {
-                    let j = (id - 1) as usize;
-                    if docs[j].subtopic == d.subtopic && jaccard(&sh[i], &sh[j]) >= 0.5 {
-                        held_out_natural += 1;
-                    } else {
-                        held_out_fp += 1;
-                        if pair_kind(d, &docs[j]) == 1 {
-                            fp_hard += 1;
-                        }
-                    }
+        }
+        if i % 2 == 1 {
+            held_out_queries += 1;
+            if let Some((id, sim)) = sig.as_ref().and_then(|s| even.find(s)) {
+                let j = (id - 1) as usize;
+                if natural(i, j) {
+                    held_out_natural += 1;
+                } else {
+                    held_out_fp += 1;
+                    fp_hard += usize::from(pair_kind(d, &docs[j]) == 1);
+                    false_matches.push(format!(
+                        "{} held-out copy → {} ({}, {sim:.2})",
+                        d.doc_id,
+                        docs[j].doc_id,
+                        KIND_NAMES[pair_kind(d, &docs[j])]
+                    ));
                 }
             }
         }
@@ -406,46 +457,27 @@ fn bench_neardup(docs: &[Doc]) {
     let tps: usize = tp.iter().sum();
     let fns: usize = fn_.iter().sum();
     let fps = fp_other + held_out_fp;
-    copy_sims.sort_by(f64::total_cmp);
-    println!(
-        "near-copies: {} (3 per article: other template, new headline, retypeset; {})",
-        tps + fns,
-        kinds.join(", ")
-    );
-    for k in 0..3 {
-        println!(
-            "  {:<16} found {:>4} / {:>4}  recall {:.4}",
-            kinds[k],
-            tp[k],
-            tp[k] + fn_[k],
-            tp[k] as f64 / (tp[k] + fn_[k]) as f64
-        );
-    }
-    let q = |p: f64| copy_sims[((copy_sims.len() - 1) as f64 * p) as usize];
-    println!(
-        "  estimated similarity copy↔original: min {:.3}, p1 {:.3}, p5 {:.3}, median {:.3}",
-        copy_sims[0],
-        q(0.01),
-        q(0.05),
-        q(0.5)
-    );
-    println!(
-        "  matched another article: {fp_other}; matched an ECB+ near-identical same-event article (counted correct): {fp_natural}"
-    );
-    println!(
-        "  held-out: {held_out_queries} copies of articles not in the index: {held_out_fp} false matches, {held_out_natural} matches to ECB+ near-identical same-event articles"
-    );
-    println!("  hard-negative merges among the copies: {fp_hard}");
     let precision = tps as f64 / (tps + fps) as f64;
     let recall = tps as f64 / (tps + fns) as f64;
     println!(
-        "RESULT level3: precision {precision:.4} recall {recall:.4} (tp {tps}, fp {fps}, fn {fns}); hard-negative merges {} (originals) + {fp_hard} (copies); {:.1}s",
-        merges[1],
-        started.elapsed().as_secs_f64()
+        "RESULT level3 threshold {threshold:.2}: precision {precision:.4} recall {recall:.4} (tp {tps}, fp {fps}, fn {fns}: {no_sig} without signature, {below} below the threshold, {lsh_miss} missed by the bands); hard-negative merges {fp_hard}; recall by kind {}",
+        (0..3).map(|k| format!("{:.3}", tp[k] as f64 / (tp[k] + fn_[k]) as f64)).collect::<Vec<_>>().join(" / ")
     );
-    missed.sort_by(|a, b| a.2.total_cmp(&b.2));
-    for (id, kind, s) in missed.iter().take(12) {
-        println!("  missed {id} ({}) similarity {s:.3}", kinds[*kind]);
+    if verbose {
+        for k in 0..3 {
+            println!(
+                "  {:<16} found {:>4} / {:>4}  recall {:.4}",
+                kinds[k],
+                tp[k],
+                tp[k] + fn_[k],
+                tp[k] as f64 / (tp[k] + fn_[k]) as f64
+            );
+        }
+        println!("  matched another article: {fp_other}; matched an ECB+ near-identical same-event article (counted correct): {fp_natural}");
+        println!("  held-out: {held_out_queries} copies of articles not in the index: {held_out_fp} false matches, {held_out_natural} matches to ECB+ near-identical same-event articles");
+        for m in &false_matches {
+            println!("  false match: {m}");
+        }
     }
 }
 

@@ -202,7 +202,10 @@ async fn a_restart_never_lets_a_near_copy_through_and_clusters_survive_it() {
         dup.reason.starts_with("near-duplicate of story"),
         "{dup:#?}"
     );
-    assert!(dup.score.unwrap_or(0.0) >= 0.5, "{dup:#?}");
+    assert!(
+        dup.score.unwrap_or(0.0) >= newsdesk::dedup::DEFAULT_THRESHOLD,
+        "{dup:#?}"
+    );
 
     // The other report of the same event, in other words, joins the first story's cluster.
     let stories = all_stories(store.as_ref()).await;
