@@ -758,7 +758,12 @@ fn bench_cluster(docs: &[Doc]) {
 
     // Diagnostic: pairwise cosine of our vectors (IDF over all documents), best F1 over
     // thresholds, comparable with the README's TF-IDF baseline (0.807).
-    for boost in [1.0f32, 2.0, 3.0] {
+    let diag_boosts: &[f32] = if std::env::var_os("SKIP_PAIRWISE").is_some() {
+        &[]
+    } else {
+        &[1.0, 2.0, 3.0]
+    };
+    for &boost in diag_boosts {
         let params = ClusterParams {
             entity_boost: boost,
             ..ClusterParams::default()
@@ -800,20 +805,47 @@ fn bench_cluster(docs: &[Doc]) {
     }
 
     // Online clustering: grid over linkage, entity boost and threshold (one shuffle each).
-    let thresholds: Vec<f64> = (0..14).map(|i| 0.10 + 0.025 * i as f64).collect();
+    let thresholds: Vec<f64> = match std::env::var("THRESHOLDS") {
+        Ok(list) => list.split(',').filter_map(|t| t.parse().ok()).collect(),
+        Err(_) => (0..13).map(|i| 0.10 + 0.025 * i as f64).collect(),
+    };
     let mut grid = Vec::new();
-    for linkage in [Linkage::Single, Linkage::Average] {
-        for boost in [1.0f32, 2.0, 3.0] {
+    let linkages: Vec<Linkage> = match std::env::var("LINKAGES") {
+        Ok(list) => list
+            .split(',')
+            .filter_map(|l| match l {
+                "single" => Some(Linkage::Single),
+                "average" => Some(Linkage::Average),
+                "centroid" => Some(Linkage::Centroid),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => vec![Linkage::Single, Linkage::Average, Linkage::Centroid],
+    };
+    for linkage in linkages {
+        let boosts: Vec<f32> = match std::env::var("BOOSTS") {
+            Ok(list) => list.split(',').filter_map(|t| t.parse().ok()).collect(),
+            Err(_) => vec![2.0, 3.0],
+        };
+        for &boost in &boosts {
             let mut line = format!("{linkage:?} boost {boost}:");
             for &threshold in &thresholds {
                 let params = ClusterParams {
                     threshold,
                     entity_boost: boost,
                     linkage,
+                    lead_weight: std::env::var("LEAD")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(ClusterParams::default().lead_weight),
                     ..ClusterParams::default()
                 };
                 let r = mean_prf(&all, params, &[1]);
                 line.push_str(&format!(" {threshold:.3}→{:.3}", r.f1));
+                eprintln!(
+                    "{linkage:?} boost {boost} threshold {threshold:.3}: P {:.3} R {:.3} F1 {:.3}",
+                    r.p, r.r, r.f1
+                );
                 grid.push((params, r));
             }
             println!("{line}");
