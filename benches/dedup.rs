@@ -360,7 +360,7 @@ fn bench_neardup(docs: &[Doc]) {
         q(0.05),
         q(0.5)
     );
-    let thresholds = [0.3, 0.35, 0.4, 0.45, DEFAULT_THRESHOLD];
+    let thresholds = [0.3, 0.35, 0.4, 0.45, 0.5];
     for threshold in thresholds {
         neardup_at(
             docs,
