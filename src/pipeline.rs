@@ -16,7 +16,10 @@ use tokio::sync::{watch, Mutex};
 use url::Url;
 
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::dedup::{self, NearDupIndex, NearDupSignature, StoryFingerprint};
+use crate::dedup::{
+    self, ClusterParams, EventClusterer, EventTerms, NearDupIndex, NearDupSignature,
+    StoryFingerprint,
+};
 use crate::extract::{self, Article};
 use crate::fetch::{charset, FetchError, FetchOptions, Fetched, Fetcher, Validators};
 use crate::source::{self, SourceItem};
@@ -124,16 +127,31 @@ pub struct Pipeline {
     store: Arc<dyn Store>,
     fetcher: Fetcher,
     topic: TopicMatcher,
-    near_dup: Mutex<NearDupState>,
+    near_dup: Mutex<DedupState>,
     owner: String,
 }
 
-#[derive(Default)]
-struct NearDupState {
+/// The in-memory dedup state: near-duplicate index and event clusters, both rebuilt from the
+/// store (so a restart loses nothing) and topped up from it before each check (so stories
+/// stored by another process count too).
+struct DedupState {
     index: NearDupIndex,
-    /// Highest story id loaded into `index`; stories stored by other processes are picked up
-    /// from there before each check.
-    max_id: i64,
+    clusters: EventClusterer,
+    /// Highest story id whose signature was read into `index`.
+    index_max_id: i64,
+    /// Highest story id read into `clusters`.
+    clusters_max_id: i64,
+}
+
+impl Default for DedupState {
+    fn default() -> Self {
+        DedupState {
+            index: NearDupIndex::default(),
+            clusters: EventClusterer::new(ClusterParams::default()),
+            index_max_id: 0,
+            clusters_max_id: 0,
+        }
+    }
 }
 
 /// Where an item's processing ended before the store.
@@ -178,7 +196,7 @@ impl Pipeline {
             store,
             fetcher,
             topic,
-            near_dup: Mutex::new(NearDupState::default()),
+            near_dup: Mutex::new(DedupState::default()),
             owner,
         })
     }
@@ -591,7 +609,7 @@ impl Pipeline {
         mut event: Event,
     ) -> Result<Outcome, StoreError> {
         let mut nd = self.near_dup.lock().await;
-        self.refresh_near_dup(&mut nd).await?;
+        self.refresh_dedup(&mut nd).await?;
         let signature = NearDupSignature::of_text(&story.text);
         if let Some((of, similarity)) = signature.as_ref().and_then(|sig| nd.index.find(sig)) {
             event.outcome = Outcome::Duplicate;
@@ -607,20 +625,54 @@ impl Pipeline {
         event.reason = topic.reason;
         let mut story = story;
         story.near_dup = signature.as_ref().map(NearDupSignature::to_bytes);
-        match self.store.insert_story(&story, &ctx.seen, &event).await? {
+        // Level 4: same event, other words — a separate story in the closest cluster.
+        let terms = EventTerms::of_story(story.title.as_deref(), &story.text, nd.clusters.params());
+        let cluster = nd.clusters.best_cluster(&terms, story.fetched_at);
+        story.cluster_id = cluster.map(|c| c.cluster_id);
+        // Stories another process stored since the refresh are compared inside the insert's
+        // transaction, so two runs at once cannot both store near-copies of one story.
+        let threshold = nd.index.threshold();
+        let sig_for_check = signature.clone();
+        let check = move |stored: &[(i64, Vec<u8>)]| -> Option<(i64, f64)> {
+            let sig = sig_for_check.as_ref()?;
+            stored
+                .iter()
+                .filter_map(|(id, bytes)| {
+                    let other = NearDupSignature::from_bytes(bytes)?;
+                    Some((*id, sig.similarity(&other)))
+                })
+                .filter(|(_, s)| *s >= threshold)
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        };
+        let inserted = self
+            .store
+            .insert_story_guarded(&story, &ctx.seen, &event, nd.index_max_id, &check)
+            .await?;
+        match inserted {
             InsertOutcome::Stored(id) => {
+                // Our own id is read again by the next refresh; both inserts ignore repeats.
                 event.story_id = Some(id);
                 log_item(&event);
                 if let Some(sig) = &signature {
                     nd.index.insert(id, sig);
                 }
-                nd.max_id = nd.max_id.max(id);
+                let cluster_id = story.cluster_id.unwrap_or(id);
+                nd.clusters.insert(id, cluster_id, story.fetched_at, terms);
+                tracing::debug!(
+                    story = id,
+                    cluster = cluster_id,
+                    similarity = cluster.map(|c| c.similarity),
+                    "story clustered"
+                );
                 Ok(Outcome::Stored)
             }
             InsertOutcome::Duplicate { of, key } => {
                 event.outcome = Outcome::Duplicate;
                 event.duplicate_of = Some(of);
-                event.reason = format!("same {key} as story {of} (stored by another run)");
+                event.reason = match key {
+                    "near_dup" => format!("near-duplicate of story {of} (stored by another run)"),
+                    _ => format!("same {key} as story {of} (stored by another run)"),
+                };
                 log_item(&event);
                 Ok(Outcome::Duplicate)
             }
@@ -672,7 +724,7 @@ impl Pipeline {
                     Verdict::Failed { reason, .. } => ("failed", reason, None),
                     Verdict::Store(story, v) => {
                         let mut nd = self.near_dup.lock().await;
-                        self.refresh_near_dup(&mut nd).await?;
+                        self.refresh_dedup(&mut nd).await?;
                         let found = NearDupSignature::of_text(&story.text)
                             .and_then(|sig| nd.index.find(&sig));
                         match found {
@@ -702,14 +754,30 @@ impl Pipeline {
             .collect()
     }
 
-    async fn refresh_near_dup(&self, nd: &mut NearDupState) -> Result<(), StoreError> {
-        for (id, bytes) in self.store.near_dup_signatures(nd.max_id).await? {
+    /// Reads the stories stored since the last look (by this process or another) into the
+    /// near-duplicate index and the event clusters; the first call rebuilds both.
+    async fn refresh_dedup(&self, nd: &mut DedupState) -> Result<(), StoreError> {
+        let signatures = self.store.near_dup_signatures(nd.index_max_id).await?;
+        if nd.index_max_id == 0 {
+            nd.index.reserve(signatures.len());
+        }
+        for (id, bytes) in signatures {
             // A signature of another format (an older release) is skipped, not fatal: the
             // exact keys still guard that story.
             if let Some(sig) = NearDupSignature::from_bytes(&bytes) {
                 nd.index.insert(id, &sig);
             }
-            nd.max_id = nd.max_id.max(id);
+            nd.index_max_id = nd.index_max_id.max(id);
+        }
+        let since = Utc::now() - nd.clusters.params().window;
+        for s in self.store.recent_stories(nd.clusters_max_id, since).await? {
+            nd.clusters_max_id = nd.clusters_max_id.max(s.id);
+            if nd.clusters.contains(s.id) {
+                continue;
+            }
+            let terms = EventTerms::of_story(s.title.as_deref(), &s.text, nd.clusters.params());
+            nd.clusters
+                .insert(s.id, s.cluster_id.unwrap_or(s.id), s.fetched_at, terms);
         }
         Ok(())
     }

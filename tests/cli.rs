@@ -156,7 +156,32 @@ async fn fetch_then_read_stories_logs_and_sources() {
             assert!(s.get(field).is_some(), "missing {field} in {s}");
         }
         assert_eq!(s["status"], "new");
+        assert!(s["cluster_id"].is_i64(), "every story has a cluster: {s}");
     }
+    // `--cluster ID` lists exactly that cluster's stories; the table has a cluster column.
+    let cluster = stories[0]["cluster_id"].as_i64().expect("cluster id");
+    let members = stories
+        .iter()
+        .filter(|s| s["cluster_id"].as_i64() == Some(cluster))
+        .count();
+    let cluster_arg = cluster.to_string();
+    let out = newsdesk_async(
+        &config,
+        &["stories", "--cluster", &cluster_arg, "--format", "json"],
+    )
+    .await;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories json");
+    let listed = listed.as_array().expect("array");
+    assert_eq!(listed.len(), members);
+    assert!(listed
+        .iter()
+        .all(|s| s["cluster_id"].as_i64() == Some(cluster)));
+    let out = newsdesk_async(&config, &["stories"]).await;
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.lines().next().unwrap_or("").contains("CLUSTER"),
+        "{table}"
+    );
 
     let out = newsdesk_async(
         &config,

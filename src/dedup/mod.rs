@@ -6,12 +6,16 @@
 //! unique constraints on canonical URL and fingerprint make the first two race-free; the index is
 //! rebuilt from stored signatures, so a restart never lets a near-copy through.
 
+mod cluster;
 mod fingerprint;
 mod neardup;
 mod url_canon;
 
+pub use cluster::{ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage};
 pub use fingerprint::StoryFingerprint;
-pub use neardup::{NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD};
+pub use neardup::{
+    NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD, MIN_WORDS as NEARDUP_MIN_WORDS,
+};
 pub use url_canon::{canonical_url, is_tracking_param};
 
 /// The words of a text, lower-cased, split on anything that is not a letter or digit. The one

@@ -392,6 +392,25 @@ pub struct Story {
     pub html: String,
 }
 
+/// Compares a story with stored near-duplicate signatures (story id, signature bytes); the
+/// near-copy found, with its similarity.
+pub type NearDupCheck = dyn Fn(&[(i64, Vec<u8>)]) -> Option<(i64, f64)> + Send + Sync;
+
+/// A stored story as the event clusterer needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentStory {
+    /// Story id.
+    pub id: i64,
+    /// Same-event cluster.
+    pub cluster_id: Option<i64>,
+    /// Headline.
+    pub title: Option<String>,
+    /// Plain text body.
+    pub text: String,
+    /// Fetch time.
+    pub fetched_at: DateTime<Utc>,
+}
+
 /// Filter of `events`.
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
@@ -513,14 +532,39 @@ pub trait Store: Send + Sync {
     /// Near-duplicate signatures of stories with an id above `after_id`, ascending.
     async fn near_dup_signatures(&self, after_id: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
 
+    /// Stories with an id above `after_id` fetched at or after `since`, ascending by id: what
+    /// the event clusterer (re)builds its window from.
+    async fn recent_stories(
+        &self,
+        after_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RecentStory>, StoreError>;
+
     /// Stores a story, its seen item and its event in one transaction. When the canonical URL or
     /// the fingerprint is taken (a race with another run), stores the seen item and a
-    /// `duplicate` event instead.
+    /// `duplicate` event instead. A story with no `cluster_id` starts its own cluster: its
+    /// cluster id is set to its own id in the same transaction.
     async fn insert_story(
         &self,
         story: &NewStory,
         seen: &SeenItem,
         event: &Event,
+    ) -> Result<InsertOutcome, StoreError>;
+
+    /// [`Store::insert_story`] guarded against near-copies stored concurrently: in the same
+    /// transaction, after the story's row is written (which serializes this with every other
+    /// writer), `near_dup` is called with the near-duplicate signatures of the other stories
+    /// with an id above `after_id` (those the caller has not compared the story with yet).
+    /// When it names one (story id, similarity), the transaction is rolled back, the seen item
+    /// and a `duplicate` event are stored instead, and `Duplicate { key: "near_dup" }` is
+    /// returned.
+    async fn insert_story_guarded(
+        &self,
+        story: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+        after_id: i64,
+        near_dup: &NearDupCheck,
     ) -> Result<InsertOutcome, StoreError>;
 
     /// Records an item's final non-stored outcome: its seen item (unless `failed`, which is

@@ -20,6 +20,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::*;
+
+/// Advisory lock key of guarded story inserts ("newsdesk" in ASCII).
+const NEAR_DUP_LOCK: i64 = 0x6e65_7773_6465_736b;
 use crate::config::SourceConfig;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -500,83 +503,51 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn recent_stories(
+        &self,
+        after_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RecentStory>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, cluster_id, title, text, fetched_at FROM stories \
+             WHERE id > $1 AND fetched_at >= $2 ORDER BY id",
+        )
+        .bind(after_id)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecentStory {
+                    id: r.try_get("id")?,
+                    cluster_id: r.try_get("cluster_id")?,
+                    title: r.try_get("title")?,
+                    text: r.try_get("text")?,
+                    fetched_at: r.try_get("fetched_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn insert_story(
         &self,
         s: &NewStory,
         seen: &SeenItem,
         event: &Event,
     ) -> Result<InsertOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // ON CONFLICT without a target covers both unique keys. When another transaction holds
-        // an uncommitted row with the same key, this waits for it: committed → no row here
-        // (duplicate), rolled back → this insert goes ahead.
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
-             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(&s.source)
-        .bind(&s.url)
-        .bind(&s.canonical_url)
-        .bind(&s.guid)
-        .bind(&s.title)
-        .bind(&s.author)
-        .bind(s.published_at)
-        .bind(s.fetched_at)
-        .bind(&s.text)
-        .bind(&s.html)
-        .bind(&s.fingerprint)
-        .bind(&s.near_dup)
-        .bind(s.cluster_id)
-        .bind(s.topic_score)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(id) = id {
-            insert_seen(&mut *tx, seen, Outcome::Stored, Some(id), event.at).await?;
-            let mut ev = event.clone();
-            ev.story_id = Some(id);
-            insert_event(&mut *tx, &ev).await?;
-            tx.commit().await?;
-            return Ok(InsertOutcome::Stored(id));
-        }
-        // The conflicting row is committed (stories are never deleted), and each statement
-        // below sees it under READ COMMITTED.
-        let by_url: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM stories WHERE canonical_url = $1")
-                .bind(&s.canonical_url)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (of, key) = match by_url {
-            Some(id) => (id, "canonical_url"),
-            None => {
-                let by_fp: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM stories WHERE fingerprint = $1")
-                        .bind(&s.fingerprint)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match by_fp {
-                    Some(id) => (id, "fingerprint"),
-                    None => {
-                        return Err(StoreError::Corrupt {
-                            column: "stories",
-                            value: format!(
-                                "insert of {} conflicted but no story has its keys",
-                                s.canonical_url
-                            ),
-                        })
-                    }
-                }
-            }
-        };
-        let mut ev = event.clone();
-        ev.outcome = Outcome::Duplicate;
-        ev.duplicate_of = Some(of);
-        ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
-        insert_seen(&mut *tx, seen, Outcome::Duplicate, Some(of), ev.at).await?;
-        insert_event(&mut *tx, &ev).await?;
-        tx.commit().await?;
-        Ok(InsertOutcome::Duplicate { of, key })
+        self.insert_story_inner(s, seen, event, None).await
+    }
+
+    async fn insert_story_guarded(
+        &self,
+        s: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+        after_id: i64,
+        near_dup: &NearDupCheck,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.insert_story_inner(s, seen, event, Some((after_id, near_dup)))
+            .await
     }
 
     async fn record_item(&self, seen: Option<&SeenItem>, event: &Event) -> Result<(), StoreError> {
@@ -701,5 +672,132 @@ mod tests {
             redact_url("sqlite://data/newsdesk.db"),
             "sqlite://data/newsdesk.db"
         );
+    }
+}
+
+impl PgStore {
+    /// `insert_story`, with the near-copy guard of `insert_story_guarded` when `guard` is set.
+    async fn insert_story_inner(
+        &self,
+        s: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+        guard: Option<(i64, &NearDupCheck)>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if guard.is_some() {
+            // PostgreSQL does not serialize writers the way SQLite does: a transaction-scoped
+            // advisory lock makes guarded inserts (every daemon's) take turns, so each sees the
+            // near-copies committed before it, and story ids are handed out in commit order.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(NEAR_DUP_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // ON CONFLICT without a target covers both unique keys. When another transaction holds
+        // an uncommitted row with the same key, this waits for it: committed → no row here
+        // (duplicate), rolled back → this insert goes ahead.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
+             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&s.source)
+        .bind(&s.url)
+        .bind(&s.canonical_url)
+        .bind(&s.guid)
+        .bind(&s.title)
+        .bind(&s.author)
+        .bind(s.published_at)
+        .bind(s.fetched_at)
+        .bind(&s.text)
+        .bind(&s.html)
+        .bind(&s.fingerprint)
+        .bind(&s.near_dup)
+        .bind(s.cluster_id)
+        .bind(s.topic_score)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(id) = id {
+            if let Some((after_id, check)) = guard {
+                let rows = sqlx::query(
+                    "SELECT id, near_dup FROM stories \
+                     WHERE id > $1 AND id <> $2 AND near_dup IS NOT NULL ORDER BY id",
+                )
+                .bind(after_id)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let stored: Vec<(i64, Vec<u8>)> = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("id")?, r.try_get("near_dup")?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                if let Some((of, similarity)) = check(&stored) {
+                    tx.rollback().await?;
+                    let mut ev = event.clone();
+                    ev.outcome = Outcome::Duplicate;
+                    ev.duplicate_of = Some(of);
+                    ev.score = Some(similarity);
+                    ev.reason = format!(
+                        "near-duplicate of story {of} (similarity {similarity:.2}, stored by a concurrent run)"
+                    );
+                    self.record_item(Some(seen), &ev).await?;
+                    return Ok(InsertOutcome::Duplicate {
+                        of,
+                        key: "near_dup",
+                    });
+                }
+            }
+            if s.cluster_id.is_none() {
+                sqlx::query("UPDATE stories SET cluster_id = id WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_seen(&mut *tx, seen, Outcome::Stored, Some(id), event.at).await?;
+            let mut ev = event.clone();
+            ev.story_id = Some(id);
+            insert_event(&mut *tx, &ev).await?;
+            tx.commit().await?;
+            return Ok(InsertOutcome::Stored(id));
+        }
+        // The conflicting row is committed (stories are never deleted), and each statement
+        // below sees it under READ COMMITTED.
+        let by_url: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM stories WHERE canonical_url = $1")
+                .bind(&s.canonical_url)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (of, key) = match by_url {
+            Some(id) => (id, "canonical_url"),
+            None => {
+                let by_fp: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM stories WHERE fingerprint = $1")
+                        .bind(&s.fingerprint)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match by_fp {
+                    Some(id) => (id, "fingerprint"),
+                    None => {
+                        return Err(StoreError::Corrupt {
+                            column: "stories",
+                            value: format!(
+                                "insert of {} conflicted but no story has its keys",
+                                s.canonical_url
+                            ),
+                        })
+                    }
+                }
+            }
+        };
+        let mut ev = event.clone();
+        ev.outcome = Outcome::Duplicate;
+        ev.duplicate_of = Some(of);
+        ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
+        insert_seen(&mut *tx, seen, Outcome::Duplicate, Some(of), ev.at).await?;
+        insert_event(&mut *tx, &ev).await?;
+        tx.commit().await?;
+        Ok(InsertOutcome::Duplicate { of, key })
     }
 }

@@ -456,62 +456,51 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn recent_stories(
+        &self,
+        after_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RecentStory>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, cluster_id, title, text, fetched_at FROM stories \
+             WHERE id > ? AND fetched_at >= ? ORDER BY id",
+        )
+        .bind(after_id)
+        .bind(to_millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecentStory {
+                    id: r.try_get("id")?,
+                    cluster_id: r.try_get("cluster_id")?,
+                    title: r.try_get("title")?,
+                    text: r.try_get("text")?,
+                    fetched_at: from_millis(r.try_get("fetched_at")?),
+                })
+            })
+            .collect()
+    }
+
     async fn insert_story(
         &self,
         s: &NewStory,
         seen: &SeenItem,
         event: &Event,
     ) -> Result<InsertOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
-             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&s.source)
-        .bind(&s.url)
-        .bind(&s.canonical_url)
-        .bind(&s.guid)
-        .bind(&s.title)
-        .bind(&s.author)
-        .bind(s.published_at.map(to_millis))
-        .bind(to_millis(s.fetched_at))
-        .bind(&s.text)
-        .bind(&s.html)
-        .bind(&s.fingerprint)
-        .bind(&s.near_dup)
-        .bind(s.cluster_id)
-        .bind(s.topic_score)
-        .fetch_one(&mut *tx)
-        .await;
-        match inserted {
-            Ok(row) => {
-                let id: i64 = row.try_get("id")?;
-                insert_seen(&mut *tx, seen, Outcome::Stored, Some(id), event.at).await?;
-                let mut ev = event.clone();
-                ev.story_id = Some(id);
-                insert_event(&mut *tx, &ev).await?;
-                tx.commit().await?;
-                Ok(InsertOutcome::Stored(id))
-            }
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                let (of, key) = match self.story_by_canonical_url(&s.canonical_url).await? {
-                    Some(id) => (id, "canonical_url"),
-                    None => match self.story_by_fingerprint(&s.fingerprint).await? {
-                        Some(id) => (id, "fingerprint"),
-                        None => return Err(StoreError::Database(e)),
-                    },
-                };
-                let mut ev = event.clone();
-                ev.outcome = Outcome::Duplicate;
-                ev.duplicate_of = Some(of);
-                ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
-                self.record_item(Some(seen), &ev).await?;
-                Ok(InsertOutcome::Duplicate { of, key })
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.insert_story_inner(s, seen, event, None).await
+    }
+
+    async fn insert_story_guarded(
+        &self,
+        s: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+        after_id: i64,
+        near_dup: &NearDupCheck,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.insert_story_inner(s, seen, event, Some((after_id, near_dup)))
+            .await
     }
 
     async fn record_item(&self, seen: Option<&SeenItem>, event: &Event) -> Result<(), StoreError> {
@@ -610,5 +599,101 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    async fn insert_story_inner(
+        &self,
+        s: &NewStory,
+        seen: &SeenItem,
+        event: &Event,
+        guard: Option<(i64, &NearDupCheck)>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
+             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&s.source)
+        .bind(&s.url)
+        .bind(&s.canonical_url)
+        .bind(&s.guid)
+        .bind(&s.title)
+        .bind(&s.author)
+        .bind(s.published_at.map(to_millis))
+        .bind(to_millis(s.fetched_at))
+        .bind(&s.text)
+        .bind(&s.html)
+        .bind(&s.fingerprint)
+        .bind(&s.near_dup)
+        .bind(s.cluster_id)
+        .bind(s.topic_score)
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok(row) => {
+                let id: i64 = row.try_get("id")?;
+                if let Some((after_id, check)) = guard {
+                    let rows = sqlx::query(
+                        "SELECT id, near_dup FROM stories \
+                         WHERE id > ? AND id <> ? AND near_dup IS NOT NULL ORDER BY id",
+                    )
+                    .bind(after_id)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let stored: Vec<(i64, Vec<u8>)> = rows
+                        .iter()
+                        .map(|r| Ok((r.try_get("id")?, r.try_get("near_dup")?)))
+                        .collect::<Result<_, sqlx::Error>>()?;
+                    if let Some((of, similarity)) = check(&stored) {
+                        tx.rollback().await?;
+                        let mut ev = event.clone();
+                        ev.outcome = Outcome::Duplicate;
+                        ev.duplicate_of = Some(of);
+                        ev.score = Some(similarity);
+                        ev.reason = format!(
+                            "near-duplicate of story {of} (similarity {similarity:.2}, stored by a concurrent run)"
+                        );
+                        self.record_item(Some(seen), &ev).await?;
+                        return Ok(InsertOutcome::Duplicate {
+                            of,
+                            key: "near_dup",
+                        });
+                    }
+                }
+                if s.cluster_id.is_none() {
+                    sqlx::query("UPDATE stories SET cluster_id = id WHERE id = ?")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                insert_seen(&mut *tx, seen, Outcome::Stored, Some(id), event.at).await?;
+                let mut ev = event.clone();
+                ev.story_id = Some(id);
+                insert_event(&mut *tx, &ev).await?;
+                tx.commit().await?;
+                Ok(InsertOutcome::Stored(id))
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                let (of, key) = match self.story_by_canonical_url(&s.canonical_url).await? {
+                    Some(id) => (id, "canonical_url"),
+                    None => match self.story_by_fingerprint(&s.fingerprint).await? {
+                        Some(id) => (id, "fingerprint"),
+                        None => return Err(StoreError::Database(e)),
+                    },
+                };
+                let mut ev = event.clone();
+                ev.outcome = Outcome::Duplicate;
+                ev.duplicate_of = Some(of);
+                ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
+                self.record_item(Some(seen), &ev).await?;
+                Ok(InsertOutcome::Duplicate { of, key })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
