@@ -650,31 +650,6 @@ impl Store for PgStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_redacted_and_other_urls_kept() {
-        assert_eq!(
-            redact_url("postgres://news:s3cret@db.example:5432/newsdesk"),
-            "postgres://news:***@db.example:5432/newsdesk"
-        );
-        assert_eq!(
-            redact_url("postgres:///newsdesk?host=/run/postgresql"),
-            "postgres:///newsdesk?host=/run/postgresql"
-        );
-        assert_eq!(
-            redact_url("postgres://news:s3cret@db:notaport/x"),
-            "postgres://news:***@db:notaport/x"
-        );
-        assert_eq!(
-            redact_url("sqlite://data/newsdesk.db"),
-            "sqlite://data/newsdesk.db"
-        );
-    }
-}
-
 impl PgStore {
     /// `insert_story`, with the near-copy guard of `insert_story_guarded` when `guard` is set.
     async fn insert_story_inner(
@@ -799,5 +774,30 @@ impl PgStore {
         insert_event(&mut *tx, &ev).await?;
         tx.commit().await?;
         Ok(InsertOutcome::Duplicate { of, key })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted_and_other_urls_kept() {
+        assert_eq!(
+            redact_url("postgres://news:s3cret@db.example:5432/newsdesk"),
+            "postgres://news:***@db.example:5432/newsdesk"
+        );
+        assert_eq!(
+            redact_url("postgres:///newsdesk?host=/run/postgresql"),
+            "postgres:///newsdesk?host=/run/postgresql"
+        );
+        assert_eq!(
+            redact_url("postgres://news:s3cret@db:notaport/x"),
+            "postgres://news:***@db:notaport/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/newsdesk.db"),
+            "sqlite://data/newsdesk.db"
+        );
     }
 }
