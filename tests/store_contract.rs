@@ -81,6 +81,7 @@ contract!(
     runs_and_events_queries,
     stories_filters_status_and_signatures,
     open_twice_migrates_once,
+    guarded_inserts_store_one_of_concurrent_near_copies,
 );
 
 /// A fixed instant with whole milliseconds (what both stores keep).
@@ -590,6 +591,83 @@ async fn insert_story_once_under_concurrency(db: Db) {
         .iter()
         .filter(|e| e.outcome == Outcome::Stored)
         .all(|e| e.story_id.is_some_and(|d| stored.contains(&d))));
+}
+
+async fn guarded_inserts_store_one_of_concurrent_near_copies(db: Db) {
+    // Eight near-copies (distinct URLs and fingerprints, one signature) from two handles at
+    // once: the check inside each insert's transaction must see the ones committed before it.
+    let a = with_sources(&db, 1).await;
+    let b = db.open().await;
+    let run = a.start_run(Trigger::Schedule, t0()).await.expect("run");
+    let mut handles = Vec::new();
+    for n in 0..8usize {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        handles.push(tokio::spawn(async move {
+            let mut s = story(
+                n,
+                &format!("https://example.com/near-{n}"),
+                &format!("fp-near-{n}"),
+            );
+            s.near_dup = Some(vec![9, 9, 9, 9]);
+            let ev = item_event(run, Outcome::Stored, t0(), &s.url);
+            let check = |stored: &[(i64, Vec<u8>)]| {
+                stored
+                    .iter()
+                    .find(|(_, sig)| sig == &vec![9u8, 9, 9, 9])
+                    .map(|(id, _)| (*id, 1.0))
+            };
+            store
+                .insert_story_guarded(&s, &seen_of(&s), &ev, 0, &check)
+                .await
+                .expect("guarded insert")
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.expect("task"));
+    }
+    let stored: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            InsertOutcome::Stored(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stored.len(), 1, "{outcomes:?}");
+    for o in &outcomes {
+        if let InsertOutcome::Duplicate { of, key } = o {
+            assert_eq!((*of, *key), (stored[0], "near_dup"));
+        }
+    }
+    // The story that starts a cluster is its own cluster; recent_stories reads it back.
+    let recent = a
+        .recent_stories(0, t0() - secs(60))
+        .await
+        .expect("recent stories");
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].id, stored[0]);
+    assert_eq!(recent[0].cluster_id, Some(stored[0]));
+    assert!(a
+        .recent_stories(stored[0], t0() - secs(60))
+        .await
+        .expect("after")
+        .is_empty());
+    let events = a
+        .events(&EventFilter {
+            run_id: Some(run),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 8, "one event per insert");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.outcome == Outcome::Duplicate && e.duplicate_of == Some(stored[0]))
+            .count(),
+        7
+    );
 }
 
 async fn duplicates_by_canonical_url_and_fingerprint(db: Db) {
