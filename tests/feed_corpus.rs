@@ -29,8 +29,7 @@ fn feedparser_corpus() {
         .collect();
     assert_eq!(enc.right, enc.files, "encoding cases not right: {wrong:?}");
 
-    // Entities: all decoded but &lang; and &rang;, which HTML5 (U+27E8/9) and feedparser's
-    // HTML4 table (U+2329/A) map differently.
+    // Entities: every one decoded as feedparser expects.
     let ent = &figs["entities"];
     let wrong: Vec<_> = results
         .iter()
@@ -38,12 +37,7 @@ fn feedparser_corpus() {
         .map(|r| r.file.as_str())
         .collect();
     assert_eq!(ent.parsed, ent.files);
-    assert!(
-        wrong
-            .iter()
-            .all(|f| *f == "entities/lang.xml" || *f == "entities/rang.xml"),
-        "{wrong:?}"
-    );
+    assert!(wrong.is_empty(), "{wrong:?}");
 
     // Wellformed: at least 99% parse and at least 99% with every title/link check met (the rest:
     // Content-Location bases, `<dc:title>`-only titles, link-less RSS 1.0 items).

@@ -444,12 +444,19 @@ fn replace_reference(c: &Captures, entities: &HashMap<String, String>) -> String
     if let Some(v) = entities.get(name) {
         return v.clone();
     }
+    if let Some((_, cp)) = XHTML1_ENTITY_DIFFERENCES.iter().find(|(n, _)| *n == name) {
+        return format!("&#{cp};");
+    }
     match markup5ever::data::NAMED_ENTITIES.get(&format!("{name};")) {
         Some(&(cp, 0)) if cp != 0 => format!("&#{cp};"),
         Some(&(cp1, cp2)) if cp1 != 0 => format!("&#{cp1};&#{cp2};"),
         _ => format!("&amp;{name};"),
     }
 }
+
+/// Where feeds' entity set differs from HTML5's table: feeds name the XHTML 1.0 / HTML 4 entity
+/// sets, and HTML5 remapped only these two (to U+27E8/U+27E9).
+const XHTML1_ENTITY_DIFFERENCES: &[(&str, u32)] = &[("lang", 0x2329), ("rang", 0x232A)];
 
 static RSS_ROOT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"<rss(\s[^>]*)?>"#).expect("static regex"));
