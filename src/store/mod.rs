@@ -611,6 +611,29 @@ pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
+/// The `duplicate` event an insert records when another run stored the story first: by one of
+/// the unique keys (`key`), or as a near-copy with its similarity (`key` = `near_dup`).
+pub(crate) fn concurrent_duplicate_event(
+    event: &Event,
+    of: i64,
+    key: &str,
+    similarity: Option<f64>,
+) -> Event {
+    let mut ev = event.clone();
+    ev.outcome = Outcome::Duplicate;
+    ev.duplicate_of = Some(of);
+    ev.reason = match similarity {
+        Some(sim) => {
+            ev.score = Some(sim);
+            format!(
+                "near-duplicate of story {of} (similarity {sim:.2}, stored by a concurrent run)"
+            )
+        }
+        None => format!("same {key} as story {of} (stored by a concurrent run)"),
+    };
+    ev
+}
+
 pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms)
         .single()

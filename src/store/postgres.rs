@@ -710,13 +710,7 @@ impl PgStore {
                     .collect::<Result<_, sqlx::Error>>()?;
                 if let Some((of, similarity)) = check(&stored) {
                     tx.rollback().await?;
-                    let mut ev = event.clone();
-                    ev.outcome = Outcome::Duplicate;
-                    ev.duplicate_of = Some(of);
-                    ev.score = Some(similarity);
-                    ev.reason = format!(
-                        "near-duplicate of story {of} (similarity {similarity:.2}, stored by a concurrent run)"
-                    );
+                    let ev = concurrent_duplicate_event(event, of, "near_dup", Some(similarity));
                     self.record_item(Some(seen), &ev).await?;
                     return Ok(InsertOutcome::Duplicate {
                         of,
@@ -766,10 +760,7 @@ impl PgStore {
                 }
             }
         };
-        let mut ev = event.clone();
-        ev.outcome = Outcome::Duplicate;
-        ev.duplicate_of = Some(of);
-        ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
+        let ev = concurrent_duplicate_event(event, of, key, None);
         insert_seen(&mut *tx, seen, Outcome::Duplicate, Some(of), ev.at).await?;
         insert_event(&mut *tx, &ev).await?;
         tx.commit().await?;

@@ -650,13 +650,8 @@ impl SqliteStore {
                         .collect::<Result<_, sqlx::Error>>()?;
                     if let Some((of, similarity)) = check(&stored) {
                         tx.rollback().await?;
-                        let mut ev = event.clone();
-                        ev.outcome = Outcome::Duplicate;
-                        ev.duplicate_of = Some(of);
-                        ev.score = Some(similarity);
-                        ev.reason = format!(
-                            "near-duplicate of story {of} (similarity {similarity:.2}, stored by a concurrent run)"
-                        );
+                        let ev =
+                            concurrent_duplicate_event(event, of, "near_dup", Some(similarity));
                         self.record_item(Some(seen), &ev).await?;
                         return Ok(InsertOutcome::Duplicate {
                             of,
@@ -686,10 +681,7 @@ impl SqliteStore {
                         None => return Err(StoreError::Database(e)),
                     },
                 };
-                let mut ev = event.clone();
-                ev.outcome = Outcome::Duplicate;
-                ev.duplicate_of = Some(of);
-                ev.reason = format!("same {key} as story {of} (stored by a concurrent run)");
+                let ev = concurrent_duplicate_event(event, of, key, None);
                 self.record_item(Some(seen), &ev).await?;
                 Ok(InsertOutcome::Duplicate { of, key })
             }
