@@ -185,6 +185,21 @@ struct ItemContext {
     seen: SeenItem,
 }
 
+impl ItemContext {
+    /// What is known of an item before fetching it; its canonical URL is dedup's level 1 key.
+    fn of(cfg: &SourceConfig, item: &SourceItem) -> ItemContext {
+        ItemContext {
+            title: item.title.clone(),
+            url: item.url.to_string(),
+            seen: SeenItem {
+                source: cfg.name.clone(),
+                guid: item.guid.clone(),
+                canonical_url: dedup::canonical_url(&item.url),
+            },
+        }
+    }
+}
+
 impl Pipeline {
     /// Wires the stages for `config` over `store`.
     pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> Result<Pipeline, PipelineError> {
@@ -543,15 +558,7 @@ impl Pipeline {
         cfg: &SourceConfig,
         item: SourceItem,
     ) -> Result<ItemEnd, StoreError> {
-        let ctx = ItemContext {
-            title: item.title.clone(),
-            url: item.url.to_string(),
-            seen: SeenItem {
-                source: cfg.name.clone(),
-                guid: item.guid.clone(),
-                canonical_url: dedup::canonical_url(&item.url),
-            },
-        };
+        let ctx = ItemContext::of(cfg, &item);
         let (verdict, title) = self.judge_item(cfg, &item, &ctx).await?;
         let mut event = Event {
             id: 0,
@@ -706,15 +713,7 @@ impl Pipeline {
         };
         let decisions = stream::iter(items)
             .map(|item| async move {
-                let ctx = ItemContext {
-                    title: item.title.clone(),
-                    url: item.url.to_string(),
-                    seen: SeenItem {
-                        source: cfg.name.clone(),
-                        guid: item.guid.clone(),
-                        canonical_url: dedup::canonical_url(&item.url),
-                    },
-                };
+                let ctx = ItemContext::of(cfg, &item);
                 let (verdict, title) = self.judge_item(cfg, &item, &ctx).await?;
                 let title = title.or(ctx.title.clone());
                 let (outcome, reason, score) = match verdict {
