@@ -159,6 +159,21 @@ pub struct ClusterMatch {
     pub similarity: f64,
 }
 
+/// Keeps in `best` the closer of it and `candidate`, if the candidate reaches `threshold`; a tie
+/// goes to the older cluster (the lower id), so the choice does not depend on iteration order.
+fn keep_closer(best: &mut Option<ClusterMatch>, candidate: ClusterMatch, threshold: f64) {
+    if candidate.similarity < threshold {
+        return;
+    }
+    let closer = best.is_none_or(|b| {
+        candidate.similarity > b.similarity
+            || (candidate.similarity == b.similarity && candidate.cluster_id < b.cluster_id)
+    });
+    if closer {
+        *best = Some(candidate);
+    }
+}
+
 /// The recent stories and their clusters.
 #[derive(Debug)]
 pub struct EventClusterer {
@@ -263,22 +278,14 @@ impl EventClusterer {
                 Linkage::Single => max,
                 Linkage::Average | Linkage::Centroid => sum / n as f64,
             };
-            if similarity < self.params.threshold {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    similarity > b.similarity
-                        || (similarity == b.similarity && cluster_id < b.cluster_id)
-                }
-            };
-            if better {
-                best = Some(ClusterMatch {
+            keep_closer(
+                &mut best,
+                ClusterMatch {
                     cluster_id,
                     similarity,
-                });
-            }
+                },
+                self.params.threshold,
+            );
         }
         best
     }
@@ -327,22 +334,14 @@ impl EventClusterer {
                 .filter_map(|(t, w)| c.get(t).map(|cw| w * cw))
                 .sum();
             let similarity = f64::from(dot / (q_norm * c_norm));
-            if similarity < self.params.threshold {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    similarity > b.similarity
-                        || (similarity == b.similarity && cluster_id < b.cluster_id)
-                }
-            };
-            if better {
-                best = Some(ClusterMatch {
+            keep_closer(
+                &mut best,
+                ClusterMatch {
                     cluster_id,
                     similarity,
-                });
-            }
+                },
+                self.params.threshold,
+            );
         }
         best
     }

@@ -480,7 +480,10 @@ pub trait Store: Send + Sync {
         owner: &str,
         now: DateTime<Utc>,
         lease: Duration,
-    ) -> Result<Vec<SourceState>, StoreError>;
+    ) -> Result<Vec<SourceState>, StoreError> {
+        self.lease_batch(names, force, owner, now, lease, usize::MAX)
+            .await
+    }
 
     /// Like [`Store::lease_sources`], but takes at most `limit` sources, the longest overdue
     /// first (by due time, then name). A daemon leases a batch, fetches it, and leases the next,

@@ -353,17 +353,6 @@ impl Store for PgStore {
         rows.iter().map(source_from_row).collect()
     }
 
-    async fn lease_sources(
-        &self,
-        names: &[String],
-        force: bool,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-    ) -> Result<Vec<SourceState>, StoreError> {
-        self.lease(names, force, owner, now, lease, None).await
-    }
-
     async fn lease_batch(
         &self,
         names: &[String],
