@@ -3,31 +3,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::FixtureSite;
-
-fn newsdesk(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("NEWSDESK_CONFIG")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run newsdesk")
-}
-
-async fn newsdesk_async(config: &Path, args: &[&str]) -> Output {
-    let config = config.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        newsdesk(&config, &args)
-    })
-    .await
-    .expect("join")
-}
+use common::{newsdesk, newsdesk_async, FixtureSite};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

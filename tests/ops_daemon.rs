@@ -7,41 +7,18 @@ mod common;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::FixtureSite;
+use common::{newsdesk, newsdesk_async, FixtureSite};
 use newsdesk::admin::client::AdminClient;
 use newsdesk::admin::ListenAddr;
 use newsdesk::store::{self, Store};
 
 /// A cron expression that does not fire during a test: only the start-up run and manual runs.
 const NEVER: &str = "0 0 0 1 1 *";
-
-fn newsdesk(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("NEWSDESK_CONFIG")
-        .env_remove("NOTIFY_SOCKET")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run newsdesk")
-}
-
-async fn newsdesk_async(config: &Path, args: &[&str]) -> Output {
-    let config = config.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        newsdesk(&config, &args)
-    })
-    .await
-    .expect("join")
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

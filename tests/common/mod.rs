@@ -542,3 +542,29 @@ url = "{b}/slow.xml"
 pub fn fold_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// Runs the real binary on `config` (no inherited config path or systemd socket; warnings only
+/// on stderr) and waits for it.
+pub fn newsdesk(config: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("NEWSDESK_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run newsdesk")
+}
+
+/// [`newsdesk`] off the async runtime's threads, so a fixture site on the same runtime serves it.
+pub async fn newsdesk_async(config: &Path, args: &[&str]) -> std::process::Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        newsdesk(&config, &args)
+    })
+    .await
+    .expect("join")
+}
