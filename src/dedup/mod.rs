@@ -6,6 +6,8 @@
 //! unique constraints on canonical URL and fingerprint make the first two race-free; the index is
 //! rebuilt from stored signatures, so a restart never lets a near-copy through.
 
+use std::borrow::Cow;
+
 mod cluster;
 mod fingerprint;
 mod neardup;
@@ -20,8 +22,44 @@ pub use url_canon::{canonical_url, is_tracking_param};
 
 /// The words of a text, lower-cased, split on anything that is not a letter or digit. The one
 /// normalization every content key shares, so whitespace, punctuation and case never matter.
-pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+/// A word already in lower case is borrowed, so most words cost no allocation (the near-copy
+/// check runs on every fetched story).
+pub(crate) fn words(text: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(|w| {
+            let unchanged = if w.is_ascii() {
+                !w.bytes().any(|b| b.is_ascii_uppercase())
+            } else {
+                // Title-case letters and the like change too: only the real lowering can tell.
+                w.to_lowercase() == w
+            };
+            if unchanged {
+                Cow::Borrowed(w)
+            } else {
+                Cow::Owned(w.to_lowercase())
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_lowered_and_borrowed_when_already_lower() {
+        let text = "Microsoft's deal, ǅemal İstanbul — ΣΟΦΙΑ and openai 2024";
+        let got: Vec<Cow<'_, str>> = words(text).collect();
+        let want: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        assert_eq!(got, want);
+        // Title-case and dotted capitals are not `is_uppercase` alone: they still change.
+        assert!(matches!(got[3], Cow::Owned(_)));
+        assert!(matches!(got[4], Cow::Owned(_)));
+        assert!(matches!(got[2], Cow::Borrowed("deal")));
+        assert!(matches!(got[7], Cow::Borrowed("openai")));
+    }
 }

@@ -50,7 +50,7 @@ pub struct NearDupSignature {
 impl NearDupSignature {
     /// Signature of a body text, or `None` when the text is too short to compare.
     pub fn of_text(text: &str) -> Option<NearDupSignature> {
-        let words: Vec<String> = super::words(text).collect();
+        let words: Vec<std::borrow::Cow<'_, str>> = super::words(text).collect();
         if words.len() < MIN_WORDS {
             return None;
         }
@@ -328,7 +328,7 @@ fn position(hash: u64, capacity: usize) -> usize {
 
 /// FNV-1a over the shingle's words: stable across Rust versions and platforms, which stored
 /// signatures need (std's hasher makes no such promise).
-fn shingle_hash(words: &[String]) -> u64 {
+fn shingle_hash(words: &[std::borrow::Cow<'_, str>]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for word in words {
         for b in word.as_bytes().iter().chain(std::iter::once(&b' ')) {

@@ -270,7 +270,7 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         let Some(el) = arena.element(i) else {
             continue;
         };
-        let (class, id) = (el.attr("class"), el.attr("id"));
+        let (class, id) = (super::attr(el, "class"), super::attr(el, "id"));
         if class.is_none() && id.is_none() {
             continue;
         }
@@ -318,19 +318,18 @@ impl BlockBuilder {
 
     fn push_text(&mut self, idx: u32, s: &str) {
         if self.light {
-            for c in s.chars() {
-                if !c.is_whitespace() {
-                    if self.chars == 0 {
-                        self.anchor = idx;
-                    }
-                    self.chars += 1;
-                    if self.link_depth > 0 {
-                        self.link_chars += 1;
-                    }
-                }
+            let n = s.chars().filter(|c| !c.is_whitespace()).count() as u32;
+            if n > 0 && self.chars == 0 {
+                self.anchor = idx;
+            }
+            self.chars += n;
+            if self.link_depth > 0 {
+                self.link_chars += n;
             }
             return;
         }
+        self.text.reserve(s.len());
+        self.html.reserve(s.len());
         for c in s.chars() {
             if c.is_whitespace() {
                 self.pending_space = true;
@@ -451,7 +450,7 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
                 let f = arena.flags[i];
                 if f & rules::F_LINK != 0 {
                     if !light {
-                        let href = el.attr("href").unwrap_or("");
+                        let href = super::attr(el, "href").unwrap_or("");
                         let escaped = href.replace('&', "&amp;").replace('"', "&quot;");
                         b.push_markup("<a href=\"");
                         b.push_markup(&escaped);
@@ -729,7 +728,7 @@ fn pick(
                     .is_some_and(|f| f & rules::F_P != 0);
             (in_paragraph || !is_link_clutter(b))
                 && !phrase_clutter
-                && !title_variants.contains(&super::meta::normalize_for_compare(&b.text))
+                && !super::meta::is_title_variant(&b.text, title_variants)
         })
         .map(|(b, _)| b)
         .collect();

@@ -82,7 +82,11 @@ pub fn read(doc: &Html, page_url: Option<&Url>) -> Meta {
         let Node::Element(el) = node.value() else {
             continue;
         };
-        let get = |name: &str| el.attr(name).map(str::trim).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            super::attr(el, name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
         match el.name() {
             "meta" => {
                 let key = get("property").or(get("name")).or(get("itemprop"));
@@ -204,10 +208,19 @@ pub fn collapse(s: &str) -> String {
 
 /// Lowercased alphanumerics only, to compare a block with a headline.
 pub fn normalize_for_compare(s: &str) -> String {
+    compared_chars(s).collect()
+}
+
+/// Whether `text` normalizes to one of `variants` (each already normalized), without building
+/// the normalized text: every block of a page is checked.
+pub fn is_title_variant(text: &str, variants: &[String]) -> bool {
+    variants.iter().any(|v| compared_chars(text).eq(v.chars()))
+}
+
+fn compared_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .collect()
 }
 
 fn clean_author(a: &str) -> String {

@@ -53,6 +53,13 @@ pub fn extract(html: &str, page_url: Option<&Url>) -> Article {
     }
 }
 
+/// An element's attribute by name. `Element::attr` interns the name as an atom on every call
+/// (hashing, a lock for names outside the static set); comparing the few attributes an
+/// element has is several times cheaper, and extraction asks for attributes of every element.
+fn attr<'a>(el: &'a scraper::node::Element, name: &str) -> Option<&'a str> {
+    el.attrs().find_map(|(k, v)| (k == name).then_some(v))
+}
+
 /// Wraps each block in its paragraph element; consecutive list items share one list.
 fn assemble_html(blocks: &[Block]) -> String {
     let mut out = String::new();

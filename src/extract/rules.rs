@@ -590,9 +590,15 @@ fn compile(patterns: &[&str]) -> RegexSet {
     let patterns = patterns.iter().map(|p| p.replace(r"\b", r"(?-u:\b)"));
     regex::RegexSetBuilder::new(patterns)
         .case_insensitive(true)
+        // The lazy DFA of a big case-insensitive set outgrows the default 2 MB cache and then
+        // rebuilds states on every page; with room it settles after a few pages.
+        .dfa_size_limit(DFA_CACHE_BYTES)
         .build()
         .unwrap_or_else(|e| unreachable!("static regex table: {e}"))
 }
+
+/// Lazy-DFA cache of each phrase table.
+const DFA_CACHE_BYTES: usize = 16 << 20;
 
 /// An ASCII block that is one token this long (no space) is a leaked URL list, hash or data blob
 /// (CJK prose has no spaces either, hence ASCII only).
@@ -659,13 +665,16 @@ pub enum ClassVerdict {
 /// Splits `attr` (a class list or id) into lowercase words on `-`, `_`, `:` and camelCase
 /// boundaries, calling `f` on each word (`false`) and on each whole token squeezed (`true`).
 fn for_each_word(attr: &str, mut f: impl FnMut(&str, bool)) {
-    let mut word = String::new();
+    // Two buffers for the whole list: class lists are judged for most elements of a page.
+    let (mut word, mut compact) = (String::new(), String::new());
     for token in attr.split_ascii_whitespace() {
-        let lower = token.to_ascii_lowercase();
-        let compact: String = lower
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
+        compact.clear();
+        compact.extend(
+            token
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase()),
+        );
         f(&compact, true);
         let mut prev_lower = false;
         for c in token.chars() {
