@@ -349,6 +349,14 @@ pub struct SourceConfig {
     /// CSS selector of article links, for `page` sources.
     #[serde(default)]
     pub link_selector: Option<String>,
+    /// CSS selector of the element(s) holding the article body on this source's pages, when
+    /// the generic extractor picks the wrong part of the page.
+    #[serde(default)]
+    pub body_selector: Option<String>,
+    /// CSS selectors of elements to remove from this source's articles besides the generic
+    /// clutter rules (a site's own promo box, a byline block).
+    #[serde(default)]
+    pub drop_selectors: Vec<String>,
     /// Per-source override of `http.max_body_bytes`.
     #[serde(default)]
     pub max_body_bytes: Option<u64>,
@@ -502,6 +510,22 @@ impl Config {
                     }
                 }
                 (SourceKind::Feed, None) => {}
+            }
+            if let Some(sel) = &src.body_selector {
+                if let Err(e) = scraper::Selector::parse(sel) {
+                    return Err((
+                        key("body_selector"),
+                        format!("invalid CSS selector '{sel}': {e}"),
+                    ));
+                }
+            }
+            for (j, sel) in src.drop_selectors.iter().enumerate() {
+                if let Err(e) = scraper::Selector::parse(sel) {
+                    return Err((
+                        key(&format!("drop_selectors[{j}]")),
+                        format!("invalid CSS selector '{sel}': {e}"),
+                    ));
+                }
             }
             if src.max_body_bytes == Some(0) {
                 return Err((key("max_body_bytes"), "must be above 0".into()));

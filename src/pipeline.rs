@@ -823,7 +823,9 @@ impl Pipeline {
         };
         let fetched_at = Utc::now();
         let article =
-            match extract_article(fetched.body, fetched.content_type, fetched.url.clone()).await {
+            match extract_article(fetched.body, fetched.content_type, fetched.url.clone(), cfg)
+                .await
+            {
                 Ok(a) => a,
                 Err(reason) => {
                     return Ok((
@@ -1061,18 +1063,24 @@ async fn list_items(
     .map_err(SourceFailure::from)
 }
 
-/// Decodes and extracts an article page off the async threads (`scraper::Html` is not `Send`).
+/// Decodes and extracts an article page off the async threads (`scraper::Html` is not `Send`),
+/// with the source's own site rules when it has any.
 async fn extract_article(
     body: Vec<u8>,
     content_type: Option<String>,
     url: Url,
+    cfg: &SourceConfig,
 ) -> Result<Article, String> {
+    let (body_selector, drop_selectors) = (cfg.body_selector.clone(), cfg.drop_selectors.clone());
     tokio::task::spawn_blocking(move || {
+        // Checked when the config was loaded; parsing again here is microseconds.
+        let rules = extract::SiteRules::new(body_selector.as_deref(), &drop_selectors)
+            .map_err(|e| format!("site rules: {e}"))?;
         let html = charset::decode_html(&body, content_type.as_deref());
-        extract::extract(&html, Some(&url))
+        Ok(extract::extract_with(&html, Some(&url), &rules))
     })
     .await
-    .map_err(|e| format!("extractor failed on this page: {e}"))
+    .map_err(|e| format!("extractor failed on this page: {e}"))?
 }
 
 /// The page's own canonical URL when it names a plausible one, else the fetched URL; both

@@ -23,6 +23,16 @@ fn bad_config_is_refused_with_file_key_and_reason() {
             "selector",
         ),
         (
+            "[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"https://example.com/\"\nbody_selector = \"div..story\"\n",
+            "sources[0].body_selector",
+            "invalid CSS selector",
+        ),
+        (
+            "[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"https://example.com/\"\ndrop_selectors = [\".ad\", \"p:::x\"]\n",
+            "sources[0].drop_selectors[1]",
+            "invalid CSS selector",
+        ),
+        (
             "[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n[[sources]]\nname = \"x\"\nkind = \"feed\"\nurl = \"https://example.com/b\"\n",
             "sources[1].name",
             "duplicate",
@@ -203,4 +213,42 @@ async fn fetch_then_read_stories_logs_and_sources() {
         table.contains("g-slow") && table.contains("timed out"),
         "{table}"
     );
+}
+
+#[test]
+fn extract_tries_site_rules_and_refuses_bad_selectors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("page.html");
+    std::fs::write(
+        &page,
+        "<html><body><article><h1>Deal</h1><div class=\"txt\">\
+         <p>Microsoft and OpenAI signed a new agreement on Monday that changes how the two companies share revenue from models.</p>\
+         <div class=\"k7q\"><p>Our reporters spent a whole year inside the datacenters that power these models, and the series starts soon.</p></div>\
+         </div></article></body></html>",
+    )
+    .expect("write page");
+    let cfg = dir.path().join("unused.toml");
+    let page_arg = page.display().to_string();
+    let plain = newsdesk(&cfg, &["extract", &page_arg]);
+    assert!(plain.status.success());
+    assert!(
+        stdout(&plain).contains("whole year inside"),
+        "{}",
+        stdout(&plain)
+    );
+    let ruled = newsdesk(&cfg, &["extract", "--drop-selector", "div.k7q", &page_arg]);
+    assert!(ruled.status.success());
+    assert!(
+        !stdout(&ruled).contains("whole year inside"),
+        "{}",
+        stdout(&ruled)
+    );
+    assert!(
+        stdout(&ruled).contains("signed a new agreement"),
+        "{}",
+        stdout(&ruled)
+    );
+    let bad = newsdesk(&cfg, &["extract", "--body-selector", "div[[", &page_arg]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid CSS selector 'div[['"));
 }

@@ -102,6 +102,8 @@ fn src(name: &str) -> SourceConfig {
         kind: SourceKind::Feed,
         url: format!("http://127.0.0.1:9/{name}.xml"),
         link_selector: None,
+        body_selector: None,
+        drop_selectors: Vec::new(),
         max_body_bytes: None,
         interval: None,
         enabled: true,

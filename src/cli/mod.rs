@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
 use newsdesk::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use newsdesk::extract::SiteRules;
 use newsdesk::pipeline::{Pipeline, RunReport};
 use newsdesk::publish::StoryFormat;
 use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatus};
@@ -158,6 +159,12 @@ enum Command {
         /// Page URL, to resolve relative links.
         #[arg(long)]
         url: Option<url::Url>,
+        /// CSS selector of the body element(s), to try a source's `body_selector`.
+        #[arg(long)]
+        body_selector: Option<String>,
+        /// CSS selector of elements to remove (repeatable), to try a source's `drop_selectors`.
+        #[arg(long = "drop-selector")]
+        drop_selectors: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExtractFormatArg::Text)]
         format: ExtractFormatArg,
@@ -225,8 +232,22 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format, matches!(cli.command, Command::Run));
     // Extraction needs no config: it must work on a bare checkout or a laptop.
-    if let Command::Extract { url, format, files } = &cli.command {
-        return cmd_extract(files, url.as_ref(), *format);
+    if let Command::Extract {
+        url,
+        body_selector,
+        drop_selectors,
+        format,
+        files,
+    } = &cli.command
+    {
+        let rules = match SiteRules::new(body_selector.as_deref(), drop_selectors) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return cmd_extract(files, url.as_ref(), &rules, *format);
     }
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -260,7 +281,12 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn cmd_extract(files: &[PathBuf], url: Option<&url::Url>, format: ExtractFormatArg) -> ExitCode {
+fn cmd_extract(
+    files: &[PathBuf],
+    url: Option<&url::Url>,
+    rules: &SiteRules,
+    format: ExtractFormatArg,
+) -> ExitCode {
     use newsdesk::extract::{run_extract_command, ExtractFormat};
     let format = match format {
         ExtractFormatArg::Text => ExtractFormat::Text,
@@ -269,7 +295,7 @@ fn cmd_extract(files: &[PathBuf], url: Option<&url::Url>, format: ExtractFormatA
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match run_extract_command(files, url, format, &mut out) {
+    match run_extract_command(files, url, rules, format, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

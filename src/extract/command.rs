@@ -1,9 +1,9 @@
-//! The `newsdesk extract` command: runs [`super::extract`] over files and prints the results.
+//! The `newsdesk extract` command: runs [`super::extract_with`] over files and prints the results.
 //!
-//! Takes paths (`-` is stdin, `*.gz` is gunzipped), an optional page URL and an output format;
-//! writes text, a JSON value or NDJSON to the given writer.
+//! Takes paths (`-` is stdin, `*.gz` is gunzipped), an optional page URL, site rules and an
+//! output format; writes text, a JSON value or NDJSON to the given writer.
 
-use super::{extract, Article};
+use super::{extract_with, Article, SiteRules};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use url::Url;
@@ -102,6 +102,7 @@ pub(crate) fn decode(raw: Vec<u8>) -> String {
 pub fn run_extract_command(
     files: &[PathBuf],
     url: Option<&Url>,
+    rules: &SiteRules,
     format: ExtractFormat,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ExtractCommandError> {
@@ -111,7 +112,7 @@ pub fn run_extract_command(
     }
     for (n, path) in files.iter().enumerate() {
         let html = read_input(path)?;
-        let article = extract(&html, url);
+        let article = extract_with(&html, url, rules);
         let name = path.display().to_string();
         match format {
             ExtractFormat::Text => {

@@ -68,6 +68,34 @@ struct Arena<'a> {
 }
 
 impl<'a> Arena<'a> {
+    /// Marks the elements an operator's site rules select ([`rules::F_SITE_BODY`],
+    /// [`rules::F_SITE_DROP`]); a body element also protects its ancestors like
+    /// `itemprop=articleBody` does.
+    fn apply_site_rules(&mut self, doc: &'a Html, site: &super::SiteRules) {
+        if site.is_empty() {
+            return;
+        }
+        let index: HashMap<ego_tree::NodeId, u32> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id(), i as u32))
+            .collect();
+        let mut mark = |sel: &scraper::Selector, flag: u32| {
+            for el in doc.select(sel) {
+                if let Some(&i) = index.get(&el.id()) {
+                    self.flags[i as usize] |= flag;
+                }
+            }
+        };
+        if let Some(sel) = &site.body {
+            mark(sel, rules::F_SITE_BODY | rules::F_ARTICLE_BODY);
+        }
+        for sel in &site.drop {
+            mark(sel, rules::F_SITE_DROP);
+        }
+    }
+
     fn build(doc: &'a Html) -> Arena<'a> {
         let mut arena = Arena {
             nodes: Vec::with_capacity(doc.tree.nodes().len() / 2),
@@ -253,7 +281,7 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         if f & rules::F_ELEMENT == 0 || f & rules::F_ROOT != 0 {
             continue;
         }
-        if f & rules::F_HIDDEN != 0 {
+        if f & (rules::F_HIDDEN | rules::F_SITE_DROP) != 0 {
             junk[i] = true;
             continue;
         }
@@ -550,8 +578,13 @@ fn container_bonus(flags: u32) -> f32 {
 }
 
 /// Picks the container and returns its blocks, with clutter and duplicated titles dropped.
-pub fn extract_blocks(doc: &Html, title_variants: &[String]) -> Vec<Block> {
-    let arena = Arena::build(doc);
+pub fn extract_blocks(
+    doc: &Html,
+    title_variants: &[String],
+    site: &super::SiteRules,
+) -> Vec<Block> {
+    let mut arena = Arena::build(doc);
+    arena.apply_site_rules(doc, site);
     // Pass one: tags, roles and hidden elements only; finds where the prose is.
     let junk0 = junk_flags(&arena, Strictness::NoClasses, &[]);
     let blocks0 = blocks(&arena, &junk0, true);
@@ -696,6 +729,33 @@ fn pick(
     prefix.push(0.0f32);
     for w in &weights {
         prefix.push(prefix.last().copied().unwrap_or(0.0) + w);
+    }
+    // An operator's body selector names the container; its matches are read in order.
+    let site_body: Vec<(u32, u32)> = (0..arena.nodes.len())
+        .filter(|&i| arena.flags[i] & rules::F_SITE_BODY != 0 && !junk[i])
+        .map(|i| (i as u32, arena.end[i]))
+        .collect();
+    if !site_body.is_empty() {
+        let keep: Vec<bool> = blocks
+            .iter()
+            .zip(&phrase)
+            .map(|(b, &phrase_clutter)| {
+                site_body
+                    .iter()
+                    .any(|&(from, to)| (from..to).contains(&b.anchor))
+                    && !phrase_clutter
+                    && !is_link_clutter(b)
+                    && !super::meta::is_title_variant(&b.text, title_variants)
+            })
+            .collect();
+        // Nothing readable where the operator pointed (a redesign): score the page as usual.
+        if keep.contains(&true) {
+            return blocks
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(b, k)| k.then_some(b))
+                .collect();
+        }
     }
     let mut best = (f32::MIN, 0usize, 0usize);
     for (i, &is_junk) in junk.iter().enumerate() {

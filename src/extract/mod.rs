@@ -13,7 +13,7 @@ pub use command::{run_extract_command, ExtractCommandError, ExtractFormat};
 
 use chrono::{DateTime, Utc};
 use content::{Block, Kind};
-use scraper::Html;
+use scraper::{Html, Selector};
 use url::Url;
 
 /// What the extractor found on a page.
@@ -33,11 +33,58 @@ pub struct Article {
     pub html: String,
 }
 
+/// An operator's rules for one site, from its source's config (`body_selector`,
+/// `drop_selectors`): where the body is and what to remove besides the generic clutter rules.
+/// Without rules the extractor is fully generic.
+#[derive(Debug, Default)]
+pub struct SiteRules {
+    body: Option<Selector>,
+    drop: Vec<Selector>,
+}
+
+/// A CSS selector in a site rule that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid CSS selector '{selector}': {reason}")]
+pub struct SiteRuleError {
+    /// The selector as written.
+    pub selector: String,
+    /// The parser's reason.
+    pub reason: String,
+}
+
+impl SiteRules {
+    /// Rules from a body selector (the elements holding the article text; several matches are
+    /// read in document order) and selectors of elements to drop wherever they are.
+    pub fn new(body: Option<&str>, drop: &[String]) -> Result<SiteRules, SiteRuleError> {
+        let parse = |sel: &str| {
+            Selector::parse(sel).map_err(|e| SiteRuleError {
+                selector: sel.to_string(),
+                reason: e.to_string(),
+            })
+        };
+        Ok(SiteRules {
+            body: body.map(parse).transpose()?,
+            drop: drop.iter().map(|s| parse(s)).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Whether there is no rule at all.
+    pub fn is_empty(&self) -> bool {
+        self.body.is_none() && self.drop.is_empty()
+    }
+}
+
 /// Extracts the article from `html`; `page_url` resolves relative links.
 pub fn extract(html: &str, page_url: Option<&Url>) -> Article {
+    extract_with(html, page_url, &SiteRules::default())
+}
+
+/// [`extract`] with an operator's [`SiteRules`]. A body selector that matches nothing on the
+/// page (a redesign) falls back to the generic extraction rather than storing an empty body.
+pub fn extract_with(html: &str, page_url: Option<&Url>, rules: &SiteRules) -> Article {
     let doc = Html::parse_document(html);
     let meta = meta::read(&doc, page_url);
-    let blocks = content::extract_blocks(&doc, &meta.title_variants);
+    let blocks = content::extract_blocks(&doc, &meta.title_variants, rules);
     let text = blocks
         .iter()
         .map(|b| b.text.as_str())

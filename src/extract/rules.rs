@@ -109,6 +109,10 @@ pub const F_DROP_ROLE: u32 = 1 << 15;
 pub const F_ARTICLE_BODY: u32 = 1 << 16;
 /// `itemprop=articleBody` itself (container bonus); set from attributes.
 pub const F_ITEMPROP_BODY: u32 = 1 << 17;
+/// Matched by an operator's drop selector ([`super::SiteRules`]): always removed.
+pub const F_SITE_DROP: u32 = 1 << 18;
+/// Matched by an operator's body selector ([`super::SiteRules`]): the body is taken from here.
+pub const F_SITE_BODY: u32 = 1 << 19;
 
 static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
     let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();

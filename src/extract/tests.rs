@@ -256,3 +256,62 @@ fn lone_datelines() {
         &["October 12", "November 20", "23 Nov", "05/10"],
     );
 }
+
+/// A page where the generic scorer prefers a long prose sidebar over a short article: what an
+/// operator's `body_selector` is for.
+fn short_article_beside_long_sidebar() -> String {
+    let sidebar: String = (0..6)
+        .map(|i| format!("<p>Sidebar essay paragraph {i} keeps going on about other matters entirely, at length, with full sentences and no links at all in it.</p>"))
+        .collect();
+    format!(
+        "<html><body><div class=\"layout\"><div class=\"story-text\">\
+         <p>Microsoft and OpenAI signed a new agreement on Monday, the companies said.</p>\
+         <p>The deal changes how the two share revenue.</p></div>\
+         <div class=\"column\">{sidebar}</div></div></body></html>"
+    )
+}
+
+#[test]
+fn site_body_selector_names_the_container() {
+    let html = short_article_beside_long_sidebar();
+    let generic = extract(&html, None);
+    assert!(
+        generic.text.contains("Sidebar essay"),
+        "the page must fool the generic scorer for this test to mean anything: {}",
+        generic.text
+    );
+    let rules = SiteRules::new(Some("div.story-text"), &[]).expect("valid selector");
+    let a = extract_with(&html, None, &rules);
+    assert!(a.text.contains("signed a new agreement"), "{}", a.text);
+    assert!(a.text.contains("share revenue"), "{}", a.text);
+    assert!(!a.text.contains("Sidebar essay"), "{}", a.text);
+}
+
+#[test]
+fn site_body_selector_matching_nothing_falls_back_to_generic() {
+    let rules = SiteRules::new(Some("div.no-such-thing"), &[]).expect("valid selector");
+    let a = extract_with(&page("", ""), None, &rules);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+}
+
+#[test]
+fn site_drop_selectors_remove_what_generic_rules_keep() {
+    let promo = "<div class=\"x9f\"><p>Our reporters spent a whole year inside the datacenters that power these models, and the series starts next week.</p></div>";
+    let html = page(promo, "");
+    assert!(extract(&html, None).text.contains("whole year inside"));
+    let rules =
+        SiteRules::new(None, &["div.x9f".to_string(), "h1".to_string()]).expect("valid selectors");
+    let a = extract_with(&html, None, &rules);
+    assert!(!a.text.contains("whole year inside"), "{}", a.text);
+    assert!(!a.html.contains("whole year inside"), "{}", a.html);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(a.text.contains("single provider"), "{}", a.text);
+}
+
+#[test]
+fn site_rules_refuse_bad_selectors() {
+    let err = SiteRules::new(Some("div[[["), &[]).expect_err("bad selector");
+    assert_eq!(err.selector, "div[[[");
+    assert!(SiteRules::new(None, &["p:::x".to_string()]).is_err());
+    assert!(SiteRules::new(None, &[]).expect("no rules").is_empty());
+}
