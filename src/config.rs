@@ -44,9 +44,53 @@ pub struct Config {
     /// Admin endpoint of the daemon.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// How near-copies and same-event stories are recognized.
+    #[serde(default)]
+    pub dedup: DedupConfig,
     /// The feeds and pages to poll.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+}
+
+/// `[dedup]`: the thresholds of near-copy detection and event clustering. The defaults are the
+/// values measured best on the ECB+ benches (README); change them only with a reason.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupConfig {
+    /// Estimated shingle similarity (0–1) at or above which a story is a near-copy of a stored one.
+    #[serde(default = "default_near_duplicate_threshold")]
+    pub near_duplicate_threshold: f64,
+    /// Cosine similarity (0–1) at or above which a story joins an event's cluster.
+    #[serde(default = "default_cluster_threshold")]
+    pub cluster_threshold: f64,
+    /// How far back stories count for clustering, e.g. `7d`.
+    #[serde(default = "default_cluster_window", with = "humantime_serde_compat")]
+    pub cluster_window: Duration,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        Self {
+            near_duplicate_threshold: default_near_duplicate_threshold(),
+            cluster_threshold: default_cluster_threshold(),
+            cluster_window: default_cluster_window(),
+        }
+    }
+}
+
+fn default_near_duplicate_threshold() -> f64 {
+    crate::dedup::DEFAULT_THRESHOLD
+}
+
+fn default_cluster_threshold() -> f64 {
+    crate::dedup::ClusterParams::default().threshold
+}
+
+fn default_cluster_window() -> Duration {
+    crate::dedup::ClusterParams::default()
+        .window
+        .to_std()
+        .unwrap_or(Duration::from_secs(7 * 86_400))
 }
 
 /// `[storage]`
@@ -475,6 +519,7 @@ impl Config {
             }
         }
         self.validate_topic()?;
+        self.validate_dedup()?;
         let mut names = HashSet::new();
         for (i, src) in self.sources.iter().enumerate() {
             let key = |field: &str| format!("sources[{i}].{field}");
@@ -530,6 +575,28 @@ impl Config {
             if src.max_body_bytes == Some(0) {
                 return Err((key("max_body_bytes"), "must be above 0".into()));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_dedup(&self) -> Result<(), (String, String)> {
+        let d = &self.dedup;
+        for (key, value) in [
+            ("dedup.near_duplicate_threshold", d.near_duplicate_threshold),
+            ("dedup.cluster_threshold", d.cluster_threshold),
+        ] {
+            if !(value > 0.0 && value <= 1.0) {
+                return Err((
+                    key.into(),
+                    format!("must be above 0 and at most 1, not {value}"),
+                ));
+            }
+        }
+        if d.cluster_window.is_zero() || chrono::Duration::from_std(d.cluster_window).is_err() {
+            return Err((
+                "dedup.cluster_window".into(),
+                "must be a positive duration like 7d".into(),
+            ));
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::{watch, Mutex};
 use url::Url;
 
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, DedupConfig, SourceConfig, SourceKind};
 use crate::dedup::{
     self, ClusterParams, EventClusterer, EventTerms, NearDupIndex, NearDupSignature,
     StoryFingerprint,
@@ -143,11 +143,18 @@ struct DedupState {
     clusters_max_id: i64,
 }
 
-impl Default for DedupState {
-    fn default() -> Self {
+impl DedupState {
+    /// Empty index and clusterer with the config's thresholds.
+    fn new(config: &DedupConfig) -> DedupState {
+        let window = chrono::Duration::from_std(config.cluster_window)
+            .unwrap_or_else(|_| ClusterParams::default().window);
         DedupState {
-            index: NearDupIndex::default(),
-            clusters: EventClusterer::new(ClusterParams::default()),
+            index: NearDupIndex::with_threshold(config.near_duplicate_threshold),
+            clusters: EventClusterer::new(ClusterParams {
+                threshold: config.cluster_threshold,
+                window,
+                ..ClusterParams::default()
+            }),
             index_max_id: 0,
             clusters_max_id: 0,
         }
@@ -206,12 +213,13 @@ impl Pipeline {
         let fetcher = Fetcher::new(&config.http)?;
         let topic = TopicMatcher::new(&config.topic)?;
         let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let near_dup = Mutex::new(DedupState::new(&config.dedup));
         Ok(Pipeline {
             config,
             store,
             fetcher,
             topic,
-            near_dup: Mutex::new(DedupState::default()),
+            near_dup,
             owner,
         })
     }

@@ -38,6 +38,12 @@ fn bad_config_is_refused_with_file_key_and_reason() {
             "duplicate",
         ),
         ("[storage]\nurl = \"mysql://db\"\n", "storage.url", "sqlite"),
+        (
+            "[dedup]\nnear_duplicate_threshold = 1.5\n",
+            "dedup.near_duplicate_threshold",
+            "at most 1",
+        ),
+        ("[dedup]\ncluster_window = \"0s\"\n", "dedup.cluster_window", "positive"),
         ("[schedule\ncron = 1", "schedule", "line 1"),
     ];
     for (text, key, reason) in cases {
