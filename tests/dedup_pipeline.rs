@@ -103,6 +103,11 @@ async fn start_site() -> (String, tokio::sync::oneshot::Sender<()>) {
 
 /// One source per feed, named after it.
 fn config(base: &str, db: &Path, feeds: &[&str]) -> Config {
+    config_with(base, db, feeds, "")
+}
+
+/// [`config`] with `extra` TOML sections.
+fn config_with(base: &str, db: &Path, feeds: &[&str], extra: &str) -> Config {
     let mut toml = format!(
         r#"
 [storage]
@@ -124,6 +129,7 @@ respect_robots_txt = false
 "#,
         db.display()
     );
+    toml.push_str(extra);
     for f in feeds {
         toml.push_str(&format!(
             "\n[[sources]]\nname = \"{f}\"\nkind = \"feed\"\nurl = \"{base}/feeds/{f}.rss\"\n"
@@ -244,5 +250,37 @@ async fn two_runs_at_once_store_a_near_copied_story_once() {
         );
         assert_eq!(ra.counts.duplicates + rb.counts.duplicates, 1);
         assert_eq!(all_stories(store.as_ref()).await.len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_thresholds_take_effect() {
+    let (base, _stop) = start_site().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("strict.db");
+    let feeds = ["seed-0", "near-copy+seed-2"];
+    // Only identical signatures are near-copies, only identical vectors one event.
+    let config = config_with(
+        &base,
+        &db,
+        &feeds,
+        "\n[dedup]\nnear_duplicate_threshold = 1.0\ncluster_threshold = 1.0\n",
+    );
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.expect("store"));
+    let p = Pipeline::new(Arc::new(config), store.clone()).expect("pipeline");
+    p.sync_sources().await.expect("sync");
+    run(&p, &["seed-0"]).await;
+    let r = run(&p, &["near-copy+seed-2"]).await;
+    // With the default thresholds the first test sees (stored 1, duplicate 1) and one cluster.
+    assert_eq!((r.counts.stored, r.counts.duplicates), (2, 0), "{r:#?}");
+    let stories = all_stories(store.as_ref()).await;
+    assert_eq!(stories.len(), 3);
+    for s in &stories {
+        assert_eq!(
+            s.cluster_id,
+            Some(s.id),
+            "{:?} joined another cluster",
+            s.title
+        );
     }
 }
