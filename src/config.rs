@@ -539,37 +539,24 @@ impl Config {
                 }
                 Err(e) => return Err((key("url"), format!("'{}': {e}", src.url))),
             }
-            match (src.kind, &src.link_selector) {
-                (SourceKind::Page, None) => {
-                    return Err((
-                        key("link_selector"),
-                        "a page source needs a link_selector".into(),
-                    ))
-                }
-                (_, Some(sel)) => {
+            if src.kind == SourceKind::Page && src.link_selector.is_none() {
+                return Err((
+                    key("link_selector"),
+                    "a page source needs a link_selector".into(),
+                ));
+            }
+            let drop_keys = (0..src.drop_selectors.len()).map(|j| format!("drop_selectors[{j}]"));
+            let selectors = [
+                ("link_selector".to_string(), src.link_selector.as_ref()),
+                ("body_selector".to_string(), src.body_selector.as_ref()),
+            ]
+            .into_iter()
+            .chain(drop_keys.zip(src.drop_selectors.iter().map(Some)));
+            for (field, sel) in selectors {
+                if let Some(sel) = sel {
                     if let Err(e) = scraper::Selector::parse(sel) {
-                        return Err((
-                            key("link_selector"),
-                            format!("invalid CSS selector '{sel}': {e}"),
-                        ));
+                        return Err((key(&field), format!("invalid CSS selector '{sel}': {e}")));
                     }
-                }
-                (SourceKind::Feed, None) => {}
-            }
-            if let Some(sel) = &src.body_selector {
-                if let Err(e) = scraper::Selector::parse(sel) {
-                    return Err((
-                        key("body_selector"),
-                        format!("invalid CSS selector '{sel}': {e}"),
-                    ));
-                }
-            }
-            for (j, sel) in src.drop_selectors.iter().enumerate() {
-                if let Err(e) = scraper::Selector::parse(sel) {
-                    return Err((
-                        key(&format!("drop_selectors[{j}]")),
-                        format!("invalid CSS selector '{sel}': {e}"),
-                    ));
                 }
             }
             if src.max_body_bytes == Some(0) {
