@@ -6,7 +6,7 @@
 //! Every item ends as `stored`, `duplicate`, `off_topic` or `failed`, written with its event in
 //! one transaction; a failing source or item never stops the run.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +48,14 @@ pub enum PipelineError {
     /// A source named on the command line is not in the config.
     #[error("no source named '{0}' in the config")]
     UnknownSource(String),
+    /// A source's extraction rules do not parse.
+    #[error("source '{source_name}': {error}")]
+    SiteRules {
+        /// The source.
+        source_name: String,
+        /// What is wrong.
+        error: extract::SiteRuleError,
+    },
 }
 
 /// What to run.
@@ -128,6 +136,8 @@ pub struct Pipeline {
     fetcher: Fetcher,
     topic: TopicMatcher,
     near_dup: Mutex<DedupState>,
+    /// Extraction rules of the sources that have any, parsed once.
+    site_rules: HashMap<String, Arc<extract::SiteRules>>,
     owner: String,
 }
 
@@ -214,12 +224,24 @@ impl Pipeline {
         let topic = TopicMatcher::new(&config.topic)?;
         let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         let near_dup = Mutex::new(DedupState::new(&config.dedup));
+        let mut site_rules = HashMap::new();
+        for src in &config.sources {
+            let rules = extract::SiteRules::new(src.body_selector.as_deref(), &src.drop_selectors)
+                .map_err(|error| PipelineError::SiteRules {
+                    source_name: src.name.clone(),
+                    error,
+                })?;
+            if !rules.is_empty() {
+                site_rules.insert(src.name.clone(), Arc::new(rules));
+            }
+        }
         Ok(Pipeline {
             config,
             store,
             fetcher,
             topic,
             near_dup,
+            site_rules,
             owner,
         })
     }
@@ -830,21 +852,26 @@ impl Pipeline {
             }
         };
         let fetched_at = Utc::now();
-        let article =
-            match extract_article(fetched.body, fetched.content_type, fetched.url.clone(), cfg)
-                .await
-            {
-                Ok(a) => a,
-                Err(reason) => {
-                    return Ok((
-                        Verdict::Failed {
-                            reason,
-                            retry: true,
-                        },
-                        None,
-                    ))
-                }
-            };
+        let rules = self.site_rules.get(&cfg.name).cloned();
+        let article = match extract_article(
+            fetched.body,
+            fetched.content_type,
+            fetched.url.clone(),
+            rules,
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(reason) => {
+                return Ok((
+                    Verdict::Failed {
+                        reason,
+                        retry: true,
+                    },
+                    None,
+                ))
+            }
+        };
         let title = article.title.clone().or_else(|| item.title.clone());
         if article.text.trim().is_empty() {
             return Ok((
@@ -1077,18 +1104,17 @@ async fn extract_article(
     body: Vec<u8>,
     content_type: Option<String>,
     url: Url,
-    cfg: &SourceConfig,
+    rules: Option<Arc<extract::SiteRules>>,
 ) -> Result<Article, String> {
-    let (body_selector, drop_selectors) = (cfg.body_selector.clone(), cfg.drop_selectors.clone());
     tokio::task::spawn_blocking(move || {
-        // Checked when the config was loaded; parsing again here is microseconds.
-        let rules = extract::SiteRules::new(body_selector.as_deref(), &drop_selectors)
-            .map_err(|e| format!("site rules: {e}"))?;
         let html = charset::decode_html(&body, content_type.as_deref());
-        Ok(extract::extract_with(&html, Some(&url), &rules))
+        match rules {
+            Some(rules) => extract::extract_with(&html, Some(&url), &rules),
+            None => extract::extract(&html, Some(&url)),
+        }
     })
     .await
-    .map_err(|e| format!("extractor failed on this page: {e}"))?
+    .map_err(|e| format!("extractor failed on this page: {e}"))
 }
 
 /// The page's own canonical URL when it names a plausible one, else the fetched URL; both
