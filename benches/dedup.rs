@@ -751,6 +751,105 @@ fn mean_prf(docs: &[&Doc], params: ClusterParams, seeds: &[u64]) -> (Prf, Vec<f6
     (m, per_order)
 }
 
+/// Pairwise cosine of the documents' vectors as the clusterer computes them (IDF over all).
+fn similarity_matrix(docs: &[&Doc], params: ClusterParams) -> Vec<Vec<f64>> {
+    let at = chrono::Utc::now();
+    let mut c = EventClusterer::new(params);
+    let terms: Vec<EventTerms> = docs
+        .iter()
+        .map(|d| EventTerms::of_story(None, &d.text, &params))
+        .collect();
+    for (i, t) in terms.iter().enumerate() {
+        c.insert(i as i64, i as i64, at, t.clone());
+    }
+    let mut sim = vec![vec![0.0; docs.len()]; docs.len()];
+    for (i, t) in terms.iter().enumerate() {
+        for (j, _, s) in c.similar_stories(t, at) {
+            sim[i][j as usize] = s;
+        }
+    }
+    sim
+}
+
+/// Batch complete-linkage agglomerative clustering of a similarity matrix: the two clusters
+/// whose least similar members are closest merge first, until no pair reaches `threshold`.
+/// Order-independent, unlike the online clusterer; cubic, so a diagnostic for 1,000 documents.
+fn complete_linkage(sim: &[Vec<f64>], threshold: f64) -> Vec<i64> {
+    let n = sim.len();
+    let mut s = sim.to_vec();
+    let mut alive = vec![true; n];
+    let mut label: Vec<i64> = (0..n as i64).collect();
+    loop {
+        let mut best = (f64::MIN, 0, 0);
+        for i in (0..n).filter(|&i| alive[i]) {
+            for j in (i + 1..n).filter(|&j| alive[j]) {
+                if s[i][j] > best.0 {
+                    best = (s[i][j], i, j);
+                }
+            }
+        }
+        let (top, a, b) = best;
+        if top < threshold {
+            return label;
+        }
+        for k in (0..n).filter(|&k| alive[k] && k != a && k != b) {
+            let v = s[a][k].min(s[b][k]);
+            s[a][k] = v;
+            s[k][a] = v;
+        }
+        alive[b] = false;
+        for l in label.iter_mut().filter(|l| **l == b as i64) {
+            *l = a as i64;
+        }
+    }
+}
+
+/// `BATCH=1`: what batch complete-linkage clustering of the same vectors would score, on all
+/// topics, on each half, and with the threshold picked on the other half.
+fn bench_batch_clustering(docs: &[Doc]) {
+    let thresholds: Vec<f64> = std::env::var("BATCH_THRESHOLDS")
+        .ok()
+        .map(|l| l.split(',').filter_map(|t| t.parse().ok()).collect())
+        .unwrap_or_else(|| vec![0.10, 0.11, 0.12, 0.13, 0.14, 0.15]);
+    let params = ClusterParams::default();
+    let mut by_half = Vec::new();
+    for half in [None, Some(0u32), Some(1)] {
+        let set: Vec<&Doc> = docs
+            .iter()
+            .filter(|d| half.is_none_or(|h| d.topic % 2 == h))
+            .collect();
+        let sim = similarity_matrix(&set, params);
+        let scores: Vec<Prf> = thresholds
+            .iter()
+            .map(|&t| pair_prf(&set, &complete_linkage(&sim, t)))
+            .collect();
+        let line: Vec<String> = thresholds
+            .iter()
+            .zip(&scores)
+            .map(|(t, r)| format!("{t:.2}→P{:.3}/R{:.3}/F1 {:.3}", r.p, r.r, r.f1))
+            .collect();
+        let name = match half {
+            None => "all topics".to_string(),
+            Some(0) => "even topics".to_string(),
+            Some(_) => "odd topics".to_string(),
+        };
+        println!("batch complete linkage, {name}: {}", line.join(" "));
+        by_half.push(scores);
+    }
+    for (fit, test, fit_name, test_name) in [(2, 1, "odd", "even"), (1, 2, "even", "odd")] {
+        let (k, picked) = by_half[fit]
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.f1.total_cmp(&b.1.f1))
+            .expect("thresholds");
+        let r = by_half[test][k];
+        println!(
+            "batch fold: threshold {:.2} picked on the {fit_name} topics (F1 {:.3}) → on the {test_name} topics P {:.3} R {:.3} F1 {:.3}",
+            thresholds[k], picked.f1, r.p, r.r, r.f1
+        );
+    }
+}
+
 fn bench_cluster(docs: &[Doc]) {
     println!(
         "== level 4: same-event clusters over the {} ECB+ articles ==",
@@ -758,6 +857,9 @@ fn bench_cluster(docs: &[Doc]) {
     );
     let all: Vec<&Doc> = docs.iter().collect();
     let started = Instant::now();
+    if std::env::var_os("BATCH").is_some() {
+        bench_batch_clustering(docs);
+    }
 
     // Diagnostic: pairwise cosine of our vectors (IDF over all documents), best F1 over
     // thresholds, comparable with the README's TF-IDF baseline (0.807).
