@@ -60,9 +60,13 @@ pub struct DedupConfig {
     /// Estimated shingle similarity (0–1) at or above which a story is a near-copy of a stored one.
     #[serde(default = "default_near_duplicate_threshold")]
     pub near_duplicate_threshold: f64,
-    /// Cosine similarity (0–1) at or above which a story joins an event's cluster.
+    /// Cosine similarity (0–1) at or above which a story joins an event's cluster on arrival.
     #[serde(default = "default_cluster_threshold")]
     pub cluster_threshold: f64,
+    /// Cosine similarity (0–1) every two stories of a cluster must reach when the window is
+    /// re-clustered after a run.
+    #[serde(default = "default_recluster_threshold")]
+    pub recluster_threshold: f64,
     /// How far back stories count for clustering, e.g. `7d`.
     #[serde(default = "default_cluster_window", with = "humantime_serde_compat")]
     pub cluster_window: Duration,
@@ -73,6 +77,7 @@ impl Default for DedupConfig {
         Self {
             near_duplicate_threshold: default_near_duplicate_threshold(),
             cluster_threshold: default_cluster_threshold(),
+            recluster_threshold: default_recluster_threshold(),
             cluster_window: default_cluster_window(),
         }
     }
@@ -84,6 +89,10 @@ fn default_near_duplicate_threshold() -> f64 {
 
 fn default_cluster_threshold() -> f64 {
     crate::dedup::ClusterParams::default().threshold
+}
+
+fn default_recluster_threshold() -> f64 {
+    crate::dedup::ClusterParams::default().recluster_threshold
 }
 
 fn default_cluster_window() -> Duration {
@@ -571,6 +580,7 @@ impl Config {
         for (key, value) in [
             ("dedup.near_duplicate_threshold", d.near_duplicate_threshold),
             ("dedup.cluster_threshold", d.cluster_threshold),
+            ("dedup.recluster_threshold", d.recluster_threshold),
         ] {
             if !(value > 0.0 && value <= 1.0) {
                 return Err((

@@ -162,6 +162,7 @@ impl DedupState {
             index: NearDupIndex::with_threshold(config.near_duplicate_threshold),
             clusters: EventClusterer::new(ClusterParams {
                 threshold: config.cluster_threshold,
+                recluster_threshold: config.recluster_threshold,
                 window,
                 ..ClusterParams::default()
             }),
@@ -374,6 +375,13 @@ impl Pipeline {
         let mut counts = RunCounts::default();
         for r in &reports {
             counts.add(&r.counts);
+        }
+        if counts.stored > 0 {
+            // Stories are clustered online as they arrive; with the run's stories in, the
+            // window is re-clustered at once so arrival order does not decide the groups.
+            if let Err(e) = self.recluster_window().await {
+                tracing::warn!(run_id, error = %e, "re-clustering the event window failed");
+            }
         }
         self.store.finish_run(run_id, &counts, Utc::now()).await?;
         let interrupted = *shutdown.borrow();
@@ -781,6 +789,23 @@ impl Pipeline {
             .into_iter()
             .map(|d| d.map_err(PreviewError::from))
             .collect()
+    }
+
+    /// Re-clusters the stories of the clustering window (complete linkage, see
+    /// [`EventClusterer::recluster`]) and stores the cluster ids that changed.
+    async fn recluster_window(&self) -> Result<(), StoreError> {
+        let mut nd = self.near_dup.lock().await;
+        self.refresh_dedup(&mut nd).await?;
+        let changes = nd.clusters.recluster();
+        if !changes.is_empty() {
+            self.store.set_cluster_ids(&changes).await?;
+        }
+        tracing::info!(
+            stories = nd.clusters.len(),
+            moved = changes.len(),
+            "event clusters re-computed"
+        );
+        Ok(())
     }
 
     /// Reads the stories stored since the last look (by this process or another) into the

@@ -264,7 +264,7 @@ async fn configured_thresholds_take_effect() {
         &base,
         &db,
         &feeds,
-        "\n[dedup]\nnear_duplicate_threshold = 1.0\ncluster_threshold = 1.0\n",
+        "\n[dedup]\nnear_duplicate_threshold = 1.0\ncluster_threshold = 1.0\nrecluster_threshold = 1.0\n",
     );
     let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.expect("store"));
     let p = Pipeline::new(Arc::new(config), store.clone()).expect("pipeline");
@@ -282,5 +282,25 @@ async fn configured_thresholds_take_effect() {
             "{:?} joined another cluster",
             s.title
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_reclusters_the_window_and_stores_the_new_cluster_ids() {
+    let (base, _stop) = start_site().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("recluster.db");
+    let feeds = ["seed-0", "seed-2"];
+    // Nothing joins a cluster on arrival; only the re-clustering after a run groups stories.
+    let config = config_with(&base, &db, &feeds, "\n[dedup]\ncluster_threshold = 1.0\n");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.expect("store"));
+    let p = Pipeline::new(Arc::new(config), store.clone()).expect("pipeline");
+    p.sync_sources().await.expect("sync");
+    assert_eq!(run(&p, &["seed-0"]).await.counts.stored, 1);
+    assert_eq!(run(&p, &["seed-2"]).await.counts.stored, 1);
+    let stories = all_stories(store.as_ref()).await;
+    let first = stories.iter().map(|s| s.id).min().expect("two stories");
+    for s in &stories {
+        assert_eq!(s.cluster_id, Some(first), "{:?} was not regrouped", s.title);
     }
 }

@@ -82,6 +82,7 @@ contract!(
     stories_filters_status_and_signatures,
     open_twice_migrates_once,
     guarded_inserts_store_one_of_concurrent_near_copies,
+    set_cluster_ids_moves_stories_between_clusters,
 );
 
 /// A fixed instant with whole milliseconds (what both stores keep).
@@ -1069,4 +1070,52 @@ async fn postgres_database_created_when_missing_and_bad_url_refused() {
     };
     assert!(!err.contains("s3cret"), "password leaked: {err}");
     assert!(err.contains("news:***@"), "{err}");
+}
+
+async fn set_cluster_ids_moves_stories_between_clusters(db: Db) {
+    let store = with_sources(&db, 1).await;
+    let run = store.start_run(Trigger::Schedule, t0()).await.expect("run");
+    let mut ids = Vec::new();
+    for n in 0..3usize {
+        let s = story(
+            n,
+            &format!("https://example.com/c-{n}"),
+            &format!("fp-c-{n}"),
+        );
+        let ev = item_event(run, Outcome::Stored, t0(), &s.url);
+        match store
+            .insert_story(&s, &seen_of(&s), &ev)
+            .await
+            .expect("insert")
+        {
+            InsertOutcome::Stored(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    store
+        .set_cluster_ids(&[(ids[1], ids[0]), (ids[2], ids[0])])
+        .await
+        .expect("set cluster ids");
+    store.set_cluster_ids(&[]).await.expect("nothing to set");
+    let cluster = store
+        .stories(&StoryFilter {
+            cluster_id: Some(ids[0]),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("cluster");
+    let mut got: Vec<i64> = cluster.iter().map(|s| s.id).collect();
+    got.sort_unstable();
+    assert_eq!(got, ids);
+    store
+        .set_cluster_ids(&[(ids[2], ids[2])])
+        .await
+        .expect("move back");
+    let recent = store
+        .recent_stories(0, t0() - secs(60))
+        .await
+        .expect("recent");
+    let clusters: Vec<Option<i64>> = recent.iter().map(|s| s.cluster_id).collect();
+    assert_eq!(clusters, vec![Some(ids[0]), Some(ids[0]), Some(ids[2])]);
 }

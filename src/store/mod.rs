@@ -543,6 +543,10 @@ pub trait Store: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<Vec<RecentStory>, StoreError>;
 
+    /// Moves stories to other event clusters, (story id, cluster id) each, in one transaction:
+    /// the result of re-clustering the window ([`crate::dedup::EventClusterer::recluster`]).
+    async fn set_cluster_ids(&self, changes: &[(i64, i64)]) -> Result<(), StoreError>;
+
     /// Stores a story, its seen item and its event in one transaction. When the canonical URL or
     /// the fingerprint is taken (a race with another run), stores the seen item and a
     /// `duplicate` event instead. A story with no `cluster_id` starts its own cluster: its

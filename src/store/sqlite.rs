@@ -445,6 +445,22 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn set_cluster_ids(&self, changes: &[(i64, i64)]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for &(story, cluster) in changes {
+            sqlx::query("UPDATE stories SET cluster_id = ? WHERE id = ?")
+                .bind(cluster)
+                .bind(story)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn recent_stories(
         &self,
         after_id: i64,
