@@ -734,7 +734,10 @@ fn run_online(docs: &[&Doc], params: ClusterParams, seed: u64, recluster: bool) 
         clusterer.insert(id, c, at, terms);
     }
     if recluster {
-        for (story, c) in clusterer.recluster() {
+        for (story, c) in clusterer
+            .recluster()
+            .expect("982 stories are within the limit")
+        {
             cluster[story as usize - 1] = c;
         }
     }

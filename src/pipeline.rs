@@ -796,7 +796,14 @@ impl Pipeline {
     async fn recluster_window(&self) -> Result<(), StoreError> {
         let mut nd = self.near_dup.lock().await;
         self.refresh_dedup(&mut nd).await?;
-        let changes = nd.clusters.recluster();
+        let Some(changes) = nd.clusters.recluster() else {
+            tracing::warn!(
+                stories = nd.clusters.len(),
+                max = crate::dedup::RECLUSTER_MAX_STORIES,
+                "event window too large to re-cluster: online clusters kept"
+            );
+            return Ok(());
+        };
         if !changes.is_empty() {
             self.store.set_cluster_ids(&changes).await?;
         }

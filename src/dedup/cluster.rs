@@ -14,6 +14,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
+/// Most stories [`EventClusterer::recluster`] takes on: it compares every pair (2,000 stories
+/// are two million comparisons, well under a second), and it runs while stores wait.
+pub const RECLUSTER_MAX_STORIES: usize = 2_000;
+
 /// Words at the start of a text that make its lead (who, what, where).
 pub const LEAD_WORDS: usize = 40;
 
@@ -390,8 +394,14 @@ impl EventClusterer {
     /// clusters whose least similar stories are closest merge first, until no pair of clusters
     /// has all its cross pairs at [`ClusterParams::recluster_threshold`] (complete linkage), so
     /// the result depends only on the stories held. A cluster's id is its earliest story's.
-    pub fn recluster(&mut self) -> Vec<(i64, i64)> {
+    ///
+    /// `None` when more than [`RECLUSTER_MAX_STORIES`] stories are held: the pass compares every
+    /// pair, and the online clusters then stay as they are.
+    pub fn recluster(&mut self) -> Option<Vec<(i64, i64)>> {
         let n = self.members.len();
+        if n > RECLUSTER_MAX_STORIES {
+            return None;
+        }
         let vectors: Vec<Vec<(u64, f32)>> = self
             .members
             .iter()
@@ -457,7 +467,7 @@ impl EventClusterer {
             }
         }
         changes.sort_unstable();
-        changes
+        Some(changes)
     }
 
     /// Forgets the stories seen before `cutoff`.
@@ -755,8 +765,19 @@ mod tests {
         }
         let changes = c.recluster();
         // Chile {1, 4}, Japan {2, 5}, the match alone: each cluster named by its first story.
-        assert_eq!(changes, vec![(2, 2), (3, 3), (4, 1), (5, 2)]);
-        assert_eq!(c.recluster(), vec![], "a second pass changes nothing");
+        assert_eq!(changes, Some(vec![(2, 2), (3, 3), (4, 1), (5, 2)]));
+        assert_eq!(c.recluster(), Some(vec![]), "a second pass changes nothing");
+    }
+
+    #[test]
+    fn reclustering_skips_a_window_too_large_to_compare_pairwise() {
+        let params = ClusterParams::default();
+        let mut c = EventClusterer::new(params);
+        let terms = EventTerms::of_story(None, FOOTBALL, &params);
+        for id in 1..=RECLUSTER_MAX_STORIES as i64 + 1 {
+            c.insert(id, id, t0(), terms.clone());
+        }
+        assert_eq!(c.recluster(), None);
     }
 
     #[test]

@@ -13,7 +13,9 @@ mod fingerprint;
 mod neardup;
 mod url_canon;
 
-pub use cluster::{ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage};
+pub use cluster::{
+    ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage, RECLUSTER_MAX_STORIES,
+};
 pub use fingerprint::StoryFingerprint;
 pub use neardup::{
     NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD, MIN_WORDS as NEARDUP_MIN_WORDS,
