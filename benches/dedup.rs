@@ -981,6 +981,22 @@ fn bench_cluster(docs: &[Doc]) {
     );
     let seeds = [11u64, 22, 33, 44, 55];
     let d = ClusterParams::default();
+    // Cost of one re-clustering pass near its size limit (all the articles at once).
+    {
+        let at = chrono::Utc::now();
+        let mut c = EventClusterer::new(d);
+        for (i, doc) in docs.iter().enumerate() {
+            let id = i as i64 + 1;
+            c.insert(id, id, at, EventTerms::of_story(None, &doc.text, &d));
+        }
+        let t = Instant::now();
+        let moved = c.recluster().map_or(0, |m| m.len());
+        println!(
+            "re-clustering {} stories: {:.0} ms ({moved} moved)",
+            c.len(),
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     let (online, online_orders) = mean_prf(&all, d, &seeds, false);
     let online_orders: Vec<String> = online_orders.iter().map(|f| format!("{f:.3}")).collect();
     println!(
