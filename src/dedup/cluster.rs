@@ -530,15 +530,12 @@ fn complete_linkage(
             .unwrap_or((f64::MIN, a))
     };
     let mut partner: Vec<(f64, usize)> = (0..k).map(|a| closest(a, &link, &alive)).collect();
-    loop {
-        let Some((a, &(top, b))) = partner
-            .iter()
-            .enumerate()
-            .filter(|&(a, _)| alive[a])
-            .max_by(|x, y| x.1 .0.total_cmp(&y.1 .0))
-        else {
-            break;
-        };
+    while let Some((a, &(top, b))) = partner
+        .iter()
+        .enumerate()
+        .filter(|&(a, _)| alive[a])
+        .max_by(|x, y| x.1 .0.total_cmp(&y.1 .0))
+    {
         if top < threshold || a == b {
             break;
         }
