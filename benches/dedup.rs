@@ -765,77 +765,45 @@ fn mean_prf(
     (m, per_order)
 }
 
-/// Pairwise cosine of the documents' vectors as the clusterer computes them (IDF over all).
-fn similarity_matrix(docs: &[&Doc], params: ClusterParams) -> Vec<Vec<f64>> {
+/// The daemon's re-clustering pass ([`EventClusterer::recluster`]) over all of `docs` at once,
+/// at `threshold`: each document's cluster.
+fn batch_clusters(docs: &[&Doc], threshold: f64) -> Vec<i64> {
+    let params = ClusterParams {
+        recluster_threshold: threshold,
+        ..ClusterParams::default()
+    };
     let at = chrono::Utc::now();
     let mut c = EventClusterer::new(params);
-    let terms: Vec<EventTerms> = docs
-        .iter()
-        .map(|d| EventTerms::of_story(None, &d.text, &params))
-        .collect();
-    for (i, t) in terms.iter().enumerate() {
-        c.insert(i as i64, i as i64, at, t.clone());
+    for (i, d) in docs.iter().enumerate() {
+        let id = i as i64 + 1;
+        c.insert(id, id, at, EventTerms::of_story(None, &d.text, &params));
     }
-    let mut sim = vec![vec![0.0; docs.len()]; docs.len()];
-    for (i, t) in terms.iter().enumerate() {
-        for (j, _, s) in c.similar_stories(t, at) {
-            sim[i][j as usize] = s;
-        }
+    let mut cluster: Vec<i64> = (1..=docs.len() as i64).collect();
+    for (story, id) in c
+        .recluster()
+        .expect("the bench's halves are within the limit")
+    {
+        cluster[story as usize - 1] = id;
     }
-    sim
+    cluster
 }
 
-/// Batch complete-linkage agglomerative clustering of a similarity matrix: the two clusters
-/// whose least similar members are closest merge first, until no pair reaches `threshold`.
-/// Order-independent, unlike the online clusterer; cubic, so a diagnostic for 1,000 documents.
-fn complete_linkage(sim: &[Vec<f64>], threshold: f64) -> Vec<i64> {
-    let n = sim.len();
-    let mut s = sim.to_vec();
-    let mut alive = vec![true; n];
-    let mut label: Vec<i64> = (0..n as i64).collect();
-    loop {
-        let mut best = (f64::MIN, 0, 0);
-        for i in (0..n).filter(|&i| alive[i]) {
-            for j in (i + 1..n).filter(|&j| alive[j]) {
-                if s[i][j] > best.0 {
-                    best = (s[i][j], i, j);
-                }
-            }
-        }
-        let (top, a, b) = best;
-        if top < threshold {
-            return label;
-        }
-        for k in (0..n).filter(|&k| alive[k] && k != a && k != b) {
-            let v = s[a][k].min(s[b][k]);
-            s[a][k] = v;
-            s[k][a] = v;
-        }
-        alive[b] = false;
-        for l in label.iter_mut().filter(|l| **l == b as i64) {
-            *l = a as i64;
-        }
-    }
-}
-
-/// `BATCH=1`: what batch complete-linkage clustering of the same vectors would score, on all
-/// topics, on each half, and with the threshold picked on the other half.
+/// `BATCH=1`: what the re-clustering pass alone scores at several thresholds, on all topics, on
+/// each half, and with the threshold picked on the other half.
 fn bench_batch_clustering(docs: &[Doc]) {
     let thresholds: Vec<f64> = std::env::var("BATCH_THRESHOLDS")
         .ok()
         .map(|l| l.split(',').filter_map(|t| t.parse().ok()).collect())
         .unwrap_or_else(|| vec![0.10, 0.11, 0.12, 0.13, 0.14, 0.15]);
-    let params = ClusterParams::default();
     let mut by_half = Vec::new();
     for half in [None, Some(0u32), Some(1)] {
         let set: Vec<&Doc> = docs
             .iter()
             .filter(|d| half.is_none_or(|h| d.topic % 2 == h))
             .collect();
-        let sim = similarity_matrix(&set, params);
         let scores: Vec<Prf> = thresholds
             .iter()
-            .map(|&t| pair_prf(&set, &complete_linkage(&sim, t)))
+            .map(|&t| pair_prf(&set, &batch_clusters(&set, t)))
             .collect();
         let line: Vec<String> = thresholds
             .iter()
