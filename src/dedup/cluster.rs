@@ -14,6 +14,35 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
+/// Most stories, newest first, a new story is compared with on arrival: the online step costs
+/// time in proportion to the stories it reads, and past a thousand the re-clustering pass does
+/// not run either, so this bounds the cost of a story in a very busy window.
+pub const ONLINE_MAX_STORIES: usize = 1_000;
+
+/// Hasher for term keys, which are already FNV hashes: SipHash over them was a quarter of a
+/// busy daemon's CPU.
+#[derive(Default)]
+struct TermHasher(u64);
+
+impl std::hash::Hasher for TermHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Spread the key so the table's low bits are not the FNV hash's weakest.
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+}
+
+type TermMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<TermHasher>>;
+
 /// Most stories [`EventClusterer::recluster`] takes on: it compares every pair and runs while
 /// stores wait (982 ECB+ articles took 0.86 s in a release build, README).
 pub const RECLUSTER_MAX_STORIES: usize = 1_000;
@@ -192,7 +221,7 @@ pub struct EventClusterer {
     params: ClusterParams,
     members: VecDeque<Member>,
     ids: HashSet<i64>,
-    df: HashMap<u64, u32>,
+    df: TermMap<u32>,
 }
 
 impl EventClusterer {
@@ -202,7 +231,7 @@ impl EventClusterer {
             params,
             members: VecDeque::new(),
             ids: HashSet::new(),
-            df: HashMap::new(),
+            df: TermMap::default(),
         }
     }
 
@@ -307,7 +336,7 @@ impl EventClusterer {
         if terms.is_empty() {
             return None;
         }
-        let q: HashMap<u64, f32> = terms
+        let q: TermMap<f32> = terms
             .0
             .iter()
             .map(|&(t, w)| (t, w * self.idf_with_new(t, terms)))
@@ -316,9 +345,9 @@ impl EventClusterer {
         if q_norm == 0.0 {
             return None;
         }
-        let mut centroids: HashMap<i64, HashMap<u64, f32>> = HashMap::new();
+        let mut centroids: HashMap<i64, TermMap<f32>> = HashMap::new();
         let mut weighted: Vec<(u64, f32)> = Vec::new();
-        for m in &self.members {
+        for m in self.members.iter().rev().take(ONLINE_MAX_STORIES) {
             if (m.at - at).abs() > self.params.window {
                 continue;
             }
