@@ -347,17 +347,19 @@ impl EventClusterer {
         }
         let mut centroids: HashMap<i64, TermMap<f32>> = HashMap::new();
         let mut weighted: Vec<(u64, f32)> = Vec::new();
+        // Stories share most of their words: each term's IDF is worked out once per call.
+        let mut idf_of: TermMap<f32> = TermMap::with_capacity_and_hasher(8192, Default::default());
         for m in self.members.iter().rev().take(ONLINE_MAX_STORIES) {
             if (m.at - at).abs() > self.params.window {
                 continue;
             }
             weighted.clear();
-            weighted.extend(
-                m.terms
-                    .0
-                    .iter()
-                    .map(|&(t, w)| (t, w * self.idf_with_new(t, terms))),
-            );
+            weighted.extend(m.terms.0.iter().map(|&(t, w)| {
+                let idf = *idf_of
+                    .entry(t)
+                    .or_insert_with(|| self.idf_with_new(t, terms));
+                (t, w * idf)
+            }));
             let norm = weighted.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
             if norm == 0.0 {
                 continue;
