@@ -139,7 +139,11 @@ respect_robots_txt = false
 }
 
 async fn pipeline(base: &str, db: &Path, feeds: &[&str]) -> (Pipeline, Arc<dyn Store>) {
-    let config = config(base, db, feeds);
+    pipeline_for(config(base, db, feeds)).await
+}
+
+/// A pipeline over `config`'s store, its sources synced.
+async fn pipeline_for(config: Config) -> (Pipeline, Arc<dyn Store>) {
     let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.expect("store"));
     let p = Pipeline::new(Arc::new(config), store.clone()).expect("pipeline");
     p.sync_sources().await.expect("sync");
@@ -266,9 +270,7 @@ async fn configured_thresholds_take_effect() {
         &feeds,
         "\n[dedup]\nnear_duplicate_threshold = 1.0\ncluster_threshold = 1.0\nrecluster_threshold = 1.0\n",
     );
-    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.expect("store"));
-    let p = Pipeline::new(Arc::new(config), store.clone()).expect("pipeline");
-    p.sync_sources().await.expect("sync");
+    let (p, store) = pipeline_for(config).await;
     run(&p, &["seed-0"]).await;
     let r = run(&p, &["near-copy+seed-2"]).await;
     // With the default thresholds the first test sees (stored 1, duplicate 1) and one cluster.
@@ -293,9 +295,7 @@ async fn a_run_reclusters_the_window_and_stores_the_new_cluster_ids() {
     let feeds = ["seed-0", "seed-2"];
     // Nothing joins a cluster on arrival; only the re-clustering after a run groups stories.
     let config = config_with(&base, &db, &feeds, "\n[dedup]\ncluster_threshold = 1.0\n");
-    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.expect("store"));
-    let p = Pipeline::new(Arc::new(config), store.clone()).expect("pipeline");
-    p.sync_sources().await.expect("sync");
+    let (p, store) = pipeline_for(config).await;
     assert_eq!(run(&p, &["seed-0"]).await.counts.stored, 1);
     assert_eq!(run(&p, &["seed-2"]).await.counts.stored, 1);
     let stories = all_stories(store.as_ref()).await;
