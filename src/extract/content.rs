@@ -735,28 +735,14 @@ fn pick(
         .filter(|&i| arena.flags[i] & rules::F_SITE_BODY != 0 && !junk[i])
         .map(|i| (i as u32, arena.end[i]))
         .collect();
-    if !site_body.is_empty() {
-        let keep: Vec<bool> = blocks
-            .iter()
-            .zip(&phrase)
-            .map(|(b, &phrase_clutter)| {
-                site_body
-                    .iter()
-                    .any(|&(from, to)| (from..to).contains(&b.anchor))
-                    && !phrase_clutter
-                    && !is_link_clutter(b)
-                    && !super::meta::is_title_variant(&b.text, title_variants)
-            })
-            .collect();
-        // Nothing readable where the operator pointed (a redesign): score the page as usual.
-        if keep.contains(&true) {
-            return blocks
-                .into_iter()
-                .zip(keep)
-                .filter_map(|(b, k)| k.then_some(b))
-                .collect();
-        }
-    }
+    let in_site_body: Vec<bool> = blocks
+        .iter()
+        .map(|b| {
+            site_body
+                .iter()
+                .any(|&(from, to)| (from..to).contains(&b.anchor))
+        })
+        .collect();
     let mut best = (f32::MIN, 0usize, 0usize);
     for (i, &is_junk) in junk.iter().enumerate() {
         if is_junk {
@@ -775,11 +761,18 @@ fn pick(
         }
     }
     let (_, lo, hi) = best;
+    // The container: where the operator's body selector points when it holds something,
+    // else the best-scoring element (a redesign must not leave a source with empty bodies).
+    let selected: Vec<bool> = if in_site_body.contains(&true) {
+        in_site_body
+    } else {
+        (0..blocks.len()).map(|i| (lo..hi).contains(&i)).collect()
+    };
     let mut kept: Vec<Block> = blocks
         .into_iter()
-        .take(hi)
-        .skip(lo)
-        .zip(group.into_iter().zip(phrase).skip(lo))
+        .zip(group.into_iter().zip(phrase))
+        .zip(selected)
+        .filter_map(|(pair, chosen)| chosen.then_some(pair))
         .filter(|(b, (g, phrase_clutter))| {
             let in_paragraph = *g >= 120
                 && arena
