@@ -8,9 +8,12 @@
 //!
 //! Without `--bench` in its arguments (as under `cargo test --all-targets`) it returns at once.
 
+#[path = "../tests/support/bench_data.rs"]
+mod bench_data;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
@@ -61,9 +64,7 @@ struct Doc {
 fn data_dir() -> PathBuf {
     std::env::var_os("ECBPLUS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/dedup/ecbplus")
-        })
+        .unwrap_or_else(|| bench_data::corpus("dedup/ecbplus"))
 }
 
 fn load_docs() -> Vec<Doc> {

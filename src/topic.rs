@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn seeds_are_on_topic() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seeds");
         let mut n = 0;
         for entry in std::fs::read_dir(&dir).expect("seeds folder") {
             let path = entry.expect("entry").path();

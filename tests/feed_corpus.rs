@@ -8,6 +8,9 @@ use corpus::Parse;
 
 #[test]
 fn feedparser_corpus() {
+    if !corpus::bench_data::available(&corpus::bench_dir()) {
+        return;
+    }
     let exps = corpus::load_expectations();
     let results: Vec<_> = exps.iter().map(corpus::run_file).collect();
     let figs = corpus::figures(&results);
@@ -58,6 +61,9 @@ fn feedparser_corpus() {
 
 #[test]
 fn encoding_probes_all_correct_with_http_charset() {
+    if !corpus::bench_data::available(&corpus::bench_dir()) {
+        return;
+    }
     let probes = corpus::run_encoding_probes(true);
     let wrong: Vec<_> = probes.iter().filter(|p| p.verdict != "correct").collect();
     assert_eq!(probes.len(), 44);
@@ -81,6 +87,9 @@ fn encoding_probes_all_correct_with_http_charset() {
 
 #[test]
 fn malformed_probes_never_panic_and_never_expand_bombs() {
+    if !corpus::bench_data::available(&corpus::bench_dir()) {
+        return;
+    }
     let mal = corpus::run_malformed_probes();
     assert_eq!(mal.len(), 32);
     for m in &mal {

@@ -80,15 +80,11 @@ const FALLBACK_TITLES: &[&str] = &[
     "Microsoft and OpenAI Rewrite the Terms of Their Partnership",
 ];
 
-pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
-}
-
-/// Reads the five seeds.
+/// Reads the five seeds (real partnership articles with their clutter, kept in the repository).
 pub fn load_seeds() -> Vec<Seed> {
-    let dir = shared_dir().join("seeds");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seeds");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("../shared/seeds")
+        .expect("tests/fixtures/seeds")
         .map(|e| e.expect("entry").path())
         .collect();
     files.sort();

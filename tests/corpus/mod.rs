@@ -6,16 +6,19 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use newsdesk::source::{parse_feed_model, pick_link, plain_text};
 use serde::Deserialize;
 use url::Url;
 
-/// The bench data folder beside the checkout.
+#[path = "../support/bench_data.rs"]
+pub mod bench_data;
+
+/// The feed corpus folder (`feeds` under `NEWSDESK_BENCH_DATA`).
 pub fn bench_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/feeds")
+    bench_data::corpus("feeds")
 }
 
 /// One line of `feedparser-tests/expectations.jsonl`.

@@ -13,11 +13,14 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The benchmark folder: `AEB_DIR`, else `../shared/bench/aeb` beside the crate.
+#[path = "../support/bench_data.rs"]
+pub mod bench_data;
+
+/// The benchmark folder: `AEB_DIR`, else `aeb` under `NEWSDESK_BENCH_DATA`.
 pub fn data_dir() -> PathBuf {
     std::env::var_os("AEB_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/aeb"))
+        .unwrap_or_else(|| bench_data::corpus("aeb"))
 }
 
 /// `ground-truth.json`: id -> `{articleBody, url}`.
