@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
@@ -45,10 +45,33 @@ pub enum ScheduleError {
 
 /// Observes the daemon's runs (for systemd STATUS= lines, metrics, …).
 pub trait RunObserver: Send + Sync {
-    /// Called after every run that completed.
+    /// Called after every run that completed (not after a tick that found nothing due).
     fn run_finished(&self, trigger: Trigger, report: &RunReport);
     /// Called when a run could not happen at all (database down).
     fn run_failed(&self, _trigger: Trigger, _error: &str) {}
+    /// Called after a cron tick that found nothing due, with the next due time of an enabled
+    /// source.
+    fn run_idle(&self, _next_due: Option<DateTime<Utc>>) {}
+}
+
+/// A new config, checked and wired into a pipeline, for the daemon loop to switch to between
+/// runs (SIGHUP). The loop syncs its sources into the store, then answers on `applied`.
+pub struct Reload {
+    /// The pipeline built from the new config.
+    pub pipeline: Arc<Pipeline>,
+    /// `Ok` once the loop runs with it; the reason when it kept the running one.
+    pub applied: oneshot::Sender<Result<(), String>>,
+}
+
+fn cron_job(cron: &str, tick_tx: &mpsc::Sender<()>) -> Result<Job, ScheduleError> {
+    let job_tx = tick_tx.clone();
+    Job::new_async(cron, move |_, _| {
+        let tx = job_tx.clone();
+        Box::pin(async move {
+            let _ = tx.try_send(());
+        })
+    })
+    .map_err(|e| ScheduleError::Scheduler(e.to_string()))
 }
 
 /// Runs the daemon until `shutdown` turns true. Does one scheduled run at start (sources whose
@@ -57,24 +80,18 @@ pub async fn run_daemon(
     pipeline: Arc<Pipeline>,
     mut shutdown: watch::Receiver<bool>,
     mut manual: mpsc::Receiver<ManualTrigger>,
+    mut reloads: mpsc::Receiver<Reload>,
     observer: Option<Arc<dyn RunObserver>>,
 ) -> Result<(), ScheduleError> {
+    let mut pipeline = pipeline;
     let cron = pipeline.config().schedule.cron.clone();
     // Capacity 1: firings that come while a run is going are folded into one pending run.
     let (tick_tx, mut tick_rx) = mpsc::channel::<()>(1);
     let sched = JobScheduler::new()
         .await
         .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
-    let job_tx = tick_tx.clone();
-    let job = Job::new_async(cron.as_str(), move |_, _| {
-        let tx = job_tx.clone();
-        Box::pin(async move {
-            let _ = tx.try_send(());
-        })
-    })
-    .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
-    sched
-        .add(job)
+    let mut job_id = sched
+        .add(cron_job(&cron, &tick_tx)?)
         .await
         .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
     sched
@@ -93,6 +110,7 @@ pub async fn run_daemon(
             Some(()) = tick_rx.recv() => {
                 let req = RunRequest { trigger: Trigger::Schedule, sources: Vec::new(), force: false };
                 match pipeline.run(&req, shutdown.clone()).await {
+                    Ok(report) if report.is_idle() => after_idle_tick(&pipeline, &observer).await,
                     Ok(report) => after_run(&pipeline, &observer, req.trigger, &report).await,
                     // A database outage ends this run, not the daemon: systemd would only
                     // restart us into the same outage.
@@ -120,6 +138,35 @@ pub async fn run_daemon(
                 }
                 let _ = trigger.respond.send(outcome.map_err(|e| e.to_string()));
             }
+            Some(reload) = reloads.recv() => {
+                // Between runs: the next run is the first with the new config.
+                if let Err(e) = reload.pipeline.sync_sources().await {
+                    let _ = reload.applied.send(Err(format!("syncing the sources: {e}")));
+                    continue;
+                }
+                let new_cron = reload.pipeline.config().schedule.cron.clone();
+                if new_cron != pipeline.config().schedule.cron {
+                    // The new job first: when it cannot be added, the old one keeps firing.
+                    let added = match cron_job(&new_cron, &tick_tx) {
+                        Ok(job) => sched.add(job).await.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    match added {
+                        Ok(id) => {
+                            if let Err(e) = sched.remove(&job_id).await {
+                                tracing::warn!(error = %e, "could not remove the old cron job");
+                            }
+                            job_id = id;
+                        }
+                        Err(e) => {
+                            let _ = reload.applied.send(Err(format!("schedule.cron: {e}")));
+                            continue;
+                        }
+                    }
+                }
+                pipeline = reload.pipeline;
+                let _ = reload.applied.send(Ok(()));
+            }
         }
     };
     let mut sched = sched;
@@ -128,6 +175,24 @@ pub async fn run_daemon(
     }
     tracing::info!("daemon stopped");
     result
+}
+
+/// A tick with nothing due: only the observers hear of it, with the next due time.
+async fn after_idle_tick(pipeline: &Pipeline, observer: &Option<Arc<dyn RunObserver>>) {
+    let Some(o) = observer else {
+        return;
+    };
+    match pipeline.store().sources().await {
+        Ok(states) => {
+            let next = states
+                .iter()
+                .filter(|s| pipeline.config().source(&s.name).is_some_and(|c| c.enabled))
+                .map(|s| s.next_due_at)
+                .min();
+            o.run_idle(next);
+        }
+        Err(e) => tracing::debug!(error = %e, "could not read the next due time"),
+    }
 }
 
 async fn after_run(

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Json, RawQuery, Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -37,8 +37,13 @@ pub enum AdminError {
 
 /// What the handlers share.
 pub struct AdminState {
-    /// The config in force.
+    /// The config the daemon started with (the endpoint's own address and token take a
+    /// restart to change).
     pub config: Arc<Config>,
+    /// The config in force, switched by reloads.
+    pub current: watch::Receiver<Arc<Config>>,
+    /// When the daemon started (health's grace period before any source succeeded).
+    pub started_at: chrono::DateTime<Utc>,
     /// The store.
     pub store: Arc<dyn Store>,
     /// Where manual runs are queued for the daemon loop.
@@ -199,7 +204,8 @@ fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
 /// progress as NDJSON; the last line is `finished` (with the report) or `error`.
 async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Response {
     let sources = query_values(q.as_deref(), "source");
-    if let Some(unknown) = sources.iter().find(|s| st.config.source(s).is_none()) {
+    let config = st.current.borrow().clone();
+    if let Some(unknown) = sources.iter().find(|s| config.source(s).is_none()) {
         return error(
             StatusCode::BAD_REQUEST,
             &format!("no source named '{unknown}' in the config"),
@@ -272,33 +278,147 @@ fn final_line(
     }
 }
 
-/// `GET /health`: 200 when the database answers, 503 otherwise; with the age of the last
-/// successful run (one that finished with at least one source fetched, or nothing due).
-async fn health(State(st): State<Arc<AdminState>>) -> Response {
-    let db = st.store.ping().await;
-    let runs = match &db {
-        Ok(()) => st.store.runs(50, None).await.unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    let last_success = runs.iter().find(|r| {
-        r.finished_at.is_some()
-            && (r.counts.sources == 0 || r.counts.sources_failed < r.counts.sources)
-    });
-    let now = Utc::now();
-    let body = json!({
-        "status": if db.is_ok() { "ok" } else { "unavailable" },
-        "database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
-        "last_run": runs.first(),
-        "last_success_at": last_success.and_then(|r| r.finished_at),
-        "last_success_age_seconds": last_success
-            .and_then(|r| r.finished_at)
-            .map(|t| (now - t).num_seconds()),
-    });
-    let code = if db.is_ok() {
-        StatusCode::OK
+/// A source that failed its last fetch, as `/health` names it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FailingSource {
+    /// Source name.
+    pub name: String,
+    /// Failed fetches in a row.
+    pub consecutive_errors: i64,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The last failed attempt.
+    pub last_fetch_at: Option<chrono::DateTime<Utc>>,
+    /// The last success before the failures began.
+    pub last_success_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// How the daemon's sources are doing, as `/health` reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceHealth {
+    /// `ok`, `degraded` (some enabled sources fail) or `failing` (all fail, or none succeeded
+    /// within the configured age).
+    pub status: &'static str,
+    /// Why, when not `ok`.
+    pub reason: Option<String>,
+    /// Enabled sources.
+    pub enabled: usize,
+    /// Enabled sources whose last fetch failed.
+    pub failing: Vec<FailingSource>,
+    /// The newest successful fetch of an enabled source.
+    pub last_success_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Judges the enabled sources of `config` by their stored state. Sources never fetched yet are
+/// neither failing nor successful; with no success at all, the age counts from `started_at`.
+pub fn source_health(
+    config: &Config,
+    states: &[crate::store::SourceState],
+    now: chrono::DateTime<Utc>,
+    started_at: chrono::DateTime<Utc>,
+) -> SourceHealth {
+    let enabled: Vec<&crate::store::SourceState> = states
+        .iter()
+        .filter(|s| config.source(&s.name).is_some_and(|c| c.enabled))
+        .collect();
+    let failing: Vec<FailingSource> = enabled
+        .iter()
+        .filter(|s| s.consecutive_errors > 0)
+        .map(|s| FailingSource {
+            name: s.name.clone(),
+            consecutive_errors: s.consecutive_errors,
+            last_error: s.last_error.clone(),
+            last_fetch_at: s.last_fetch_at,
+            last_success_at: s.last_success_at,
+        })
+        .collect();
+    let last_success_at = enabled.iter().filter_map(|s| s.last_success_at).max();
+    let max_age = config.health_max_age();
+    // A daemon that just started gets the whole age before its first success is due.
+    let since = last_success_at.map_or(started_at, |t| t.max(started_at));
+    let too_old = (now - since).to_std().is_ok_and(|a| a > max_age);
+    let (status, reason) = if enabled.is_empty() {
+        ("ok", Some("no source is enabled".to_string()))
+    } else if failing.len() == enabled.len() {
+        (
+            "failing",
+            Some(format!("all {} enabled source(s) are failing", enabled.len())),
+        )
+    } else if too_old {
+        (
+            "failing",
+            Some(format!(
+                "no source fetched successfully in the last {}",
+                humantime::format_duration(max_age)
+            )),
+        )
+    } else if !failing.is_empty() {
+        (
+            "degraded",
+            Some(format!(
+                "{} of {} enabled source(s) failing: {}",
+                failing.len(),
+                enabled.len(),
+                failing
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        )
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        ("ok", None)
     };
+    SourceHealth {
+        status,
+        reason,
+        enabled: enabled.len(),
+        failing,
+        last_success_at,
+    }
+}
+
+/// `GET /health`: `ok` or `degraded` (200), `failing` or `unavailable` (database down) (503),
+/// with the failing sources named and the last run that did work.
+async fn health(State(st): State<Arc<AdminState>>) -> Response {
+    let config = st.current.borrow().clone();
+    let now = Utc::now();
+    let db = st.store.ping().await;
+    let (states, runs) = match &db {
+        Ok(()) => (
+            st.store.sources().await.map_err(|e| e.to_string()),
+            st.store.runs(1, None).await.unwrap_or_default(),
+        ),
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    };
+    let (status, code, sources) = match &states {
+        Ok(states) => {
+            let h = source_health(&config, states, now, st.started_at);
+            let code = if h.status == "failing" {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
+            (h.status, code, Some(h))
+        }
+        Err(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE, None),
+    };
+    let last_success = sources.as_ref().and_then(|h| h.last_success_at);
+    let body = json!({
+        "status": status,
+        "reason": sources.as_ref().and_then(|h| h.reason.clone()),
+        "database": match (&db, &states) {
+            (Ok(()), Ok(_)) => "ok".to_string(),
+            (Err(e), _) => e.to_string(),
+            (_, Err(e)) => e.clone(),
+        },
+        "sources_enabled": sources.as_ref().map(|h| h.enabled),
+        "failing_sources": sources.as_ref().map(|h| &h.failing),
+        "last_run": runs.first(),
+        "last_success_at": last_success,
+        "last_success_age_seconds": last_success.map(|t| (now - t).num_seconds()),
+        "health_max_age_seconds": config.health_max_age().as_secs(),
+    });
     (code, axum::Json(body)).into_response()
 }
 
@@ -313,7 +433,7 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
     };
     let sources: Vec<_> = sources
         .into_iter()
-        .filter(|s| st.config.source(&s.name).is_some())
+        .filter(|s| st.current.borrow().source(&s.name).is_some())
         .collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -346,7 +466,7 @@ async fn new_stories(
 }
 
 fn feed_title(st: &AdminState) -> String {
-    format!("newsdesk: new stories ({})", st.config.topic.name)
+    format!("newsdesk: new stories ({})", st.current.borrow().topic.name)
 }
 
 /// `GET /stories/new.json[?limit=N&source=NAME]`: stories with status `new` as JSON Feed 1.1.
@@ -388,12 +508,31 @@ async fn set_status(st: &AdminState, ids: &[i64], status: StoryStatus) -> Respon
     }
 }
 
+/// Reads `{"ids":[…]}` whatever the Content-Type says: CMS plugins and `curl -d` often send
+/// JSON as `application/x-www-form-urlencoded` or with no type at all.
+fn ids_of(body: &[u8]) -> Result<Vec<i64>, Response> {
+    serde_json::from_slice::<Ids>(body)
+        .map(|b| b.ids)
+        .map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected a JSON body like {{\"ids\":[1,2]}}: {e}"),
+            )
+        })
+}
+
 /// `POST /stories/publish` with `{"ids":[…]}`.
-async fn publish_ids(State(st): State<Arc<AdminState>>, Json(b): Json<Ids>) -> Response {
-    set_status(&st, &b.ids, StoryStatus::Published).await
+async fn publish_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
+    match ids_of(&body) {
+        Ok(ids) => set_status(&st, &ids, StoryStatus::Published).await,
+        Err(r) => r,
+    }
 }
 
 /// `POST /stories/reject` with `{"ids":[…]}`.
-async fn reject_ids(State(st): State<Arc<AdminState>>, Json(b): Json<Ids>) -> Response {
-    set_status(&st, &b.ids, StoryStatus::Rejected).await
+async fn reject_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
+    match ids_of(&body) {
+        Ok(ids) => set_status(&st, &ids, StoryStatus::Rejected).await,
+        Err(r) => r,
+    }
 }

@@ -342,7 +342,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let config = Arc::new(config);
     match command {
-        Command::Run => cmd_run(config).await,
+        Command::Run => cmd_run(config, config_path).await,
         Command::Fetch {
             sources,
             format,
@@ -532,10 +532,30 @@ fn shutdown_signal() -> anyhow::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
-async fn cmd_run(config: Arc<Config>) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+/// Turns each SIGHUP into a reload request. Installed before anything slow so that a SIGHUP
+/// during start-up is a request too, not the default action (death).
+fn reload_signal() -> anyhow::Result<tokio::sync::mpsc::Receiver<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            // A request already waiting covers this one too.
+            let _ = tx.try_send(());
+        }
+    });
+    Ok(rx)
+}
+
+async fn cmd_run(config: Arc<Config>, config_path: PathBuf) -> anyhow::Result<()> {
+    let requests = reload_signal()?;
     let shutdown = shutdown_signal()?;
-    newsdesk::daemon::run(config, store, shutdown).await?;
+    let store = open_store(&config).await?;
+    let reloads = newsdesk::daemon::ReloadRequests {
+        path: config_path,
+        requests,
+    };
+    newsdesk::daemon::run(config, store, shutdown, Some(reloads)).await?;
     Ok(())
 }
 

@@ -463,7 +463,8 @@ pub fn cmd_sources_import(
     }
     write_atomically(config_path, &new_text)?;
     println!(
-        "{} source(s) added to {}; restart the daemon to poll them",
+        "{} source(s) added to {}; reload the service to poll them \
+         (systemctl reload newsdesk, or kill -HUP the daemon)",
         plan.added.len(),
         config_path.display()
     );
