@@ -213,3 +213,90 @@ async fn after_run(
         }
     }
 }
+
+/// When the daemon will next try a source, and why then.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NextTry {
+    /// The first cron firing at or after the source's due time (`None`: not polled, or being
+    /// fetched now).
+    pub at: Option<DateTime<Utc>>,
+    /// `interval …`, `backoff after N failed fetch(es)`, `Retry-After …`, `disabled`, …
+    pub reason: String,
+}
+
+/// The cron's next firing at or after `t` (the daemon wakes only then), by the scheduler's
+/// own rules (six fields, seconds first, UTC).
+pub fn next_cron_firing(cron: &str, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(cron)
+        .ok()?
+        .find_next_occurrence(&t, true)
+        .ok()
+}
+
+/// The `Retry-After` seconds named in a fetch error (`HTTP 429 (Retry-After: 120s)`).
+fn retry_after_in(error: &str) -> Option<i64> {
+    let rest = error.split("Retry-After: ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// When and why the daemon will next try `state`'s source under `config`.
+pub fn next_try(
+    config: &crate::config::Config,
+    state: &crate::store::SourceState,
+    now: DateTime<Utc>,
+) -> NextTry {
+    let not_polled = |reason: &str| NextTry {
+        at: None,
+        reason: reason.to_string(),
+    };
+    let Some(cfg) = config.source(&state.name) else {
+        return not_polled("not in the config");
+    };
+    if !cfg.enabled {
+        return not_polled("disabled (enabled = false)");
+    }
+    if let Some(until) = state.lease_until.filter(|u| *u > now) {
+        return not_polled(&format!(
+            "being fetched now (lease until {})",
+            until.format("%H:%M:%S UTC")
+        ));
+    }
+    let due = state.next_due_at;
+    let waited = state
+        .last_fetch_at
+        .map(|f| (due - f).num_seconds())
+        .unwrap_or(0);
+    let why = if state.consecutive_errors > 0 {
+        match state.last_error.as_deref().and_then(retry_after_in) {
+            // The backoff is at least the Retry-After; equal means the server's wish decided.
+            Some(ra) if (waited - ra).abs() <= 1 => format!("Retry-After {ra}s from the server"),
+            _ => format!(
+                "backoff after {} failed fetch(es)",
+                state.consecutive_errors
+            ),
+        }
+    } else if state.last_fetch_at.is_none() {
+        "never fetched".to_string()
+    } else {
+        format!(
+            "interval {}",
+            humantime::format_duration(std::time::Duration::from_secs(
+                state.interval_secs.max(0).unsigned_abs()
+            ))
+        )
+    };
+    let from = due.max(now);
+    let at = next_cron_firing(&config.schedule.cron, from);
+    let when = if due <= now { "due now" } else { "due" };
+    NextTry {
+        at,
+        reason: format!(
+            "{why}; {when} {}, then the next cron firing",
+            due.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    }
+}
