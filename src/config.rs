@@ -155,11 +155,17 @@ pub struct ScheduleConfig {
     /// Waits before an article whose fetch failed is tried again, one per retry; the last one
     /// repeats for transient errors. A permanent HTTP error (404, 410, 451) gives up once these
     /// are used up.
-    #[serde(default = "default_item_retry_delays", with = "humantime_serde_compat::list")]
+    #[serde(
+        default = "default_item_retry_delays",
+        with = "humantime_serde_compat::list"
+    )]
     pub item_retry_delays: Vec<Duration>,
     /// How long an article failing with a transient error (timeouts, 5xx, …) is retried, counted
     /// from its first failure, before it is given up.
-    #[serde(default = "default_item_retry_max_age", with = "humantime_serde_compat")]
+    #[serde(
+        default = "default_item_retry_max_age",
+        with = "humantime_serde_compat"
+    )]
     pub item_retry_max_age: Duration,
 }
 
@@ -509,7 +515,12 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
-        if self.schedule.item_retry_delays.iter().any(Duration::is_zero) {
+        if self
+            .schedule
+            .item_retry_delays
+            .iter()
+            .any(Duration::is_zero)
+        {
             return Err((
                 "schedule.item_retry_delays".into(),
                 "every delay must be above 0".into(),

@@ -103,9 +103,7 @@ pub fn config_changes(old: &Config, new: &Config) -> (Vec<String>, Vec<String>) 
             Some(before) if !before.enabled && src.enabled => {
                 applied.push(format!("source '{}' enabled", src.name))
             }
-            Some(before) if before != src => {
-                applied.push(format!("source '{}' changed", src.name))
-            }
+            Some(before) if before != src => applied.push(format!("source '{}' changed", src.name)),
             Some(_) => {}
         }
     }

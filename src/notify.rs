@@ -136,7 +136,10 @@ pub fn run_status(trigger: Trigger, report: &RunReport) -> String {
 /// The STATUS= line after a cron tick that found nothing due.
 pub fn idle_status(last_run: Option<&str>, next_due: Option<DateTime<Utc>>) -> String {
     let idle = match next_due {
-        Some(t) => format!("idle, next source due at {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+        Some(t) => format!(
+            "idle, next source due at {}",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
         None => "idle, no source enabled".to_string(),
     };
     match last_run {

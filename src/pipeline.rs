@@ -791,7 +791,10 @@ impl Pipeline {
                 .unwrap_or(s.min_interval)
         };
         let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-        Some(now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC))
+        Some(
+            now.checked_add_signed(delay)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
     }
 
     /// Near-duplicate check and insert, under one lock so that two near-copies in one run

@@ -240,7 +240,10 @@ pub fn next_cron_firing(cron: &str, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// The `Retry-After` seconds named in a fetch error (`HTTP 429 (Retry-After: 120s)`).
 fn retry_after_in(error: &str) -> Option<i64> {
     let rest = error.split("Retry-After: ").nth(1)?;
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// When and why the daemon will next try `state`'s source under `config`.

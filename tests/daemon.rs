@@ -111,7 +111,10 @@ async fn daemon_runs_at_start_stops_on_sigterm_and_remembers_due_times() {
     let before = store.runs(10, None).await.expect("runs").len();
     let mut again = spawn_daemon(&config);
     tokio::time::sleep(Duration::from_millis(3000)).await;
-    assert!(again.try_wait().expect("try_wait").is_none(), "daemon exited");
+    assert!(
+        again.try_wait().expect("try_wait").is_none(),
+        "daemon exited"
+    );
     assert_eq!(store.runs(10, None).await.expect("runs").len(), before);
     assert_eq!(
         site.article_hits.load(std::sync::atomic::Ordering::SeqCst),

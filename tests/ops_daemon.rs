@@ -820,13 +820,10 @@ fn custom_config(
 ) -> String {
     let full = site.config_toml(db);
     let mut blocks = full.split("\n[[sources]]\n");
-    let head = blocks
-        .next()
-        .expect("config head")
-        .replace(
-            "cron = \"0 */15 * * * *\"",
-            &format!("cron = \"{cron}\"\n{schedule_extra}"),
-        );
+    let head = blocks.next().expect("config head").replace(
+        "cron = \"0 */15 * * * *\"",
+        &format!("cron = \"{cron}\"\n{schedule_extra}"),
+    );
     let mut out = format!("{head}\n{tables}\n");
     for block in blocks {
         let name = block
@@ -1476,7 +1473,10 @@ async fn operator_details_logs_sources_and_durable_export() {
             }),
             format!("no 'source fetched' line with status, items, duration:\n{log}"),
         );
-        let failed: Vec<&str> = log.lines().filter(|l| l.contains("source failed")).collect();
+        let failed: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("source failed"))
+            .collect();
         check(
             failed.len() == 2 && failed.iter().all(|l| l.contains("run_id=")),
             format!("'source failed' lines without run_id: {failed:?}"),
@@ -1542,7 +1542,12 @@ async fn operator_details_logs_sources_and_durable_export() {
         let trace = dir.path().join("strace.txt");
         let out_file = dir.path().join("stories.json");
         let out = Command::new("strace")
-            .args(["-f", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o"])
+            .args([
+                "-f",
+                "-e",
+                "trace=fsync,fdatasync,rename,renameat,renameat2",
+                "-o",
+            ])
             .arg(&trace)
             .arg(env!("CARGO_BIN_EXE_newsdesk"))
             .arg("--config")

@@ -1185,7 +1185,9 @@ async fn item_retries_are_kept_until_the_item_is_final(db: Db) {
     s.record_item_retry(&other, &failed, &retry)
         .await
         .expect("flaky");
-    s.prune_events(t0() + secs(30)).await.expect("prune nothing");
+    s.prune_events(t0() + secs(30))
+        .await
+        .expect("prune nothing");
     assert!(s
         .item_retry("s0000", "https://example.com/flaky")
         .await

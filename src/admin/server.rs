@@ -342,7 +342,10 @@ pub fn source_health(
     } else if failing.len() == enabled.len() {
         (
             "failing",
-            Some(format!("all {} enabled source(s) are failing", enabled.len())),
+            Some(format!(
+                "all {} enabled source(s) are failing",
+                enabled.len()
+            )),
         )
     } else if too_old {
         (
@@ -510,29 +513,22 @@ async fn set_status(st: &AdminState, ids: &[i64], status: StoryStatus) -> Respon
 
 /// Reads `{"ids":[…]}` whatever the Content-Type says: CMS plugins and `curl -d` often send
 /// JSON as `application/x-www-form-urlencoded` or with no type at all.
-fn ids_of(body: &[u8]) -> Result<Vec<i64>, Response> {
-    serde_json::from_slice::<Ids>(body)
-        .map(|b| b.ids)
-        .map_err(|e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("expected a JSON body like {{\"ids\":[1,2]}}: {e}"),
-            )
-        })
+async fn set_status_from_body(st: &AdminState, body: &[u8], status: StoryStatus) -> Response {
+    match serde_json::from_slice::<Ids>(body) {
+        Ok(b) => set_status(st, &b.ids, status).await,
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            &format!("expected a JSON body like {{\"ids\":[1,2]}}: {e}"),
+        ),
+    }
 }
 
 /// `POST /stories/publish` with `{"ids":[…]}`.
 async fn publish_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
-    match ids_of(&body) {
-        Ok(ids) => set_status(&st, &ids, StoryStatus::Published).await,
-        Err(r) => r,
-    }
+    set_status_from_body(&st, &body, StoryStatus::Published).await
 }
 
 /// `POST /stories/reject` with `{"ids":[…]}`.
 async fn reject_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
-    match ids_of(&body) {
-        Ok(ids) => set_status(&st, &ids, StoryStatus::Rejected).await,
-        Err(r) => r,
-    }
+    set_status_from_body(&st, &body, StoryStatus::Rejected).await
 }

@@ -276,7 +276,7 @@ pub async fn cmd_errors(
         events.extend(store.events(&f).await?);
     }
     // Newest first: the first event seen per source is its last error.
-    events.sort_by(|a, b| b.id.cmp(&a.id));
+    events.sort_by_key(|e| std::cmp::Reverse(e.id));
     let given_up_urls: std::collections::HashSet<(&str, Option<&str>)> = events
         .iter()
         .filter(|e| e.outcome == Outcome::GivenUp)
