@@ -115,16 +115,45 @@ pub fn config_changes(old: &Config, new: &Config) -> (Vec<String>, Vec<String>) 
     (applied, restart)
 }
 
-/// Checks the file, builds a pipeline from it and has the daemon loop switch to it.
+/// Where a reload got to.
+enum ReloadStep {
+    /// The file was refused or the pipeline could not be built: nothing changed.
+    Refused(ReloadError),
+    /// The config passed, but the daemon loop could not switch to it.
+    NotApplied(ReloadError),
+}
+
+/// Checks the file and builds a pipeline from it, tells systemd the reload is done (a run in
+/// progress may take minutes; systemd must not wait for it), then has the daemon loop switch
+/// to it when no run is going.
 async fn reload_once(
     path: &std::path::Path,
     current: &Config,
     store: &Arc<dyn Store>,
     to_loop: &mpsc::Sender<Reload>,
-) -> Result<(Arc<Config>, Vec<String>), ReloadError> {
-    let new = Arc::new(Config::load(path)?);
+    notifier: &Notifier,
+) -> Result<(Arc<Config>, String), ReloadStep> {
+    let new = Arc::new(Config::load(path).map_err(|e| ReloadStep::Refused(e.into()))?);
     let (applied, restart) = config_changes(current, &new);
-    let pipeline = Arc::new(Pipeline::new(new.clone(), store.clone())?);
+    let pipeline = Arc::new(
+        Pipeline::new(new.clone(), store.clone()).map_err(|e| ReloadStep::Refused(e.into()))?,
+    );
+    let summary = if applied.is_empty() {
+        "no changes".to_string()
+    } else {
+        applied.join("; ")
+    };
+    if !restart.is_empty() {
+        tracing::warn!(
+            keys = %restart.join(", "),
+            "config reload: these settings take effect only after a restart"
+        );
+    }
+    notifier.reloaded(&format!(
+        "config accepted ({summary}); applies from the next run"
+    ));
+    let stopped =
+        || ReloadStep::NotApplied(ReloadError::Apply("the daemon loop has stopped".into()));
     let (tx, rx) = tokio::sync::oneshot::channel();
     to_loop
         .send(Reload {
@@ -132,17 +161,11 @@ async fn reload_once(
             applied: tx,
         })
         .await
-        .map_err(|_| ReloadError::Apply("the daemon loop has stopped".into()))?;
+        .map_err(|_| stopped())?;
     rx.await
-        .map_err(|_| ReloadError::Apply("the daemon loop has stopped".into()))?
-        .map_err(ReloadError::Apply)?;
-    if !restart.is_empty() {
-        tracing::warn!(
-            keys = %restart.join(", "),
-            "config reload: these settings take effect only after a restart"
-        );
-    }
-    Ok((new, applied))
+        .map_err(|_| stopped())?
+        .map_err(|e| ReloadStep::NotApplied(ReloadError::Apply(e)))?;
+    Ok((new, summary))
 }
 
 /// Serves reload requests until they end: each re-reads the file and, when it passes, switches
@@ -159,13 +182,8 @@ async fn serve_reloads(
         notifier.reloading();
         let file = reloads.path.display().to_string();
         tracing::info!(file = %file, "reload requested: re-reading the config");
-        let status = match reload_once(&reloads.path, &current, &store, &to_loop).await {
-            Ok((new, changes)) => {
-                let summary = if changes.is_empty() {
-                    "no changes".to_string()
-                } else {
-                    changes.join("; ")
-                };
+        match reload_once(&reloads.path, &current, &store, &to_loop, &notifier).await {
+            Ok((new, summary)) => {
                 let enabled = new.sources.iter().filter(|s| s.enabled).count();
                 tracing::info!(
                     file = %file,
@@ -175,27 +193,34 @@ async fn serve_reloads(
                 );
                 current = new.clone();
                 config_tx.send_replace(new);
-                format!("config reloaded ({summary}); {enabled} source(s)")
+                notifier.status(&format!("config reloaded ({summary}); {enabled} source(s)"));
             }
-            Err(ReloadError::Config(e)) => {
+            Err(ReloadStep::Refused(ReloadError::Config(e))) => {
                 tracing::error!(
                     file = %e.file.display(),
                     key = %e.key,
                     reason = %e.reason,
                     "config reload refused; the running config stays in force"
                 );
-                format!("config reload refused: {e}; running config kept")
+                notifier.reloaded(&format!("config reload refused: {e}; running config kept"));
             }
-            Err(e) => {
+            Err(ReloadStep::Refused(e)) => {
+                tracing::error!(
+                    file = %file,
+                    error = %e,
+                    "config reload refused; the running config stays in force"
+                );
+                notifier.reloaded(&format!("config reload refused: {e}; running config kept"));
+            }
+            Err(ReloadStep::NotApplied(e)) => {
                 tracing::error!(
                     file = %file,
                     error = %e,
                     "config reload failed; the running config stays in force"
                 );
-                format!("config reload failed: {e}; running config kept")
+                notifier.status(&format!("config reload failed: {e}; running config kept"));
             }
-        };
-        notifier.reloaded(&status);
+        }
     }
 }
 

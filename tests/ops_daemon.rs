@@ -947,7 +947,12 @@ async fn sighup_reloads_the_config_and_keeps_it_when_the_new_file_is_bad() {
         .await;
     systemd
         .wait_for("READY after reload", |m| {
-            m.contains("READY=1") && m.contains("STATUS=config reloaded")
+            m.contains("READY=1") && m.contains("STATUS=config accepted (topic changed;")
+        })
+        .await;
+    systemd
+        .wait_for("STATUS once applied", |m| {
+            m.contains("STATUS=config reloaded (") && m.contains("1 source(s)")
         })
         .await;
     assert!(
@@ -1582,4 +1587,40 @@ async fn operator_details_logs_sources_and_durable_export() {
         assert_eq!(exported["items"].as_array().map(Vec::len), Some(1));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n---\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_article_does_not_keep_its_source_at_the_minimum_interval() {
+    let site = dead_site().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let toml = dead_site_config(
+        &site,
+        &db,
+        // The default retry delays (15 min first) keep the dead articles waiting.
+        "min_interval = \"2s\"\nmax_interval = \"1h\"",
+        "",
+    )
+    .replace(&format!("cron = \"{NEVER}\""), "cron = \"* * * * * *\"");
+    std::fs::write(&config, toml).expect("write config");
+    let mut daemon = Daemon::spawn(&config, &[]);
+    // Scheduled runs at 0, 2, 5, 9 s …: the dead articles wait for their next attempt, the
+    // good one is known, so the feed has nothing new and its interval grows.
+    let store = {
+        wait_log(&daemon, "run finished").await;
+        open_store(&db).await
+    };
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let runs = store.runs(100, None).await.expect("runs");
+    assert!(runs.len() >= 3, "{runs:?}");
+    let state = store
+        .sources()
+        .await
+        .expect("sources")
+        .into_iter()
+        .find(|s| s.name == "dead-feed")
+        .expect("dead-feed");
+    assert!(state.interval_secs > 2, "{state:?}\n{}", daemon.log());
+    assert!(daemon.stop().await.success());
 }
