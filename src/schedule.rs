@@ -220,7 +220,8 @@ pub struct NextTry {
     /// The first cron firing at or after the source's due time (`None`: not polled, or being
     /// fetched now).
     pub at: Option<DateTime<Utc>>,
-    /// `interval …`, `backoff after N failed fetch(es)`, `Retry-After …`, `disabled`, …
+    /// `interval …`, `backoff after N failed fetch(es)`, `Retry-After …`, `disabled`, …, with
+    /// the due time when the cron fires later than it.
     pub reason: String,
 }
 
@@ -292,14 +293,14 @@ pub fn next_try(
             ))
         )
     };
-    let from = due.max(now);
-    let at = next_cron_firing(&config.schedule.cron, from);
-    let when = if due <= now { "due now" } else { "due" };
-    NextTry {
-        at,
-        reason: format!(
-            "{why}; {when} {}, then the next cron firing",
-            due.format("%Y-%m-%d %H:%M:%S UTC")
-        ),
-    }
+    // The daemon only wakes on cron firings: the try is the first one at or after the due time.
+    let at = next_cron_firing(&config.schedule.cron, due.max(now));
+    let reason = if due <= now {
+        format!("{why}; due now")
+    } else if at.is_some_and(|a| a > due) {
+        format!("{why}; due {}", due.format("%H:%M:%S"))
+    } else {
+        why
+    };
+    NextTry { at, reason }
 }
