@@ -859,6 +859,29 @@ link_selector = "a[[["
     }
 
     #[test]
+    fn retry_and_health_keys() {
+        let c = parse("").expect("defaults");
+        assert_eq!(c.schedule.item_retry_delays.len(), 3);
+        assert_eq!(c.health_max_age(), Duration::from_secs(12 * 3600));
+        let c = parse(
+            "[schedule]\nitem_retry_delays = [\"1s\", \"2m\"]\nitem_retry_max_age = \"1h\"\n\
+             [admin]\nhealth_max_age = \"90s\"\n",
+        )
+        .expect("set");
+        assert_eq!(
+            c.schedule.item_retry_delays,
+            [Duration::from_secs(1), Duration::from_secs(120)]
+        );
+        assert_eq!(c.health_max_age(), Duration::from_secs(90));
+        let e = parse("[schedule]\nitem_retry_delays = [\"0s\"]\n").unwrap_err();
+        assert_eq!(e.key, "schedule.item_retry_delays");
+        let e = parse("[schedule]\nitem_retry_delays = [\"soon\"]\n").unwrap_err();
+        assert_eq!(e.key, "schedule.item_retry_delays");
+        let e = parse("[admin]\nhealth_max_age = \"0s\"\n").unwrap_err();
+        assert_eq!(e.key, "admin.health_max_age");
+    }
+
+    #[test]
     fn shipped_config_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
         let c = Config::load(&path).expect("shipped config must load");

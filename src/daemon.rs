@@ -339,3 +339,40 @@ pub async fn run(
     }
     result.map_err(DaemonError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        Config::parse(text, std::path::Path::new("t.toml")).expect("config")
+    }
+
+    const TWO: &str = "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n\
+                       [[sources]]\nname = \"b\"\nkind = \"feed\"\nurl = \"https://example.com/b\"\n";
+
+    #[test]
+    fn changes_name_sections_and_sources() {
+        let old = parse(TWO);
+        assert_eq!(config_changes(&old, &old), (vec![], vec![]));
+        let new = parse(&format!(
+            "[topic]\nthreshold = 9.0\n[storage]\nurl = \"sqlite://other.db\"\n\
+             [[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n\
+             enabled = false\n\
+             [[sources]]\nname = \"c\"\nkind = \"feed\"\nurl = \"https://example.com/c\"\n"
+        ));
+        let (applied, restart) = config_changes(&old, &new);
+        assert_eq!(
+            applied,
+            [
+                "topic changed",
+                "source 'a' disabled",
+                "source 'c' added",
+                "source 'b' removed"
+            ]
+        );
+        assert_eq!(restart, ["storage"]);
+        let moved = parse(&TWO.replace("example.com/b", "example.org/b"));
+        assert_eq!(config_changes(&old, &moved).0, ["source 'b' changed"]);
+    }
+}

@@ -304,3 +304,127 @@ pub fn next_try(
     };
     NextTry { at, reason }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::SourceState;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, h, m, s)
+            .single()
+            .expect("valid time")
+    }
+
+    fn config() -> Config {
+        Config::parse(
+            "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n\
+             [[sources]]\nname = \"off\"\nkind = \"feed\"\nurl = \"https://example.com/b\"\n\
+             enabled = false\n",
+            std::path::Path::new("t.toml"),
+        )
+        .expect("config")
+    }
+
+    fn state(
+        errors: i64,
+        error: Option<&str>,
+        fetched: DateTime<Utc>,
+        due: DateTime<Utc>,
+    ) -> SourceState {
+        SourceState {
+            name: "a".into(),
+            kind: "feed".into(),
+            url: "https://example.com/a".into(),
+            etag: None,
+            last_modified: None,
+            last_fetch_at: Some(fetched),
+            last_success_at: None,
+            last_error: error.map(str::to_string),
+            consecutive_errors: errors,
+            next_due_at: due,
+            interval_secs: 900,
+            last_new_story_at: None,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn the_next_try_is_the_first_cron_firing_at_or_after_the_due_time() {
+        // Default cron: every 15 minutes on the quarter hour.
+        let c = config();
+        let t = next_try(
+            &c,
+            &state(0, None, at(10, 6, 0), at(10, 21, 0)),
+            at(10, 7, 0),
+        );
+        assert_eq!(t.at, Some(at(10, 30, 0)));
+        assert_eq!(t.reason, "interval 15m; due 10:21:00");
+        let t = next_try(
+            &c,
+            &state(0, None, at(10, 0, 0), at(10, 15, 0)),
+            at(10, 7, 0),
+        );
+        assert_eq!(
+            (t.at, t.reason.as_str()),
+            (Some(at(10, 15, 0)), "interval 15m")
+        );
+        let t = next_try(&c, &state(0, None, at(9, 0, 0), at(9, 15, 0)), at(10, 7, 0));
+        assert_eq!(t.at, Some(at(10, 15, 0)));
+        assert!(t.reason.ends_with("due now"), "{}", t.reason);
+    }
+
+    #[test]
+    fn the_next_try_says_backoff_or_retry_after() {
+        let c = config();
+        let backoff = next_try(
+            &c,
+            &state(3, Some("HTTP 500"), at(10, 0, 0), at(12, 0, 0)),
+            at(10, 1, 0),
+        );
+        assert!(backoff
+            .reason
+            .starts_with("backoff after 3 failed fetch(es)"));
+        // The delay equals the server's Retry-After: it decided.
+        let ra = next_try(
+            &c,
+            &state(
+                1,
+                Some("HTTP 429 (Retry-After: 3600s)"),
+                at(10, 0, 0),
+                at(11, 0, 0),
+            ),
+            at(10, 1, 0),
+        );
+        assert!(ra.reason.starts_with("Retry-After 3600s"), "{}", ra.reason);
+        // A Retry-After shorter than the backoff did not decide.
+        let short = next_try(
+            &c,
+            &state(
+                4,
+                Some("HTTP 503 (Retry-After: 5s)"),
+                at(10, 0, 0),
+                at(12, 0, 0),
+            ),
+            at(10, 1, 0),
+        );
+        assert!(
+            short.reason.starts_with("backoff after 4"),
+            "{}",
+            short.reason
+        );
+    }
+
+    #[test]
+    fn disabled_and_unknown_sources_are_not_tried() {
+        let c = config();
+        let mut s = state(0, None, at(10, 0, 0), at(10, 15, 0));
+        s.name = "off".into();
+        assert_eq!(next_try(&c, &s, at(10, 1, 0)).at, None);
+        s.name = "gone".into();
+        assert_eq!(next_try(&c, &s, at(10, 1, 0)).reason, "not in the config");
+    }
+}

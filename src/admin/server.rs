@@ -532,3 +532,99 @@ async fn publish_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes)
 async fn reject_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
     set_status_from_body(&st, &body, StoryStatus::Rejected).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SourceState;
+    use chrono::{DateTime, TimeZone};
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn config(extra: &str) -> Config {
+        Config::parse(
+            &format!(
+                "[schedule]\nmin_interval = \"1m\"\nmax_interval = \"1h\"\n{extra}\n\
+                 [[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n\
+                 [[sources]]\nname = \"b\"\nkind = \"feed\"\nurl = \"https://example.com/b\"\n\
+                 [[sources]]\nname = \"off\"\nkind = \"feed\"\nurl = \"https://example.com/c\"\n\
+                 enabled = false\n"
+            ),
+            std::path::Path::new("t.toml"),
+        )
+        .expect("config")
+    }
+
+    fn state(name: &str, errors: i64, success: Option<i64>) -> SourceState {
+        SourceState {
+            name: name.into(),
+            kind: "feed".into(),
+            url: String::new(),
+            etag: None,
+            last_modified: None,
+            last_fetch_at: Some(at(0)),
+            last_success_at: success.map(at),
+            last_error: (errors > 0).then(|| "HTTP 500".to_string()),
+            consecutive_errors: errors,
+            next_due_at: at(0),
+            interval_secs: 60,
+            last_new_story_at: None,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn health_states() {
+        let c = config("");
+        let start = at(-10);
+        let ok = source_health(
+            &c,
+            &[state("a", 0, Some(0)), state("b", 0, Some(0))],
+            at(5),
+            start,
+        );
+        assert_eq!((ok.status, ok.failing.len()), ("ok", 0));
+        // A disabled source failing does not count.
+        let h = source_health(
+            &c,
+            &[
+                state("a", 0, Some(0)),
+                state("b", 2, None),
+                state("off", 9, None),
+            ],
+            at(5),
+            start,
+        );
+        assert_eq!(h.status, "degraded");
+        assert_eq!(h.failing.len(), 1);
+        assert_eq!(h.failing[0].name, "b");
+        let h = source_health(
+            &c,
+            &[state("a", 1, Some(0)), state("b", 2, None)],
+            at(5),
+            start,
+        );
+        assert_eq!(h.status, "failing");
+        // Default age: twice max_interval (2 h).
+        let fresh = [state("a", 0, Some(0)), state("b", 0, Some(0))];
+        assert_eq!(source_health(&c, &fresh, at(7_199), start).status, "ok");
+        assert_eq!(
+            source_health(&c, &fresh, at(7_201), start).status,
+            "failing"
+        );
+        let short = config("[admin]\nhealth_max_age = \"30s\"");
+        assert_eq!(
+            source_health(&short, &fresh, at(31), start).status,
+            "failing"
+        );
+        // Never fetched yet: a daemon just started gets the whole age.
+        let new = [state("a", 0, None), state("b", 0, None)];
+        assert_eq!(source_health(&short, &new, at(10), at(0)).status, "ok");
+        assert_eq!(source_health(&short, &new, at(40), at(0)).status, "failing");
+    }
+}
