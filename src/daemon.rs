@@ -355,12 +355,12 @@ mod tests {
     fn changes_name_sections_and_sources() {
         let old = parse(TWO);
         assert_eq!(config_changes(&old, &old), (vec![], vec![]));
-        let new = parse(&format!(
+        let new = parse(
             "[topic]\nthreshold = 9.0\n[storage]\nurl = \"sqlite://other.db\"\n\
              [[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n\
              enabled = false\n\
-             [[sources]]\nname = \"c\"\nkind = \"feed\"\nurl = \"https://example.com/c\"\n"
-        ));
+             [[sources]]\nname = \"c\"\nkind = \"feed\"\nurl = \"https://example.com/c\"\n",
+        );
         let (applied, restart) = config_changes(&old, &new);
         assert_eq!(
             applied,
