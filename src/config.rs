@@ -26,7 +26,7 @@ pub struct ConfigError {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where stories are kept.
@@ -54,7 +54,7 @@ pub struct Config {
 
 /// `[dedup]`: the thresholds of near-copy detection and event clustering. The defaults are the
 /// values measured best on the ECB+ benches (README); change them only with a reason.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DedupConfig {
     /// Estimated shingle similarity (0–1) at or above which a story is a near-copy of a stored one.
@@ -103,7 +103,7 @@ fn default_cluster_window() -> Duration {
 }
 
 /// `[storage]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// `sqlite://path` (file and folders created if missing) or `postgres://…`.
@@ -131,7 +131,7 @@ fn default_event_retention() -> Duration {
 }
 
 /// `[schedule]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Six-field cron expression (seconds first): when the daemon wakes to fetch due sources.
@@ -152,6 +152,21 @@ pub struct ScheduleConfig {
     /// How long a daemon holds a source it is fetching before another may take it over.
     #[serde(default = "default_lease", with = "humantime_serde_compat")]
     pub lease: Duration,
+    /// Waits before an article whose fetch failed is tried again, one per retry; the last one
+    /// repeats for transient errors. A permanent HTTP error (404, 410, 451) gives up once these
+    /// are used up.
+    #[serde(
+        default = "default_item_retry_delays",
+        with = "humantime_serde_compat::list"
+    )]
+    pub item_retry_delays: Vec<Duration>,
+    /// How long an article failing with a transient error (timeouts, 5xx, …) is retried, counted
+    /// from its first failure, before it is given up.
+    #[serde(
+        default = "default_item_retry_max_age",
+        with = "humantime_serde_compat"
+    )]
+    pub item_retry_max_age: Duration,
 }
 
 impl Default for ScheduleConfig {
@@ -163,6 +178,8 @@ impl Default for ScheduleConfig {
             concurrency: default_concurrency(),
             item_concurrency: default_item_concurrency(),
             lease: default_lease(),
+            item_retry_delays: default_item_retry_delays(),
+            item_retry_max_age: default_item_retry_max_age(),
         }
     }
 }
@@ -185,9 +202,18 @@ fn default_item_concurrency() -> usize {
 fn default_lease() -> Duration {
     Duration::from_secs(10 * 60)
 }
+fn default_item_retry_delays() -> Vec<Duration> {
+    [15 * 60, 3600, 4 * 3600]
+        .into_iter()
+        .map(Duration::from_secs)
+        .collect()
+}
+fn default_item_retry_max_age() -> Duration {
+    Duration::from_secs(3 * 24 * 3600)
+}
 
 /// `[http]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Allow loopback, private, link-local and similar targets. Off by default; tests turn it on.
@@ -282,7 +308,7 @@ fn default_true() -> bool {
 }
 
 /// `[topic]`: which stories are kept. See the README for the scoring rule.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopicConfig {
     /// Human name of the topic, shown in logs.
@@ -358,7 +384,7 @@ fn default_threshold() -> f64 {
 }
 
 /// `[admin]`: the daemon's admin endpoint.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// `unix:/path/to.sock`, `127.0.0.1:PORT`, or empty to disable.
@@ -367,6 +393,10 @@ pub struct AdminConfig {
     /// Bearer token required on TCP.
     #[serde(default)]
     pub token: Option<String>,
+    /// `/health` says `failing` when no source was fetched successfully for this long; unset
+    /// means twice `schedule.max_interval` (see [`Config::health_max_age`]).
+    #[serde(default, with = "humantime_serde_compat::option")]
+    pub health_max_age: Option<Duration>,
 }
 
 /// What kind of source a `[[sources]]` entry is.
@@ -390,7 +420,7 @@ impl SourceKind {
 }
 
 /// One `[[sources]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Unique name, used in logs and on the command line.
@@ -484,6 +514,20 @@ impl Config {
                 "schedule.item_concurrency".into(),
                 "must be at least 1".into(),
             ));
+        }
+        if self
+            .schedule
+            .item_retry_delays
+            .iter()
+            .any(Duration::is_zero)
+        {
+            return Err((
+                "schedule.item_retry_delays".into(),
+                "every delay must be above 0".into(),
+            ));
+        }
+        if self.admin.health_max_age.is_some_and(|d| d.is_zero()) {
+            return Err(("admin.health_max_age".into(), "must be above 0".into()));
         }
         if self.http.max_body_bytes == 0 {
             return Err(("http.max_body_bytes".into(), "must be above 0".into()));
@@ -628,6 +672,14 @@ impl Config {
         Ok(())
     }
 
+    /// How long `/health` tolerates no successful source fetch: `admin.health_max_age`, or
+    /// twice `schedule.max_interval`.
+    pub fn health_max_age(&self) -> Duration {
+        self.admin
+            .health_max_age
+            .unwrap_or_else(|| self.schedule.max_interval.saturating_mul(2))
+    }
+
     /// The source with this name.
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
@@ -692,6 +744,20 @@ mod humantime_serde_compat {
         use super::*;
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
             super::deserialize(d).map(Some)
+        }
+    }
+
+    pub mod list {
+        use super::*;
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+            Vec::<String>::deserialize(d)?
+                .iter()
+                .map(|s| {
+                    humantime::parse_duration(s).map_err(|e| {
+                        serde::de::Error::custom(format!("'{s}' is not a duration: {e}"))
+                    })
+                })
+                .collect()
         }
     }
 }
@@ -790,6 +856,29 @@ link_selector = "a[[["
         let e = parse("[admin]\nlisten = \"0.0.0.0:8787\"\ntoken = \"0123456789abcdef\"\n")
             .unwrap_err();
         assert_eq!(e.key, "admin.listen");
+    }
+
+    #[test]
+    fn retry_and_health_keys() {
+        let c = parse("").expect("defaults");
+        assert_eq!(c.schedule.item_retry_delays.len(), 3);
+        assert_eq!(c.health_max_age(), Duration::from_secs(12 * 3600));
+        let c = parse(
+            "[schedule]\nitem_retry_delays = [\"1s\", \"2m\"]\nitem_retry_max_age = \"1h\"\n\
+             [admin]\nhealth_max_age = \"90s\"\n",
+        )
+        .expect("set");
+        assert_eq!(
+            c.schedule.item_retry_delays,
+            [Duration::from_secs(1), Duration::from_secs(120)]
+        );
+        assert_eq!(c.health_max_age(), Duration::from_secs(90));
+        let e = parse("[schedule]\nitem_retry_delays = [\"0s\"]\n").unwrap_err();
+        assert_eq!(e.key, "schedule.item_retry_delays");
+        let e = parse("[schedule]\nitem_retry_delays = [\"soon\"]\n").unwrap_err();
+        assert_eq!(e.key, "schedule.item_retry_delays");
+        let e = parse("[admin]\nhealth_max_age = \"0s\"\n").unwrap_err();
+        assert_eq!(e.key, "admin.health_max_age");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! STOPPING=1, through the `sd-notify` crate. Every call is a no-op when `NOTIFY_SOCKET` is not
 //! set, so the daemon runs the same outside systemd.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 
 use crate::pipeline::RunReport;
@@ -12,12 +14,25 @@ use crate::store::Trigger;
 
 /// Talks to the service manager.
 #[derive(Debug, Clone, Default)]
-pub struct Notifier;
+pub struct Notifier {
+    /// The STATUS= line of the last run that did work, and the last idle line sent after it:
+    /// an idle tick adds to the summary instead of replacing it, and repeats are not sent.
+    last: Arc<Mutex<(Option<String>, Option<String>)>>,
+}
 
 impl Notifier {
     /// A notifier for this process.
     pub fn new() -> Notifier {
-        Notifier
+        Notifier::default()
+    }
+
+    fn with_last<R>(&self, f: impl FnOnce(&mut (Option<String>, Option<String>)) -> R) -> R {
+        // Plain strings: still usable after a panic elsewhere.
+        let mut g = match self.last.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut g)
     }
 
     fn send(&self, states: &[NotifyState]) {
@@ -36,6 +51,20 @@ impl Notifier {
     /// A STATUS= line.
     pub fn status(&self, status: &str) {
         self.send(&[NotifyState::Status(status)]);
+    }
+
+    /// RELOADING=1 (with the monotonic time systemd wants beside it): the config is being
+    /// re-read. [`Notifier::reloaded`] ends it.
+    pub fn reloading(&self) {
+        match NotifyState::monotonic_usec_now() {
+            Ok(now) => self.send(&[NotifyState::Reloading, now]),
+            Err(_) => self.send(&[NotifyState::Reloading]),
+        }
+    }
+
+    /// READY=1 after a reload (applied or refused), with a status line.
+    pub fn reloaded(&self, status: &str) {
+        self.send(&[NotifyState::Ready, NotifyState::Status(status)]);
     }
 
     /// STOPPING=1 with a status line.
@@ -104,9 +133,40 @@ pub fn run_status(trigger: Trigger, report: &RunReport) -> String {
     )
 }
 
+/// The STATUS= line after a cron tick that found nothing due.
+pub fn idle_status(last_run: Option<&str>, next_due: Option<DateTime<Utc>>) -> String {
+    let idle = match next_due {
+        Some(t) => format!(
+            "idle, next source due at {}",
+            t.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        None => "idle, no source enabled".to_string(),
+    };
+    match last_run {
+        Some(run) => format!("{run}; {idle}"),
+        None => idle,
+    }
+}
+
 impl RunObserver for Notifier {
     fn run_finished(&self, trigger: Trigger, report: &RunReport) {
-        self.status(&run_status(trigger, report));
+        let line = run_status(trigger, report);
+        self.with_last(|l| *l = (Some(line.clone()), None));
+        self.status(&line);
+    }
+
+    fn run_idle(&self, next_due: Option<DateTime<Utc>>) {
+        let line = self.with_last(|l| {
+            let line = idle_status(l.0.as_deref(), next_due);
+            if l.1.as_deref() == Some(line.as_str()) {
+                return None;
+            }
+            l.1 = Some(line.clone());
+            Some(line)
+        });
+        if let Some(line) = line {
+            self.status(&line);
+        }
     }
 
     fn run_failed(&self, trigger: Trigger, error: &str) {

@@ -24,8 +24,8 @@ use crate::extract::{self, Article};
 use crate::fetch::{charset, FetchError, FetchOptions, Fetched, Fetcher, Validators};
 use crate::source::{self, SourceItem};
 use crate::store::{
-    Event, EventScope, InsertOutcome, NewStory, Outcome, RunCounts, SeenItem, SourceState,
-    SourceUpdate, Store, StoreError, Trigger,
+    Event, EventScope, InsertOutcome, ItemRetry, NewStory, Outcome, RunCounts, SeenItem,
+    SourceState, SourceUpdate, Store, StoreError, Trigger,
 };
 use crate::topic::{TopicError, TopicMatcher, TopicVerdict};
 
@@ -104,7 +104,7 @@ pub enum RunProgress {
 /// The result of a run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
-    /// Run id in the store.
+    /// Run id in the store; 0 for a scheduled tick that found nothing due (no run recorded).
     pub run_id: i64,
     /// Totals.
     pub counts: RunCounts,
@@ -112,6 +112,13 @@ pub struct RunReport {
     pub sources: Vec<SourceReport>,
     /// Set when a shutdown stopped the run early.
     pub interrupted: bool,
+}
+
+impl RunReport {
+    /// A scheduled tick that found nothing due: not a run (nothing recorded, nothing fetched).
+    pub fn is_idle(&self) -> bool {
+        self.run_id == 0
+    }
 }
 
 /// What would happen to one item (also used by `newsdesk preview`).
@@ -181,11 +188,15 @@ enum Verdict {
         score: Option<f64>,
     },
     OffTopic(TopicVerdict),
-    /// `retry`: not marked seen, so the next run tries again.
+    /// `retry`: not marked seen, so a later run tries again (until it is given up);
+    /// `permanent`: an HTTP status that will not change (404, 410, 451).
     Failed {
         reason: String,
         retry: bool,
+        permanent: bool,
     },
+    /// Failed before and not due for another attempt yet.
+    Deferred(DateTime<Utc>),
     Store(Box<NewStory>, TopicVerdict),
 }
 
@@ -193,9 +204,15 @@ enum Verdict {
 enum ItemEnd {
     /// Already seen: skipped without fetching, no event.
     Known,
-    /// Reached a final outcome, recorded with its event.
-    Done(Outcome),
+    /// Failed before and waiting for its next attempt: skipped, no event.
+    Deferred,
+    /// Reached an outcome, recorded with its event; `retried` when it had failed before (so it
+    /// is not a new item of the source).
+    Done { outcome: Outcome, retried: bool },
 }
+
+/// HTTP statuses that mean the article is gone for good: retrying them is bounded tightly.
+const PERMANENT_ITEM_STATUSES: &[u16] = &[404, 410, 451];
 
 struct ItemContext {
     title: Option<String>,
@@ -299,7 +316,6 @@ impl Pipeline {
             .map(|s| s.name.clone())
             .collect();
         let now = Utc::now();
-        let run_id = self.store.start_run(req.trigger, now).await?;
         // A scheduled run leases a batch at a time (one `concurrency` worth queued beside the
         // ones in flight) until nothing is due, so several daemons share a big pass. A forced
         // run takes all its sources at once: a source it finds held is reported busy rather than
@@ -311,6 +327,17 @@ impl Pipeline {
         };
         let mut wanted = enabled.clone();
         let first = self.lease_next(&mut wanted, req.force, batch).await?;
+        if first.is_empty() && req.trigger == Trigger::Schedule {
+            // A cron tick with nothing due is not a run: nothing is recorded or reported.
+            tracing::debug!(trigger = req.trigger.as_str(), "nothing due");
+            return Ok(RunReport {
+                run_id: 0,
+                counts: RunCounts::default(),
+                sources: Vec::new(),
+                interrupted: *shutdown.borrow(),
+            });
+        }
+        let run_id = self.store.start_run(req.trigger, now).await?;
         tracing::info!(
             run_id,
             trigger = req.trigger.as_str(),
@@ -346,7 +373,7 @@ impl Pipeline {
             .map(|state| {
                 let shutdown = shutdown.clone();
                 async move {
-                    let report = self.run_source(run_id, state, shutdown).await;
+                    let report = self.run_source(run_id, req.trigger, state, shutdown).await;
                     if let Some(p) = progress {
                         let _ = p.send(RunProgress::SourceDone {
                             report: report.clone(),
@@ -437,6 +464,7 @@ impl Pipeline {
     async fn run_source(
         &self,
         run_id: i64,
+        trigger: Trigger,
         state: SourceState,
         shutdown: watch::Receiver<bool>,
     ) -> SourceReport {
@@ -457,14 +485,22 @@ impl Pipeline {
         let clock = std::time::Instant::now();
         let outcome = self.fetch_source(&cfg, &state).await;
         let fetch_seconds = Some(clock.elapsed().as_secs_f64());
-        let (status, update) = match outcome {
+        let fetch_ms = clock.elapsed().as_millis();
+        let mut retry_after = None;
+        let (status, mut update) = match outcome {
             Err(err) => {
                 counts.sources_failed = 1;
                 let reason = err.to_string();
-                tracing::warn!(source = %cfg.name, error = %reason, "source failed");
+                tracing::warn!(
+                    run_id,
+                    source = %cfg.name,
+                    error = %reason,
+                    duration_ms = fetch_ms,
+                    "source failed"
+                );
                 self.log_event(self.source_event(run_id, &cfg, Outcome::Failed, reason.clone()))
                     .await;
-                let retry_after = match &err {
+                retry_after = match &err {
                     SourceFailure::Fetch(FetchError::Status { retry_after, .. }) => *retry_after,
                     _ => None,
                 };
@@ -491,6 +527,7 @@ impl Pipeline {
                 ))
                 .await;
                 counts.items = items.len() as i64;
+                let mut fresh = false;
                 let results: Vec<Result<Option<ItemEnd>, StoreError>> = stream::iter(items)
                     .map(|item| {
                         let shutdown = shutdown.clone();
@@ -510,12 +547,21 @@ impl Pipeline {
                 for r in results {
                     match r {
                         Ok(Some(ItemEnd::Known)) => counts.known += 1,
-                        Ok(Some(ItemEnd::Done(Outcome::Stored))) => counts.stored += 1,
-                        Ok(Some(ItemEnd::Done(Outcome::Duplicate))) => counts.duplicates += 1,
-                        Ok(Some(ItemEnd::Done(Outcome::OffTopic))) => counts.off_topic += 1,
-                        Ok(Some(ItemEnd::Done(_))) => {
-                            counts.failed += 1;
-                            complete = false;
+                        // Waiting for its next attempt: the feed must be read again for it.
+                        Ok(Some(ItemEnd::Deferred)) => complete = false,
+                        Ok(Some(ItemEnd::Done { outcome, retried })) => {
+                            fresh |= !retried;
+                            match outcome {
+                                Outcome::Stored => counts.stored += 1,
+                                Outcome::Duplicate => counts.duplicates += 1,
+                                Outcome::OffTopic => counts.off_topic += 1,
+                                // Final: no longer holds the feed's validators back.
+                                Outcome::GivenUp => counts.failed += 1,
+                                _ => {
+                                    counts.failed += 1;
+                                    complete = false;
+                                }
+                            }
                         }
                         // Cut off by shutdown before it started.
                         Ok(None) => complete = false,
@@ -525,7 +571,8 @@ impl Pipeline {
                         }
                     }
                 }
-                let fresh = counts.items > counts.known;
+                // Only items never seen before count as new: an article being retried does not
+                // make its source look busy.
                 match store_error {
                     Some(e) => {
                         counts.sources_failed = 1;
@@ -548,6 +595,28 @@ impl Pipeline {
                 }
             }
         };
+        if trigger == Trigger::Manual {
+            // A manual run polls out of turn: the adaptive interval and the due time stay as
+            // the schedule set them (a Retry-After the server sent still pushes the due time).
+            update.interval_secs = state.interval_secs;
+            let floor = retry_after
+                .and_then(|ra| chrono::Duration::from_std(ra).ok())
+                .map(|ra| started + ra);
+            update.next_due_at = state.next_due_at.max(floor.unwrap_or(state.next_due_at));
+        }
+        if update.result.is_ok() {
+            tracing::info!(
+                run_id,
+                source = %cfg.name,
+                status = %status,
+                items = counts.items,
+                known = counts.known,
+                stored = counts.stored,
+                failed = counts.failed,
+                duration_ms = fetch_ms,
+                "source fetched"
+            );
+        }
         if let Err(e) = self
             .store
             .finish_source(&cfg.name, &self.owner, &update)
@@ -597,7 +666,8 @@ impl Pipeline {
         item: SourceItem,
     ) -> Result<ItemEnd, StoreError> {
         let ctx = ItemContext::of(cfg, &item);
-        let (verdict, title) = self.judge_item(cfg, &item, &ctx).await?;
+        let (verdict, title, prior) = self.judge_item(cfg, &item, &ctx).await?;
+        let retried = prior.is_some();
         let mut event = Event {
             id: 0,
             run_id,
@@ -614,6 +684,7 @@ impl Pipeline {
         };
         let outcome = match verdict {
             Verdict::Known => return Ok(ItemEnd::Known),
+            Verdict::Deferred(_) => return Ok(ItemEnd::Deferred),
             Verdict::Duplicate { of, reason, score } => {
                 event.outcome = Outcome::Duplicate;
                 event.duplicate_of = Some(of);
@@ -631,17 +702,99 @@ impl Pipeline {
                 log_item(&event);
                 Outcome::OffTopic
             }
-            Verdict::Failed { reason, retry } => {
+            Verdict::Failed {
+                reason,
+                retry,
+                permanent,
+            } => {
                 event.outcome = Outcome::Failed;
                 event.reason = reason;
-                let seen = (!retry).then_some(&ctx.seen);
-                self.store.record_item(seen, &event).await?;
-                log_item(&event);
-                Outcome::Failed
+                if retry {
+                    self.record_failed_attempt(&ctx, event, prior.as_ref(), permanent)
+                        .await?
+                } else {
+                    self.store.record_item(Some(&ctx.seen), &event).await?;
+                    log_item(&event);
+                    Outcome::Failed
+                }
             }
             Verdict::Store(story, topic) => self.store_story(*story, topic, &ctx, event).await?,
         };
-        Ok(ItemEnd::Done(outcome))
+        Ok(ItemEnd::Done { outcome, retried })
+    }
+
+    /// Records a failed attempt at an item: its retry state and a `failed` event, or, when its
+    /// attempts are used up, a final `given_up` event (the item is then marked seen).
+    async fn record_failed_attempt(
+        &self,
+        ctx: &ItemContext,
+        mut event: Event,
+        prior: Option<&ItemRetry>,
+        permanent: bool,
+    ) -> Result<Outcome, StoreError> {
+        let now = event.at;
+        let attempts = prior.map_or(0, |p| p.attempts).saturating_add(1);
+        let first_failed_at = prior.map_or(now, |p| p.first_failed_at);
+        match self.next_item_attempt(attempts, first_failed_at, now, permanent) {
+            Some(next_attempt_at) => {
+                let retry = ItemRetry {
+                    attempts,
+                    first_failed_at,
+                    last_failed_at: now,
+                    next_attempt_at,
+                    last_error: event.reason.clone(),
+                };
+                self.store
+                    .record_item_retry(&ctx.seen, &event, &retry)
+                    .await?;
+                log_item(&event);
+                Ok(Outcome::Failed)
+            }
+            None => {
+                let kind = if permanent { "permanent" } else { "transient" };
+                event.outcome = Outcome::GivenUp;
+                event.reason = format!(
+                    "gave up after {attempts} attempt(s) since {} ({kind} error): {}",
+                    first_failed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    event.reason
+                );
+                self.store.record_item(Some(&ctx.seen), &event).await?;
+                log_item(&event);
+                Ok(Outcome::GivenUp)
+            }
+        }
+    }
+
+    /// When a failed item is tried next (`None`: give it up). Permanent errors get one attempt
+    /// per configured delay; transient ones repeat the last delay until `item_retry_max_age`
+    /// has passed since the first failure.
+    fn next_item_attempt(
+        &self,
+        attempts: i64,
+        first_failed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        permanent: bool,
+    ) -> Option<DateTime<Utc>> {
+        let s = &self.config.schedule;
+        let retries_done = usize::try_from(attempts.saturating_sub(1)).unwrap_or(usize::MAX);
+        let delay = if permanent {
+            *s.item_retry_delays.get(retries_done)?
+        } else {
+            let max_age = chrono::Duration::from_std(s.item_retry_max_age).ok()?;
+            if now - first_failed_at >= max_age {
+                return None;
+            }
+            s.item_retry_delays
+                .get(retries_done)
+                .or(s.item_retry_delays.last())
+                .copied()
+                .unwrap_or(s.min_interval)
+        };
+        let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        Some(
+            now.checked_add_signed(delay)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
     }
 
     /// Near-duplicate check and insert, under one lock so that two near-copies in one run
@@ -752,10 +905,15 @@ impl Pipeline {
         let decisions = stream::iter(items)
             .map(|item| async move {
                 let ctx = ItemContext::of(cfg, &item);
-                let (verdict, title) = self.judge_item(cfg, &item, &ctx).await?;
+                let (verdict, title, _) = self.judge_item(cfg, &item, &ctx).await?;
                 let title = title.or(ctx.title.clone());
                 let (outcome, reason, score) = match verdict {
                     Verdict::Known => ("known", "already seen; would be skipped".to_string(), None),
+                    Verdict::Deferred(at) => (
+                        "deferred",
+                        format!("failed before; next attempt at {at}"),
+                        None,
+                    ),
                     Verdict::Duplicate { reason, score, .. } => ("duplicate", reason, score),
                     Verdict::OffTopic(v) => ("off_topic", v.reason, Some(v.score)),
                     Verdict::Failed { reason, .. } => ("failed", reason, None),
@@ -849,19 +1007,38 @@ impl Pipeline {
         cfg: &SourceConfig,
         item: &SourceItem,
         ctx: &ItemContext,
-    ) -> Result<(Verdict, Option<String>), StoreError> {
+    ) -> Result<(Verdict, Option<String>, Option<ItemRetry>), StoreError> {
         if self
             .store
             .is_known(&cfg.name, item.guid.as_deref(), &ctx.seen.canonical_url)
             .await?
         {
-            return Ok((Verdict::Known, None));
+            return Ok((Verdict::Known, None, None));
         }
+        let prior = self
+            .store
+            .item_retry(&cfg.name, &ctx.seen.canonical_url)
+            .await?;
+        if let Some(p) = prior.as_ref().filter(|p| p.next_attempt_at > Utc::now()) {
+            return Ok((Verdict::Deferred(p.next_attempt_at), None, prior));
+        }
+        let (verdict, title) = self.judge_new_item(cfg, item, ctx).await?;
+        Ok((verdict, title, prior))
+    }
+
+    /// [`Pipeline::judge_item`] for an item not seen before or due for another attempt.
+    async fn judge_new_item(
+        &self,
+        cfg: &SourceConfig,
+        item: &SourceItem,
+        ctx: &ItemContext,
+    ) -> Result<(Verdict, Option<String>), StoreError> {
         if self.config.http.respect_robots_txt && !self.fetcher.allowed_by_robots(&item.url).await {
             return Ok((
                 Verdict::Failed {
                     reason: "article page disallowed by robots.txt".into(),
                     retry: false,
+                    permanent: false,
                 },
                 None,
             ));
@@ -874,13 +1051,16 @@ impl Pipeline {
         let fetched = match self.fetcher.get(&item.url, &opts).await {
             Ok(f) => f,
             Err(e) => {
+                let permanent = matches!(&e, FetchError::Status { status, .. }
+                    if PERMANENT_ITEM_STATUSES.contains(status));
                 return Ok((
                     Verdict::Failed {
                         reason: format!("article fetch: {e}"),
                         retry: true,
+                        permanent,
                     },
                     None,
-                ))
+                ));
             }
         };
         let fetched_at = Utc::now();
@@ -899,6 +1079,7 @@ impl Pipeline {
                     Verdict::Failed {
                         reason,
                         retry: true,
+                        permanent: false,
                     },
                     None,
                 ))
@@ -910,6 +1091,7 @@ impl Pipeline {
                 Verdict::Failed {
                     reason: "no article body found on the page".into(),
                     retry: false,
+                    permanent: false,
                 },
                 title,
             ));
@@ -1062,7 +1244,7 @@ impl Pipeline {
 fn log_item(e: &Event) {
     let url = e.url.as_deref().unwrap_or("");
     let outcome = e.outcome.as_str();
-    if e.outcome == Outcome::Failed {
+    if matches!(e.outcome, Outcome::Failed | Outcome::GivenUp) {
         tracing::warn!(
             run_id = e.run_id,
             source = %e.source,

@@ -324,7 +324,16 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
             .expect("health"),
     )
     .expect("health is JSON");
-    assert_eq!(health["status"], "ok", "{health}");
+    // Three of the seven sources fail: degraded, still 200, the failing ones named.
+    assert_eq!(health["status"], "degraded", "{health}");
+    let mut failing: Vec<&str> = health["failing_sources"]
+        .as_array()
+        .expect("failing_sources")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    failing.sort_unstable();
+    assert_eq!(failing, ["e-broken", "f-error", "g-slow"], "{health}");
     assert_eq!(health["database"], "ok");
     let age = health["last_success_age_seconds"]
         .as_i64()
@@ -777,6 +786,11 @@ fn sources_export_and_import_opml() {
     );
     let out = newsdesk(&small, &["sources", "import", opml]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("reload the service"),
+        "{}",
+        text(&out.stdout)
+    );
     let after = std::fs::read_to_string(&small).expect("read");
     assert!(after.starts_with("# my config\n"), "{after}");
     let check = newsdesk(&small, &["check-config"]);
@@ -790,4 +804,823 @@ fn sources_export_and_import_opml() {
     // A second import adds nothing.
     let again = newsdesk(&small, &["sources", "import", opml]);
     assert!(text(&again.stdout).contains("nothing to add"));
+}
+
+// ---- Issue 14: reload, health, STATUS, manual runs, dead articles, small operator things ----
+
+/// `site`'s config with only the `keep` sources, the cron `cron`, `schedule_extra` lines in
+/// `[schedule]` and `tables` (e.g. `[admin]`, `[topic]`) before the sources.
+fn custom_config(
+    site: &FixtureSite,
+    db: &Path,
+    cron: &str,
+    schedule_extra: &str,
+    tables: &str,
+    keep: &[&str],
+) -> String {
+    let full = site.config_toml(db);
+    let mut blocks = full.split("\n[[sources]]\n");
+    let head = blocks.next().expect("config head").replace(
+        "cron = \"0 */15 * * * *\"",
+        &format!("cron = \"{cron}\"\n{schedule_extra}"),
+    );
+    let mut out = format!("{head}\n{tables}\n");
+    for block in blocks {
+        let name = block
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("name = \""))
+            .and_then(|l| l.strip_suffix('"'))
+            .unwrap_or("");
+        if keep.contains(&name) {
+            out.push_str("\n[[sources]]\n");
+            out.push_str(block);
+        }
+    }
+    out
+}
+
+fn signal(daemon: &Daemon, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &daemon.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+async fn wait_log(daemon: &Daemon, what: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let log = daemon.log();
+        if log.contains(what) {
+            return log;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no '{what}' in the daemon's log:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends one raw HTTP/1.1 request over a Unix socket; gives the status code and the body.
+fn raw_unix_request(sock: &Path, request: &str) -> (u16, String) {
+    use std::io::Write as _;
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("connect admin socket");
+    s.write_all(request.as_bytes()).expect("write request");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read response");
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+async fn health_of(sock: &Path) -> (u16, serde_json::Value) {
+    let client = AdminClient::new(ListenAddr::Unix(sock.to_path_buf()), None);
+    let mut resp = client
+        .request(hyper::Method::GET, "/health", None)
+        .await
+        .expect("health request");
+    let status = resp.status();
+    let body = resp.text().await.expect("health body");
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("health is not JSON: {body}")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config_and_keeps_it_when_the_new_file_is_bad() {
+    let site = FixtureSite::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let admin = format!("[admin]\nlisten = \"unix:{}\"\n", sock.display());
+    std::fs::write(
+        &config,
+        custom_config(&site, &db, NEVER, "", &admin, &["a-rss"]),
+    )
+    .expect("write config");
+    let systemd = FakeSystemd::bind(dir.path().join("notify.sock"));
+    let mut daemon = Daemon::spawn(
+        &config,
+        &[("NOTIFY_SOCKET", systemd.path.display().to_string())],
+    );
+    systemd
+        .wait_for("start-up run STATUS", |m| m.contains("STATUS=last run"))
+        .await;
+
+    // The new file: a-rss disabled, c-json added, the topic made impossible to reach.
+    let new = custom_config(
+        &site,
+        &db,
+        NEVER,
+        "",
+        &format!("{admin}\n[topic]\nthreshold = 1000.0\n"),
+        &["a-rss", "c-json"],
+    )
+    .replace(
+        "name = \"a-rss\"\nkind = \"feed\"",
+        "name = \"a-rss\"\nenabled = false\nkind = \"feed\"",
+    );
+    std::fs::write(&config, new).expect("rewrite config");
+    signal(&daemon, "-HUP");
+    let log = wait_log(&daemon, "config reloaded").await;
+    let line = log
+        .lines()
+        .find(|l| l.contains("config reloaded"))
+        .expect("reload line");
+    for change in [
+        "topic changed",
+        "source 'c-json' added",
+        "source 'a-rss' disabled",
+    ] {
+        assert!(line.contains(change), "{change} missing: {line}");
+    }
+    systemd
+        .wait_for("RELOADING", |m| m.contains("RELOADING=1"))
+        .await;
+    systemd
+        .wait_for("READY after reload", |m| {
+            m.contains("READY=1") && m.contains("STATUS=config accepted (topic changed;")
+        })
+        .await;
+    systemd
+        .wait_for("STATUS once applied", |m| {
+            m.contains("STATUS=config reloaded (") && m.contains("1 source(s)")
+        })
+        .await;
+    assert!(
+        daemon.child.try_wait().expect("try_wait").is_none(),
+        "SIGHUP ended the daemon:\n{}",
+        daemon.log()
+    );
+
+    // The next run uses the new config: c-json is known to the daemon, its story off topic.
+    let out = newsdesk_async(
+        &config,
+        &["fetch", "--source", "c-json", "--format", "json"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["counts"]["off_topic"], 1, "{report}");
+    assert!(
+        daemon.log().contains("below threshold 1000"),
+        "{}",
+        daemon.log()
+    );
+
+    // A bad file is refused with file, key and reason; the running config stays.
+    std::fs::write(&config, "[schedule]\nconcurrency = 0\n").expect("write bad config");
+    signal(&daemon, "-HUP");
+    let log = wait_log(&daemon, "config reload refused").await;
+    let line = log
+        .lines()
+        .find(|l| l.contains("config reload refused"))
+        .expect("refusal line");
+    assert!(
+        line.contains(&config.display().to_string())
+            && line.contains("schedule.concurrency")
+            && line.contains("must be at least 1"),
+        "{line}"
+    );
+    systemd
+        .wait_for("refusal STATUS", |m| {
+            m.contains("READY=1") && m.contains("STATUS=config reload refused")
+        })
+        .await;
+    assert!(daemon.child.try_wait().expect("try_wait").is_none());
+    let client = AdminClient::new(ListenAddr::Unix(sock.clone()), None);
+    let mut resp = client
+        .request(hyper::Method::POST, "/fetch?source=c-json", None)
+        .await
+        .expect("fetch request");
+    assert_eq!(resp.status(), 200, "the running config lost c-json");
+    let _ = resp.text().await;
+
+    // A CMS posting JSON with a form content type (or none) is understood.
+    let json = "{\"ids\":[1]}";
+    let (code, body) = raw_unix_request(
+        &sock,
+        &format!(
+            "POST /stories/publish HTTP/1.1\r\nHost: newsdesk\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{json}",
+            json.len()
+        ),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"changed\":1"), "{body}");
+
+    assert!(daemon.stop().await.success(), "{}", daemon.log());
+    assert!(!sock.exists());
+    // systemd's `reload` sends the same signal.
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/newsdesk.service"),
+    )
+    .expect("unit file");
+    assert!(
+        unit.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"),
+        "{unit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_ticks_are_not_runs_and_keep_the_status_line() {
+    let site = FixtureSite::start().await;
+
+    // Some sources failing: degraded (200), the failing one named; ticks with nothing due
+    // every second change neither health nor the STATUS= summary, and log no run.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let admin = format!("[admin]\nlisten = \"unix:{}\"\n", sock.display());
+    std::fs::write(
+        &config,
+        custom_config(&site, &db, "* * * * * *", "", &admin, &["a-rss", "f-error"]),
+    )
+    .expect("write config");
+    let systemd = FakeSystemd::bind(dir.path().join("notify.sock"));
+    let mut daemon = Daemon::spawn(
+        &config,
+        &[("NOTIFY_SOCKET", systemd.path.display().to_string())],
+    );
+    systemd
+        .wait_for("start-up run STATUS", |m| m.contains("STATUS=last run"))
+        .await;
+    systemd
+        .wait_for("idle STATUS", |m| {
+            m.contains("STATUS=last run") && m.contains("; idle, next source due at ")
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (code, health) = health_of(&sock).await;
+    assert_eq!(code, 200, "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+    let failing: Vec<&str> = health["failing_sources"]
+        .as_array()
+        .expect("failing_sources")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(failing, ["f-error"], "{health}");
+    assert!(
+        health["reason"].as_str().unwrap_or("").contains("f-error"),
+        "{health}"
+    );
+    for m in systemd.all() {
+        assert!(!m.contains(": 0 sources"), "empty tick in STATUS: {m}");
+    }
+    let log = daemon.log();
+    assert_eq!(log.matches("run started").count(), 1, "{log}");
+    assert_eq!(log.matches("run finished").count(), 1, "{log}");
+    let store = open_store(&db).await;
+    assert_eq!(store.runs(100, None).await.expect("runs").len(), 1);
+    assert!(daemon.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_failing_when_every_source_fails_or_none_succeeded_lately() {
+    let site = FixtureSite::start().await;
+    // Every enabled source failing: failing (503), however many empty ticks follow.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let admin = format!("[admin]\nlisten = \"unix:{}\"\n", sock.display());
+    std::fs::write(
+        &config,
+        custom_config(
+            &site,
+            &db,
+            "* * * * * *",
+            "",
+            &admin,
+            &["e-broken", "f-error"],
+        ),
+    )
+    .expect("write config");
+    let mut daemon = Daemon::spawn(&config, &[]);
+    wait_log(&daemon, "run finished").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (code, health) = health_of(&sock).await;
+    assert_eq!(code, 503, "{health}");
+    assert_eq!(health["status"], "failing", "{health}");
+    assert!(
+        health["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("all 2 enabled source(s) are failing"),
+        "{health}"
+    );
+    assert!(daemon.stop().await.success());
+
+    // No success within admin.health_max_age: failing too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("admin.sock");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let admin = format!(
+        "[admin]\nlisten = \"unix:{}\"\nhealth_max_age = \"3s\"\n",
+        sock.display()
+    );
+    std::fs::write(
+        &config,
+        custom_config(&site, &db, NEVER, "", &admin, &["a-rss"]),
+    )
+    .expect("write config");
+    let mut daemon = Daemon::spawn(&config, &[]);
+    wait_log(&daemon, "run finished").await;
+    let (code, health) = health_of(&sock).await;
+    assert_eq!((code, &health["status"]), (200, &"ok".into()), "{health}");
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let (code, health) = health_of(&sock).await;
+    assert_eq!(code, 503, "{health}");
+    assert!(
+        health["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no source fetched successfully in the last 3s"),
+        "{health}"
+    );
+    assert!(daemon.stop().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_fetches_leave_the_polling_interval_alone() {
+    let site = FixtureSite::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    std::fs::write(
+        &config,
+        custom_config(
+            &site,
+            &db,
+            NEVER,
+            "min_interval = \"1m\"\nmax_interval = \"1h\"",
+            "",
+            &["a-rss"],
+        ),
+    )
+    .expect("write config");
+    let state = |out: std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sources JSON");
+        v[0].clone()
+    };
+    let before = state(newsdesk_async(&config, &["sources", "--format", "json"]).await);
+    assert_eq!(before["interval_secs"], 60, "{before}");
+    for i in 0..4 {
+        let out = newsdesk_async(&config, &["fetch", "--no-daemon"]).await;
+        assert!(out.status.success(), "fetch {i}: {}", text(&out.stderr));
+        let now = state(newsdesk_async(&config, &["sources", "--format", "json"]).await);
+        assert_eq!(now["interval_secs"], 60, "after fetch {i}: {now}");
+        assert_eq!(now["next_due_at"], before["next_due_at"], "after fetch {i}");
+        assert!(now["last_success_at"].is_string(), "{now}");
+    }
+}
+
+/// A small news site of its own: a feed (with an ETag) announcing one good article, one that
+/// is gone (404) and one whose server keeps failing (503); a rate-limited feed (429).
+struct DeadSite {
+    base: String,
+    hits: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    conditional: Arc<Mutex<usize>>,
+}
+
+async fn dead_site() -> DeadSite {
+    use axum::http::{header, HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+    let conditional: Arc<Mutex<usize>> = Arc::default();
+    let seed = common::load_seeds().remove(0);
+    let article = common::template_a(&base, "good", &seed.title, &seed.paragraphs, 20);
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>{base}/</link>\
+         <description>d</description>\
+         <item><title>{t}</title><link>{base}/good.html</link><guid>good</guid></item>\
+         <item><title>Gone</title><link>{base}/gone.html</link><guid>gone</guid></item>\
+         <item><title>Flaky</title><link>{base}/flaky.html</link><guid>flaky</guid></item>\
+         </channel></rss>",
+        t = seed.title.replace('&', "&amp;").replace('<', "&lt;")
+    );
+    let (h, c) = (hits.clone(), conditional.clone());
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap| {
+        let (h, c, feed, article) = (h.clone(), c.clone(), feed.clone(), article.clone());
+        async move {
+            let path = uri.path().to_string();
+            *h.lock().expect("lock").entry(path.clone()).or_default() += 1;
+            match path.as_str() {
+                "/feed.rss" => {
+                    if headers
+                        .get(header::IF_NONE_MATCH)
+                        .is_some_and(|v| v.as_bytes() == b"\"v1\"")
+                    {
+                        *c.lock().expect("lock") += 1;
+                        return StatusCode::NOT_MODIFIED.into_response();
+                    }
+                    (
+                        [
+                            (header::CONTENT_TYPE, "application/rss+xml"),
+                            (header::ETAG, "\"v1\""),
+                        ],
+                        feed,
+                    )
+                        .into_response()
+                }
+                "/good.html" => ([(header::CONTENT_TYPE, "text/html")], article).into_response(),
+                "/flaky.html" => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                "/limited.rss" => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "120")],
+                    "slow down",
+                )
+                    .into_response(),
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    DeadSite {
+        base,
+        hits,
+        conditional,
+    }
+}
+
+/// `newsdesk fetch --no-daemon` with INFO logs; gives its stderr.
+async fn fetch_logging_info(config: &Path) -> String {
+    let cfg = config.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["fetch", "--no-daemon"])
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("fetch")
+    })
+    .await
+    .expect("join");
+    let log = text(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    log
+}
+
+fn dead_site_config(site: &DeadSite, db: &Path, schedule: &str, sources: &str) -> String {
+    format!(
+        r#"
+[storage]
+url = "sqlite://{db}"
+
+[schedule]
+cron = "{NEVER}"
+{schedule}
+
+[http]
+allow_private_networks = true
+total_timeout = "5s"
+per_host_delay = "0s"
+respect_robots_txt = false
+
+[[sources]]
+name = "dead-feed"
+kind = "feed"
+url = "{b}/feed.rss"
+{sources}
+"#,
+        db = db.display(),
+        b = site.base
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
+    let site = dead_site().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let retries = "item_retry_delays = [\"1s\", \"1s\"]\nitem_retry_max_age = \"3s\"";
+    std::fs::write(&config, dead_site_config(&site, &db, retries, "")).expect("write config");
+    let hits = |path: &str| {
+        site.hits
+            .lock()
+            .expect("lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    };
+
+    // Fetch once a second until the feed answers 304 again.
+    let start = Instant::now();
+    let mut statuses = Vec::new();
+    loop {
+        let out = newsdesk_async(&config, &["fetch", "--format", "json"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+        let status = report["sources"][0]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        statuses.push(status.clone());
+        if status == "not_modified" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the feed never answered 304 again: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    // The gone article: 1 attempt + 2 retries (one per delay), then given up. The failing one
+    // went on until 3 s after its first failure. The good one was fetched once.
+    assert_eq!(hits("/gone.html"), 3, "{statuses:?}");
+    assert!(hits("/flaky.html") >= 3, "{}", hits("/flaky.html"));
+    assert_eq!(hits("/good.html"), 1);
+    let store = open_store(&db).await;
+    let given_up = store
+        .events(&store::EventFilter {
+            outcome: Some(store::Outcome::GivenUp),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(given_up.len(), 2, "{given_up:?}");
+    let reason_of = |suffix: &str| {
+        given_up
+            .iter()
+            .find(|e| e.url.as_deref().is_some_and(|u| u.ends_with(suffix)))
+            .map(|e| e.reason.clone())
+            .unwrap_or_else(|| panic!("no given_up event for {suffix}: {given_up:?}"))
+    };
+    let gone = reason_of("/gone.html");
+    assert!(
+        gone.contains("gave up after 3 attempt(s)")
+            && gone.contains("permanent")
+            && gone.contains("HTTP 404"),
+        "{gone}"
+    );
+    let flaky = reason_of("/flaky.html");
+    assert!(
+        flaky.contains("transient") && flaky.contains("HTTP 503"),
+        "{flaky}"
+    );
+
+    // From now on: 304s, nothing retried, no new failure events.
+    let events_before = store
+        .events(&store::EventFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| e.outcome != store::Outcome::NotModified)
+        .count();
+    let conditional = *site.conditional.lock().expect("lock");
+    for _ in 0..2 {
+        let out = newsdesk_async(&config, &["fetch", "--format", "json"]).await;
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+        assert_eq!(report["sources"][0]["status"], "not_modified", "{report}");
+    }
+    assert_eq!(*site.conditional.lock().expect("lock"), conditional + 2);
+    // A 304 is one INFO line too.
+    let log = fetch_logging_info(&config).await;
+    assert!(
+        log.lines().any(|l| l.contains("source fetched")
+            && l.contains("status=not_modified")
+            && l.contains("duration_ms=")),
+        "{log}"
+    );
+    assert_eq!(hits("/gone.html"), 3);
+    let events_after = store
+        .events(&store::EventFilter {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| e.outcome != store::Outcome::NotModified)
+        .count();
+    assert_eq!(events_before, events_after);
+
+    // `logs --errors` names each dead article once, as given up.
+    let out = newsdesk_async(&config, &["logs", "--errors", "--format", "json"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let groups: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let g = &groups[0];
+    assert_eq!(g["source"], "dead-feed", "{groups}");
+    assert_eq!(g["given_up"], 2, "{g}");
+    assert_eq!(g["item_failures"], 0, "{g}");
+    assert_eq!(g["failures"], 2, "{g}");
+    let out = newsdesk_async(&config, &["logs", "--errors"]).await;
+    let table = text(&out.stdout);
+    assert_eq!(table.matches("/gone.html").count(), 1, "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_details_logs_sources_and_durable_export() {
+    let site = dead_site().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let b = &site.base;
+    std::fs::write(
+        &config,
+        dead_site_config(
+            &site,
+            &db,
+            "",
+            &format!(
+                "[[sources]]\nname = \"limited\"\nkind = \"feed\"\nurl = \"{b}/limited.rss\"\n\
+                 [[sources]]\nname = \"down\"\nkind = \"feed\"\nurl = \"{b}/flaky.html\"\n"
+            ),
+        ),
+    )
+    .expect("write config");
+    // Independent details: every one is checked, the test fails with the list of those wrong.
+    let mut wrong: Vec<String> = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        if !ok {
+            wrong.push(what);
+        }
+    };
+
+    // One INFO line per source fetch with status, items and duration; failures carry the run
+    // id. (The 304 line is checked by the dead-articles test.)
+    for _ in 0..2 {
+        let log = fetch_logging_info(&config).await;
+        let line = log
+            .lines()
+            .find(|l| l.contains("source fetched") && l.contains("source=dead-feed"));
+        check(
+            line.is_some_and(|l| {
+                l.contains("status=ok")
+                    && l.contains("items=3")
+                    && l.contains("duration_ms=")
+                    && l.contains("run_id=")
+            }),
+            format!("no 'source fetched' line with status, items, duration:\n{log}"),
+        );
+        let failed: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("source failed"))
+            .collect();
+        check(
+            failed.len() == 2 && failed.iter().all(|l| l.contains("run_id=")),
+            format!("'source failed' lines without run_id: {failed:?}"),
+        );
+    }
+
+    // Filters naming nothing that exists are errors.
+    let out = newsdesk_async(&config, &["logs", "--run", "99999"]).await;
+    check(
+        out.status.code() == Some(1) && text(&out.stderr).contains("no run 99999"),
+        format!(
+            "logs --run 99999: {:?} {}",
+            out.status.code(),
+            text(&out.stderr)
+        ),
+    );
+    let out = newsdesk_async(&config, &["logs", "--source", "nope"]).await;
+    check(
+        out.status.code() == Some(1) && text(&out.stderr).contains("no source named 'nope'"),
+        format!(
+            "logs --source nope: {:?} {}",
+            out.status.code(),
+            text(&out.stderr)
+        ),
+    );
+    let out = newsdesk_async(&config, &["logs", "--source", "limited", "--run", "1"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // `sources` tells when each source is tried next and why.
+    let out = newsdesk_async(&config, &["sources", "--format", "json"]).await;
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let why = |name: &str| {
+        rows.as_array()
+            .and_then(|a| a.iter().find(|r| r["name"] == name))
+            .filter(|r| r["next_try_at"].is_string())
+            .and_then(|r| r["next_try_reason"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    check(
+        why("limited").contains("Retry-After 120s"),
+        format!("limited: no Retry-After reason in {rows}"),
+    );
+    check(
+        why("down").contains("backoff after 2 failed fetch(es)"),
+        format!("down: no backoff reason in {rows}"),
+    );
+    check(
+        why("dead-feed").contains("interval"),
+        format!("dead-feed: no interval reason in {rows}"),
+    );
+    let out = newsdesk_async(&config, &["sources"]).await;
+    let table = text(&out.stdout);
+    check(
+        table.contains("NEXT_TRY") && table.contains("WHY"),
+        format!("sources table: {table}"),
+    );
+
+    // `export --output` syncs the new file before renaming it and the folder after.
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: the fsync check needs strace");
+    } else {
+        let trace = dir.path().join("strace.txt");
+        let out_file = dir.path().join("stories.json");
+        let out = Command::new("strace")
+            .args([
+                "-f",
+                "-e",
+                "trace=fsync,fdatasync,rename,renameat,renameat2",
+                "-o",
+            ])
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config)
+            .args(["export", "--output"])
+            .arg(&out_file)
+            .output()
+            .expect("strace export");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let trace = std::fs::read_to_string(&trace).expect("trace");
+        let calls: Vec<&str> = trace
+            .lines()
+            .filter_map(|l| {
+                ["fsync(", "fdatasync(", "rename"]
+                    .into_iter()
+                    .find(|c| l.contains(c))
+            })
+            .collect();
+        let rename = calls.iter().position(|c| *c == "rename");
+        check(rename.is_some(), format!("no rename: {trace}"));
+        let rename = rename.unwrap_or(0);
+        check(
+            calls[..rename].iter().any(|c| c.contains("sync")),
+            format!("no fsync before the rename: {trace}"),
+        );
+        check(
+            calls[rename..].iter().any(|c| c.contains("sync")),
+            format!("no fsync after the rename: {trace}"),
+        );
+        let exported: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&out_file).expect("export")).expect("JSON");
+        assert_eq!(exported["items"].as_array().map(Vec::len), Some(1));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n---\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_article_does_not_keep_its_source_at_the_minimum_interval() {
+    let site = dead_site().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let toml = dead_site_config(
+        &site,
+        &db,
+        // The default retry delays (15 min first) keep the dead articles waiting.
+        "min_interval = \"2s\"\nmax_interval = \"1h\"",
+        "",
+    )
+    .replace(&format!("cron = \"{NEVER}\""), "cron = \"* * * * * *\"");
+    std::fs::write(&config, toml).expect("write config");
+    let mut daemon = Daemon::spawn(&config, &[]);
+    // Scheduled runs at 0, 2, 5, 9 s …: the dead articles wait for their next attempt, the
+    // good one is known, so the feed has nothing new and its interval grows.
+    let store = {
+        wait_log(&daemon, "run finished").await;
+        open_store(&db).await
+    };
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let runs = store.runs(100, None).await.expect("runs");
+    assert!(runs.len() >= 3, "{runs:?}");
+    let state = store
+        .sources()
+        .await
+        .expect("sources")
+        .into_iter()
+        .find(|s| s.name == "dead-feed")
+        .expect("dead-feed");
+    assert!(state.interval_secs > 2, "{state:?}\n{}", daemon.log());
+    assert!(daemon.stop().await.success());
 }

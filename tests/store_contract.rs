@@ -83,6 +83,7 @@ contract!(
     open_twice_migrates_once,
     guarded_inserts_store_one_of_concurrent_near_copies,
     set_cluster_ids_moves_stories_between_clusters,
+    item_retries_are_kept_until_the_item_is_final,
 );
 
 /// A fixed instant with whole milliseconds (what both stores keep).
@@ -1118,4 +1119,85 @@ async fn set_cluster_ids_moves_stories_between_clusters(db: Db) {
         .expect("recent");
     let clusters: Vec<Option<i64>> = recent.iter().map(|s| s.cluster_id).collect();
     assert_eq!(clusters, vec![Some(ids[0]), Some(ids[0]), Some(ids[2])]);
+}
+
+async fn item_retries_are_kept_until_the_item_is_final(db: Db) {
+    let s = with_sources(&db, 1).await;
+    let run = s.start_run(Trigger::Manual, t0()).await.expect("run");
+    let url = "https://example.com/gone";
+    let seen = SeenItem {
+        source: "s0000".into(),
+        guid: Some("gone".into()),
+        canonical_url: url.into(),
+    };
+    assert_eq!(s.item_retry("s0000", url).await.expect("none yet"), None);
+    let mut retry = store::ItemRetry {
+        attempts: 1,
+        first_failed_at: t0(),
+        last_failed_at: t0(),
+        next_attempt_at: t0() + secs(60),
+        last_error: "article fetch: HTTP 404".into(),
+    };
+    let failed = item_event(run, Outcome::Failed, t0(), url);
+    s.record_item_retry(&seen, &failed, &retry)
+        .await
+        .expect("first failure");
+    assert_eq!(
+        s.item_retry("s0000", url).await.expect("read"),
+        Some(retry.clone())
+    );
+    // A second failure updates the row (first failure kept) and is one more event.
+    retry.attempts = 2;
+    retry.last_failed_at = t0() + secs(60);
+    retry.next_attempt_at = t0() + secs(180);
+    s.record_item_retry(&seen, &failed, &retry)
+        .await
+        .expect("second failure");
+    assert_eq!(
+        s.item_retry("s0000", url).await.expect("read"),
+        Some(retry.clone())
+    );
+    assert_eq!(s.item_retry("s0001", url).await.expect("per source"), None);
+    assert!(!s.is_known("s0000", Some("gone"), url).await.expect("known"));
+    // Given up: final, known, and no longer in retry.
+    let given_up = item_event(run, Outcome::GivenUp, t0() + secs(180), url);
+    s.record_item(Some(&seen), &given_up)
+        .await
+        .expect("given up");
+    assert_eq!(s.item_retry("s0000", url).await.expect("read"), None);
+    assert!(s.is_known("s0000", Some("gone"), url).await.expect("known"));
+    let events = s
+        .events(&store::EventFilter {
+            outcome: Some(Outcome::GivenUp),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].outcome, Outcome::GivenUp);
+    // Retry rows left by items that later succeeded go with old events.
+    let other = SeenItem {
+        canonical_url: "https://example.com/flaky".into(),
+        guid: None,
+        ..seen.clone()
+    };
+    s.record_item_retry(&other, &failed, &retry)
+        .await
+        .expect("flaky");
+    s.prune_events(t0() + secs(30))
+        .await
+        .expect("prune nothing");
+    assert!(s
+        .item_retry("s0000", "https://example.com/flaky")
+        .await
+        .expect("read")
+        .is_some());
+    s.prune_events(t0() + secs(3600)).await.expect("prune");
+    assert_eq!(
+        s.item_retry("s0000", "https://example.com/flaky")
+            .await
+            .expect("read"),
+        None
+    );
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Json, RawQuery, Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -37,8 +37,13 @@ pub enum AdminError {
 
 /// What the handlers share.
 pub struct AdminState {
-    /// The config in force.
+    /// The config the daemon started with (the endpoint's own address and token take a
+    /// restart to change).
     pub config: Arc<Config>,
+    /// The config in force, switched by reloads.
+    pub current: watch::Receiver<Arc<Config>>,
+    /// When the daemon started (health's grace period before any source succeeded).
+    pub started_at: chrono::DateTime<Utc>,
     /// The store.
     pub store: Arc<dyn Store>,
     /// Where manual runs are queued for the daemon loop.
@@ -199,7 +204,8 @@ fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
 /// progress as NDJSON; the last line is `finished` (with the report) or `error`.
 async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Response {
     let sources = query_values(q.as_deref(), "source");
-    if let Some(unknown) = sources.iter().find(|s| st.config.source(s).is_none()) {
+    let config = st.current.borrow().clone();
+    if let Some(unknown) = sources.iter().find(|s| config.source(s).is_none()) {
         return error(
             StatusCode::BAD_REQUEST,
             &format!("no source named '{unknown}' in the config"),
@@ -272,33 +278,150 @@ fn final_line(
     }
 }
 
-/// `GET /health`: 200 when the database answers, 503 otherwise; with the age of the last
-/// successful run (one that finished with at least one source fetched, or nothing due).
-async fn health(State(st): State<Arc<AdminState>>) -> Response {
-    let db = st.store.ping().await;
-    let runs = match &db {
-        Ok(()) => st.store.runs(50, None).await.unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    let last_success = runs.iter().find(|r| {
-        r.finished_at.is_some()
-            && (r.counts.sources == 0 || r.counts.sources_failed < r.counts.sources)
-    });
-    let now = Utc::now();
-    let body = json!({
-        "status": if db.is_ok() { "ok" } else { "unavailable" },
-        "database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
-        "last_run": runs.first(),
-        "last_success_at": last_success.and_then(|r| r.finished_at),
-        "last_success_age_seconds": last_success
-            .and_then(|r| r.finished_at)
-            .map(|t| (now - t).num_seconds()),
-    });
-    let code = if db.is_ok() {
-        StatusCode::OK
+/// A source that failed its last fetch, as `/health` names it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FailingSource {
+    /// Source name.
+    pub name: String,
+    /// Failed fetches in a row.
+    pub consecutive_errors: i64,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The last failed attempt.
+    pub last_fetch_at: Option<chrono::DateTime<Utc>>,
+    /// The last success before the failures began.
+    pub last_success_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// How the daemon's sources are doing, as `/health` reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SourceHealth {
+    /// `ok`, `degraded` (some enabled sources fail) or `failing` (all fail, or none succeeded
+    /// within the configured age).
+    pub status: &'static str,
+    /// Why, when not `ok`.
+    pub reason: Option<String>,
+    /// Enabled sources.
+    pub enabled: usize,
+    /// Enabled sources whose last fetch failed.
+    pub failing: Vec<FailingSource>,
+    /// The newest successful fetch of an enabled source.
+    pub last_success_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Judges the enabled sources of `config` by their stored state. Sources never fetched yet are
+/// neither failing nor successful; with no success at all, the age counts from `started_at`.
+pub fn source_health(
+    config: &Config,
+    states: &[crate::store::SourceState],
+    now: chrono::DateTime<Utc>,
+    started_at: chrono::DateTime<Utc>,
+) -> SourceHealth {
+    let enabled: Vec<&crate::store::SourceState> = states
+        .iter()
+        .filter(|s| config.source(&s.name).is_some_and(|c| c.enabled))
+        .collect();
+    let failing: Vec<FailingSource> = enabled
+        .iter()
+        .filter(|s| s.consecutive_errors > 0)
+        .map(|s| FailingSource {
+            name: s.name.clone(),
+            consecutive_errors: s.consecutive_errors,
+            last_error: s.last_error.clone(),
+            last_fetch_at: s.last_fetch_at,
+            last_success_at: s.last_success_at,
+        })
+        .collect();
+    let last_success_at = enabled.iter().filter_map(|s| s.last_success_at).max();
+    let max_age = config.health_max_age();
+    // A daemon that just started gets the whole age before its first success is due.
+    let since = last_success_at.map_or(started_at, |t| t.max(started_at));
+    let too_old = (now - since).to_std().is_ok_and(|a| a > max_age);
+    let (status, reason) = if enabled.is_empty() {
+        ("ok", Some("no source is enabled".to_string()))
+    } else if failing.len() == enabled.len() {
+        (
+            "failing",
+            Some(format!(
+                "all {} enabled source(s) are failing",
+                enabled.len()
+            )),
+        )
+    } else if too_old {
+        (
+            "failing",
+            Some(format!(
+                "no source fetched successfully in the last {}",
+                humantime::format_duration(max_age)
+            )),
+        )
+    } else if !failing.is_empty() {
+        (
+            "degraded",
+            Some(format!(
+                "{} of {} enabled source(s) failing: {}",
+                failing.len(),
+                enabled.len(),
+                failing
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        )
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        ("ok", None)
     };
+    SourceHealth {
+        status,
+        reason,
+        enabled: enabled.len(),
+        failing,
+        last_success_at,
+    }
+}
+
+/// `GET /health`: `ok` or `degraded` (200), `failing` or `unavailable` (database down) (503),
+/// with the failing sources named and the last run that did work.
+async fn health(State(st): State<Arc<AdminState>>) -> Response {
+    let config = st.current.borrow().clone();
+    let now = Utc::now();
+    let db = st.store.ping().await;
+    let (states, runs) = match &db {
+        Ok(()) => (
+            st.store.sources().await.map_err(|e| e.to_string()),
+            st.store.runs(1, None).await.unwrap_or_default(),
+        ),
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    };
+    let (status, code, sources) = match &states {
+        Ok(states) => {
+            let h = source_health(&config, states, now, st.started_at);
+            let code = if h.status == "failing" {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
+            (h.status, code, Some(h))
+        }
+        Err(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE, None),
+    };
+    let last_success = sources.as_ref().and_then(|h| h.last_success_at);
+    let body = json!({
+        "status": status,
+        "reason": sources.as_ref().and_then(|h| h.reason.clone()),
+        "database": match (&db, &states) {
+            (Ok(()), Ok(_)) => "ok".to_string(),
+            (Err(e), _) => e.to_string(),
+            (_, Err(e)) => e.clone(),
+        },
+        "sources_enabled": sources.as_ref().map(|h| h.enabled),
+        "failing_sources": sources.as_ref().map(|h| &h.failing),
+        "last_run": runs.first(),
+        "last_success_at": last_success,
+        "last_success_age_seconds": last_success.map(|t| (now - t).num_seconds()),
+        "health_max_age_seconds": config.health_max_age().as_secs(),
+    });
     (code, axum::Json(body)).into_response()
 }
 
@@ -313,7 +436,7 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
     };
     let sources: Vec<_> = sources
         .into_iter()
-        .filter(|s| st.config.source(&s.name).is_some())
+        .filter(|s| st.current.borrow().source(&s.name).is_some())
         .collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -346,7 +469,7 @@ async fn new_stories(
 }
 
 fn feed_title(st: &AdminState) -> String {
-    format!("newsdesk: new stories ({})", st.config.topic.name)
+    format!("newsdesk: new stories ({})", st.current.borrow().topic.name)
 }
 
 /// `GET /stories/new.json[?limit=N&source=NAME]`: stories with status `new` as JSON Feed 1.1.
@@ -388,12 +511,120 @@ async fn set_status(st: &AdminState, ids: &[i64], status: StoryStatus) -> Respon
     }
 }
 
+/// Reads `{"ids":[…]}` whatever the Content-Type says: CMS plugins and `curl -d` often send
+/// JSON as `application/x-www-form-urlencoded` or with no type at all.
+async fn set_status_from_body(st: &AdminState, body: &[u8], status: StoryStatus) -> Response {
+    match serde_json::from_slice::<Ids>(body) {
+        Ok(b) => set_status(st, &b.ids, status).await,
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            &format!("expected a JSON body like {{\"ids\":[1,2]}}: {e}"),
+        ),
+    }
+}
+
 /// `POST /stories/publish` with `{"ids":[…]}`.
-async fn publish_ids(State(st): State<Arc<AdminState>>, Json(b): Json<Ids>) -> Response {
-    set_status(&st, &b.ids, StoryStatus::Published).await
+async fn publish_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
+    set_status_from_body(&st, &body, StoryStatus::Published).await
 }
 
 /// `POST /stories/reject` with `{"ids":[…]}`.
-async fn reject_ids(State(st): State<Arc<AdminState>>, Json(b): Json<Ids>) -> Response {
-    set_status(&st, &b.ids, StoryStatus::Rejected).await
+async fn reject_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) -> Response {
+    set_status_from_body(&st, &body, StoryStatus::Rejected).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SourceState;
+    use chrono::{DateTime, TimeZone};
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn config(extra: &str) -> Config {
+        Config::parse(
+            &format!(
+                "[schedule]\nmin_interval = \"1m\"\nmax_interval = \"1h\"\n{extra}\n\
+                 [[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://example.com/a\"\n\
+                 [[sources]]\nname = \"b\"\nkind = \"feed\"\nurl = \"https://example.com/b\"\n\
+                 [[sources]]\nname = \"off\"\nkind = \"feed\"\nurl = \"https://example.com/c\"\n\
+                 enabled = false\n"
+            ),
+            std::path::Path::new("t.toml"),
+        )
+        .expect("config")
+    }
+
+    fn state(name: &str, errors: i64, success: Option<i64>) -> SourceState {
+        SourceState {
+            name: name.into(),
+            kind: "feed".into(),
+            url: String::new(),
+            etag: None,
+            last_modified: None,
+            last_fetch_at: Some(at(0)),
+            last_success_at: success.map(at),
+            last_error: (errors > 0).then(|| "HTTP 500".to_string()),
+            consecutive_errors: errors,
+            next_due_at: at(0),
+            interval_secs: 60,
+            last_new_story_at: None,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn health_states() {
+        let c = config("");
+        let start = at(-10);
+        let ok = source_health(
+            &c,
+            &[state("a", 0, Some(0)), state("b", 0, Some(0))],
+            at(5),
+            start,
+        );
+        assert_eq!((ok.status, ok.failing.len()), ("ok", 0));
+        // A disabled source failing does not count.
+        let h = source_health(
+            &c,
+            &[
+                state("a", 0, Some(0)),
+                state("b", 2, None),
+                state("off", 9, None),
+            ],
+            at(5),
+            start,
+        );
+        assert_eq!(h.status, "degraded");
+        assert_eq!(h.failing.len(), 1);
+        assert_eq!(h.failing[0].name, "b");
+        let h = source_health(
+            &c,
+            &[state("a", 1, Some(0)), state("b", 2, None)],
+            at(5),
+            start,
+        );
+        assert_eq!(h.status, "failing");
+        // Default age: twice max_interval (2 h).
+        let fresh = [state("a", 0, Some(0)), state("b", 0, Some(0))];
+        assert_eq!(source_health(&c, &fresh, at(7_199), start).status, "ok");
+        assert_eq!(
+            source_health(&c, &fresh, at(7_201), start).status,
+            "failing"
+        );
+        let short = config("[admin]\nhealth_max_age = \"30s\"");
+        assert_eq!(
+            source_health(&short, &fresh, at(31), start).status,
+            "failing"
+        );
+        // Never fetched yet: a daemon just started gets the whole age.
+        let new = [state("a", 0, None), state("b", 0, None)];
+        assert_eq!(source_health(&short, &new, at(10), at(0)).status, "ok");
+        assert_eq!(source_health(&short, &new, at(40), at(0)).status, "failing");
+    }
 }

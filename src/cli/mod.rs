@@ -342,7 +342,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let config = Arc::new(config);
     match command {
-        Command::Run => cmd_run(config).await,
+        Command::Run => cmd_run(config, config_path).await,
         Command::Fetch {
             sources,
             format,
@@ -359,6 +359,19 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
             errors,
         } => {
             let store = open_store(&config).await?;
+            // A filter naming nothing that exists is a typo, not an empty log.
+            if let Some(id) = run {
+                if store.runs(1, Some(id)).await?.is_empty() {
+                    anyhow::bail!("no run {id} in the database");
+                }
+            }
+            if let Some(name) = &source {
+                if config.source(name).is_none()
+                    && !store.sources().await?.iter().any(|s| &s.name == name)
+                {
+                    anyhow::bail!("no source named '{name}' in the config or the database");
+                }
+            }
             let since = since
                 .map(chrono::Duration::from_std)
                 .transpose()
@@ -532,10 +545,30 @@ fn shutdown_signal() -> anyhow::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
-async fn cmd_run(config: Arc<Config>) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+/// Turns each SIGHUP into a reload request. Installed before anything slow so that a SIGHUP
+/// during start-up is a request too, not the default action (death).
+fn reload_signal() -> anyhow::Result<tokio::sync::mpsc::Receiver<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            // A request already waiting covers this one too.
+            let _ = tx.try_send(());
+        }
+    });
+    Ok(rx)
+}
+
+async fn cmd_run(config: Arc<Config>, config_path: PathBuf) -> anyhow::Result<()> {
+    let requests = reload_signal()?;
     let shutdown = shutdown_signal()?;
-    newsdesk::daemon::run(config, store, shutdown).await?;
+    let store = open_store(&config).await?;
+    let reloads = newsdesk::daemon::ReloadRequests {
+        path: config_path,
+        requests,
+    };
+    newsdesk::daemon::run(config, store, shutdown, Some(reloads)).await?;
     Ok(())
 }
 
@@ -713,6 +746,16 @@ async fn cmd_stories(
     Ok(())
 }
 
+/// A source's state with when and why the daemon tries it next (`sources --format json`).
+#[derive(serde::Serialize)]
+struct SourceRow<'a> {
+    #[serde(flatten)]
+    state: &'a newsdesk::store::SourceState,
+    enabled: bool,
+    next_try_at: Option<chrono::DateTime<chrono::Utc>>,
+    next_try_reason: String,
+}
+
 async fn cmd_sources(config: &Config, store: &dyn Store, format: Format) -> anyhow::Result<()> {
     let states: Vec<_> = store
         .sources()
@@ -720,20 +763,37 @@ async fn cmd_sources(config: &Config, store: &dyn Store, format: Format) -> anyh
         .into_iter()
         .filter(|s| config.source(&s.name).is_some())
         .collect();
+    let now = chrono::Utc::now();
+    let tries: Vec<_> = states
+        .iter()
+        .map(|s| newsdesk::schedule::next_try(config, s, now))
+        .collect();
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&states)?);
+        let rows: Vec<SourceRow> = states
+            .iter()
+            .zip(&tries)
+            .map(|(s, t)| SourceRow {
+                state: s,
+                enabled: config.source(&s.name).is_some_and(|c| c.enabled),
+                next_try_at: t.at,
+                next_try_reason: t.reason.clone(),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = states
         .iter()
-        .map(|s| {
+        .zip(&tries)
+        .map(|(s, t)| {
             vec![
                 s.name.clone(),
                 s.kind.clone(),
                 output::time(s.last_success_at),
                 s.consecutive_errors.to_string(),
                 output::opt(s.last_error.clone()),
-                output::time(Some(s.next_due_at)),
+                output::time(t.at),
+                t.reason.clone(),
                 humantime::format_duration(std::time::Duration::from_secs(
                     s.interval_secs.max(0) as u64
                 ))
@@ -751,7 +811,8 @@ async fn cmd_sources(config: &Config, store: &dyn Store, format: Format) -> anyh
                 "LAST_SUCCESS",
                 "ERRORS",
                 "LAST_ERROR",
-                "NEXT_DUE",
+                "NEXT_TRY",
+                "WHY",
                 "INTERVAL",
                 "URL"
             ],

@@ -229,33 +229,61 @@ pub async fn cmd_follow(
     }
 }
 
+/// An item given up, for `logs --errors`.
+#[derive(Debug, serde::Serialize)]
+struct GivenUpItem {
+    url: Option<String>,
+    title: Option<String>,
+    at: DateTime<Utc>,
+    reason: String,
+}
+
 /// Failures of one source, for `logs --errors`.
 #[derive(Debug, serde::Serialize)]
 struct SourceErrors {
     source: String,
+    /// Failed fetches of the source, plus the items below.
     failures: usize,
     source_failures: usize,
+    /// Items that failed and are still being retried (each counted once, however often).
     item_failures: usize,
+    /// Items given up (each once).
+    given_up: usize,
     last_at: DateTime<Utc>,
     last_error: String,
     last_url: Option<String>,
+    given_up_items: Vec<GivenUpItem>,
 }
 
-/// `newsdesk logs --errors`: failed events grouped by source, most failures first.
+/// `newsdesk logs --errors`: failures grouped by source, most first. An item counts once
+/// however many attempts failed, and an item given up shows once, as given up.
 pub async fn cmd_errors(
     store: &dyn Store,
     filter: &EventFilter,
     format: Format,
 ) -> anyhow::Result<()> {
-    if filter.outcome.is_some_and(|o| o != Outcome::Failed) {
+    if filter
+        .outcome
+        .is_some_and(|o| !matches!(o, Outcome::Failed | Outcome::GivenUp))
+    {
         anyhow::bail!("--errors lists failures; it cannot be combined with another --outcome");
     }
-    let mut f = filter.clone();
-    f.outcome = Some(Outcome::Failed);
-    f.limit = f.limit.max(100_000);
-    let events = store.events(&f).await?;
-    let mut groups: BTreeMap<String, SourceErrors> = BTreeMap::new();
+    let mut events = Vec::new();
+    for outcome in [Outcome::Failed, Outcome::GivenUp] {
+        let mut f = filter.clone();
+        f.outcome = Some(outcome);
+        f.limit = f.limit.max(100_000);
+        events.extend(store.events(&f).await?);
+    }
     // Newest first: the first event seen per source is its last error.
+    events.sort_by_key(|e| std::cmp::Reverse(e.id));
+    let given_up_urls: std::collections::HashSet<(&str, Option<&str>)> = events
+        .iter()
+        .filter(|e| e.outcome == Outcome::GivenUp)
+        .map(|e| (e.source.as_str(), e.url.as_deref()))
+        .collect();
+    let mut groups: BTreeMap<String, SourceErrors> = BTreeMap::new();
+    let mut items_seen = std::collections::HashSet::new();
     for e in &events {
         let g = groups
             .entry(e.source.clone())
@@ -264,15 +292,33 @@ pub async fn cmd_errors(
                 failures: 0,
                 source_failures: 0,
                 item_failures: 0,
+                given_up: 0,
                 last_at: e.at,
                 last_error: e.reason.clone(),
                 last_url: e.url.clone(),
+                given_up_items: Vec::new(),
             });
-        g.failures += 1;
-        match e.scope {
-            newsdesk::store::EventScope::Source => g.source_failures += 1,
-            newsdesk::store::EventScope::Item => g.item_failures += 1,
+        match (e.scope, e.outcome) {
+            (newsdesk::store::EventScope::Source, _) => g.source_failures += 1,
+            (newsdesk::store::EventScope::Item, Outcome::GivenUp) => {
+                if items_seen.insert((e.source.as_str(), e.url.as_deref(), true)) {
+                    g.given_up += 1;
+                    g.given_up_items.push(GivenUpItem {
+                        url: e.url.clone(),
+                        title: e.title.clone(),
+                        at: e.at,
+                        reason: e.reason.clone(),
+                    });
+                }
+            }
+            (newsdesk::store::EventScope::Item, _) => {
+                let key = (e.source.as_str(), e.url.as_deref());
+                if !given_up_urls.contains(&key) && items_seen.insert((key.0, key.1, false)) {
+                    g.item_failures += 1;
+                }
+            }
         }
+        g.failures = g.source_failures + g.item_failures + g.given_up;
     }
     let mut list: Vec<SourceErrors> = groups.into_values().collect();
     list.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.source.cmp(&b.source)));
@@ -292,6 +338,7 @@ pub async fn cmd_errors(
                 g.failures.to_string(),
                 g.source_failures.to_string(),
                 g.item_failures.to_string(),
+                g.given_up.to_string(),
                 output::time(Some(g.last_at)),
                 g.last_error.clone(),
             ]
@@ -300,11 +347,39 @@ pub async fn cmd_errors(
     print!(
         "{}",
         output::table(
-            &["SOURCE", "FAILURES", "FETCH", "ITEMS", "LAST", "LAST_ERROR"],
+            &[
+                "SOURCE",
+                "FAILURES",
+                "FETCH",
+                "ITEMS",
+                "GIVEN_UP",
+                "LAST",
+                "LAST_ERROR"
+            ],
             &rows,
             80
         )
     );
+    let given_up: Vec<Vec<String>> = list
+        .iter()
+        .flat_map(|g| {
+            g.given_up_items.iter().map(|i| {
+                vec![
+                    output::time(Some(i.at)),
+                    g.source.clone(),
+                    i.url.clone().unwrap_or_default(),
+                    i.reason.clone(),
+                ]
+            })
+        })
+        .collect();
+    if !given_up.is_empty() {
+        println!("\nGIVEN UP (not tried again)");
+        print!(
+            "{}",
+            output::table(&["AT", "SOURCE", "ITEM", "REASON"], &given_up, 80)
+        );
+    }
     Ok(())
 }
 
@@ -404,12 +479,26 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        // Keep the mode of the file being replaced (a config may hold a token).
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    let written = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            // Keep the mode of the file being replaced (a config may hold a token).
+            f.set_permissions(meta.permissions())?;
+        }
+        // On disk before the rename: a crash never leaves an empty or partial file under the
+        // real name.
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", tmp.display()));
     }
     std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    // The rename itself is durable only once the folder is synced.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing folder {}", dir.display()))?;
     Ok(())
 }
 
@@ -463,7 +552,8 @@ pub fn cmd_sources_import(
     }
     write_atomically(config_path, &new_text)?;
     println!(
-        "{} source(s) added to {}; restart the daemon to poll them",
+        "{} source(s) added to {}; reload the service to poll them \
+         (systemctl reload newsdesk, or kill -HUP the daemon)",
         plan.added.len(),
         config_path.display()
     );

@@ -81,6 +81,8 @@ pub enum Outcome {
     Fetched,
     /// The source answered 304 Not Modified (scope `source`).
     NotModified,
+    /// An item whose article kept failing was given up (scope `item`); it is not tried again.
+    GivenUp,
 }
 
 impl Outcome {
@@ -93,6 +95,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Fetched => "fetched",
             Outcome::NotModified => "not_modified",
+            Outcome::GivenUp => "given_up",
         }
     }
 
@@ -105,6 +108,7 @@ impl Outcome {
             "failed" => Outcome::Failed,
             "fetched" => Outcome::Fetched,
             "not_modified" => Outcome::NotModified,
+            "given_up" => Outcome::GivenUp,
             other => {
                 return Err(StoreError::Corrupt {
                     column: "outcome",
@@ -203,6 +207,21 @@ pub struct SourceUpdate {
     pub interval_secs: i64,
     /// Set when the fetch stored at least one story.
     pub new_story_at: Option<DateTime<Utc>>,
+}
+
+/// Retry state of an announced item whose article could not be processed yet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemRetry {
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// When the first attempt failed.
+    pub first_failed_at: DateTime<Utc>,
+    /// When the last attempt failed.
+    pub last_failed_at: DateTime<Utc>,
+    /// Not tried again before this.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last attempt's error.
+    pub last_error: String,
 }
 
 /// A story ready to be stored.
@@ -575,8 +594,25 @@ pub trait Store: Send + Sync {
     ) -> Result<InsertOutcome, StoreError>;
 
     /// Records an item's final non-stored outcome: its seen item (unless `failed`, which is
-    /// retried next run) and its event, in one transaction.
+    /// retried next run) and its event, in one transaction. With a seen item, the item's retry
+    /// state (if any) is removed in the same transaction.
     async fn record_item(&self, seen: Option<&SeenItem>, event: &Event) -> Result<(), StoreError>;
+
+    /// The retry state of an item (by source and canonical URL of the announced link).
+    async fn item_retry(
+        &self,
+        source: &str,
+        canonical_url: &str,
+    ) -> Result<Option<ItemRetry>, StoreError>;
+
+    /// Records a failed attempt at an item that will be tried again: its `failed` event and
+    /// its new retry state, in one transaction.
+    async fn record_item_retry(
+        &self,
+        seen: &SeenItem,
+        event: &Event,
+        retry: &ItemRetry,
+    ) -> Result<(), StoreError>;
 
     /// Records an event alone (source-level outcomes).
     async fn record_event(&self, event: &Event) -> Result<(), StoreError>;
@@ -593,7 +629,8 @@ pub trait Store: Send + Sync {
     /// Sets the status of stories; gives how many changed.
     async fn set_story_status(&self, ids: &[i64], status: StoryStatus) -> Result<u64, StoreError>;
 
-    /// Deletes events older than `before`; gives how many.
+    /// Deletes events older than `before` (and retry states of items last failing before it,
+    /// left by items that later succeeded); gives how many events.
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Cheap round trip, for health checks.

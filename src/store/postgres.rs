@@ -331,7 +331,10 @@ impl Store for PgStore {
             "INSERT INTO sources (name, kind, url, next_due_at, interval_secs) \
              SELECT n, k, u, $4, i FROM UNNEST($1::text[], $2::text[], $3::text[], $5::int8[]) \
                AS t(n, k, u, i) \
-             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, url = EXCLUDED.url \
+             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, url = EXCLUDED.url, \
+               etag = CASE WHEN sources.url = EXCLUDED.url THEN sources.etag END, \
+               last_modified = CASE WHEN sources.url = EXCLUDED.url \
+                 THEN sources.last_modified END \
              WHERE sources.kind IS DISTINCT FROM EXCLUDED.kind \
                 OR sources.url IS DISTINCT FROM EXCLUDED.url",
         )
@@ -559,7 +562,63 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         if let Some(seen) = seen {
             insert_seen(&mut *tx, seen, event.outcome, event.duplicate_of, event.at).await?;
+            sqlx::query("DELETE FROM item_retries WHERE source = $1 AND canonical_url = $2")
+                .bind(&seen.source)
+                .bind(&seen.canonical_url)
+                .execute(&mut *tx)
+                .await?;
         }
+        insert_event(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn item_retry(
+        &self,
+        source: &str,
+        canonical_url: &str,
+    ) -> Result<Option<ItemRetry>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM item_retries WHERE source = $1 AND canonical_url = $2")
+                .bind(source)
+                .bind(canonical_url)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        Ok(Some(ItemRetry {
+            attempts: r.try_get("attempts")?,
+            first_failed_at: r.try_get("first_failed_at")?,
+            last_failed_at: r.try_get("last_failed_at")?,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+        }))
+    }
+
+    async fn record_item_retry(
+        &self,
+        seen: &SeenItem,
+        event: &Event,
+        retry: &ItemRetry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO item_retries (source, canonical_url, attempts, first_failed_at, \
+             last_failed_at, next_attempt_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (source, canonical_url) DO UPDATE SET attempts = EXCLUDED.attempts, \
+             last_failed_at = EXCLUDED.last_failed_at, \
+             next_attempt_at = EXCLUDED.next_attempt_at, last_error = EXCLUDED.last_error",
+        )
+        .bind(&seen.source)
+        .bind(&seen.canonical_url)
+        .bind(retry.attempts)
+        .bind(retry.first_failed_at)
+        .bind(retry.last_failed_at)
+        .bind(retry.next_attempt_at)
+        .bind(&retry.last_error)
+        .execute(&mut *tx)
+        .await?;
         insert_event(&mut *tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -642,6 +701,10 @@ impl Store for PgStore {
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM item_retries WHERE last_failed_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
         Ok(sqlx::query("DELETE FROM run_events WHERE at < $1")
             .bind(before)
             .execute(&self.pool)

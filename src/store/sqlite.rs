@@ -284,7 +284,9 @@ impl Store for SqliteStore {
             sqlx::query(
                 "INSERT INTO sources (name, kind, url, next_due_at, interval_secs) \
                  VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url",
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url, \
+                   etag = CASE WHEN url = excluded.url THEN etag END, \
+                   last_modified = CASE WHEN url = excluded.url THEN last_modified END",
             )
             .bind(&s.name)
             .bind(s.kind.as_str())
@@ -512,7 +514,62 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         if let Some(seen) = seen {
             insert_seen(&mut *tx, seen, event.outcome, event.duplicate_of, event.at).await?;
+            sqlx::query("DELETE FROM item_retries WHERE source = ? AND canonical_url = ?")
+                .bind(&seen.source)
+                .bind(&seen.canonical_url)
+                .execute(&mut *tx)
+                .await?;
         }
+        insert_event(&mut *tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn item_retry(
+        &self,
+        source: &str,
+        canonical_url: &str,
+    ) -> Result<Option<ItemRetry>, StoreError> {
+        let row = sqlx::query("SELECT * FROM item_retries WHERE source = ? AND canonical_url = ?")
+            .bind(source)
+            .bind(canonical_url)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        Ok(Some(ItemRetry {
+            attempts: r.try_get("attempts")?,
+            first_failed_at: from_millis(r.try_get("first_failed_at")?),
+            last_failed_at: from_millis(r.try_get("last_failed_at")?),
+            next_attempt_at: from_millis(r.try_get("next_attempt_at")?),
+            last_error: r.try_get("last_error")?,
+        }))
+    }
+
+    async fn record_item_retry(
+        &self,
+        seen: &SeenItem,
+        event: &Event,
+        retry: &ItemRetry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO item_retries (source, canonical_url, attempts, first_failed_at, \
+             last_failed_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (source, canonical_url) DO UPDATE SET attempts = excluded.attempts, \
+             last_failed_at = excluded.last_failed_at, \
+             next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
+        )
+        .bind(&seen.source)
+        .bind(&seen.canonical_url)
+        .bind(retry.attempts)
+        .bind(to_millis(retry.first_failed_at))
+        .bind(to_millis(retry.last_failed_at))
+        .bind(to_millis(retry.next_attempt_at))
+        .bind(&retry.last_error)
+        .execute(&mut *tx)
+        .await?;
         insert_event(&mut *tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -594,6 +651,10 @@ impl Store for SqliteStore {
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM item_retries WHERE last_failed_at < ?")
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await?;
         Ok(sqlx::query("DELETE FROM run_events WHERE at < ?")
             .bind(to_millis(before))
             .execute(&self.pool)
