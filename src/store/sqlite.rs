@@ -80,6 +80,41 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// Opens an existing, migrated database at `url` for reading only: no file or folder is
+    /// created, no migration runs and no lock is taken, so a user who may only read the file
+    /// (an operator in the service's group) can list stories and logs beside the daemon.
+    pub async fn open_read_only(url: &str) -> Result<SqliteStore, StoreError> {
+        let refused = |reason: String| StoreError::Url {
+            url: url.to_string(),
+            reason,
+        };
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| refused(e.to_string()))?
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(10));
+        let file = opts.get_filename().to_path_buf();
+        if file != Path::new(":memory:") && !file.exists() {
+            return Err(refused(format!(
+                "no database at {} yet (the daemon or `newsdesk fetch` creates it)",
+                file.display()
+            )));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        let store = SqliteStore { pool };
+        let applied: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .map_err(|e| refused(format!("cannot read its schema version: {e}")))?;
+        super::check_schema_version(url, applied, &MIGRATOR)?;
+        Ok(store)
+    }
+
     async fn lease(
         &self,
         names: &[String],
@@ -604,6 +639,24 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn story_counts(&self) -> Result<Vec<(StoryStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM stories GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((StoryStatus::parse(&s)?, n)))
+            .collect()
+    }
+
+    async fn database_size(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 }
 
