@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
 use newsdesk::config::{Config, ConfigError};
@@ -26,8 +26,7 @@ use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatu
     name = "newsdesk",
     version,
     about,
-    propagate_version = true,
-    after_long_help = AFTER_LONG_HELP
+    propagate_version = true
 )]
 struct Cli {
     /// Config file [default: /etc/newsdesk/newsdesk.toml when it exists, else
@@ -40,27 +39,6 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
-
-/// The ENVIRONMENT and FILES of `newsdesk --help` and of the man page.
-const AFTER_LONG_HELP: &str = "\
-Environment:
-  NEWSDESK_CONFIG        config file, when --config is not given
-  NEWSDESK_ADMIN_TOKEN   bearer token for the admin endpoint, when the config has neither
-                         admin.token nor admin.token_file
-  RUST_LOG               log filter (default: info for `run`, warn otherwise)
-  PGPASSWORD, PGPASSFILE PostgreSQL password, as with libpq
-
-Files:
-  /etc/newsdesk/newsdesk.toml  the service's config; the CLI reads it when --config and
-                               NEWSDESK_CONFIG are not given (else config/newsdesk.toml)
-  /etc/default/newsdesk        environment of the systemd unit (log level, secrets)
-  /var/lib/newsdesk/           the service's SQLite database
-  /run/newsdesk/admin.sock     the daemon's admin endpoint (group newsdesk)
-
-Read-only commands (stories, logs, sources, export, status) open the database without
-migrating or locking it, so members of the newsdesk group can run them; writes (fetch,
-stories publish|reject, export --mark-published) go through the daemon's socket when it runs.
-The configuration keys are described in /usr/share/doc/newsdesk/README.md.";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
@@ -267,16 +245,24 @@ enum KindArg {
     Page,
 }
 
+/// The command line: the derived definitions plus the environment and files of `--help`.
+fn command() -> clap::Command {
+    Cli::command().after_long_help(man::environment_and_files_text())
+}
+
 fn parse_age(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 2h: {e}"))
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     init_tracing(cli.log_format, matches!(cli.command, Command::Run));
     if let Command::Man { dir } = &cli.command {
-        return match man::write_pages(<Cli as clap::CommandFactory>::command(), dir) {
+        return match man::write_pages(Cli::command(), dir) {
             Ok(n) => {
                 println!("{n} man page(s) written to {}", dir.display());
                 ExitCode::SUCCESS

@@ -21,6 +21,13 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// `<database>-wal`, SQLite's write-ahead log beside the database.
+fn wal_file(db_file: &Path) -> std::path::PathBuf {
+    let mut path = db_file.as_os_str().to_owned();
+    path.push("-wal");
+    path.into()
+}
+
 /// Takes an exclusive lock on `<database>.lock` (released when the file is dropped).
 async fn lock_for_migration(db_file: &Path, url: &str) -> Result<std::fs::File, StoreError> {
     let mut path = db_file.as_os_str().to_owned();
@@ -100,19 +107,34 @@ impl SqliteStore {
                 file.display()
             )));
         }
+        let (store, applied) = match Self::read_schema_version(opts.clone()).await {
+            Ok(found) => found,
+            // A WAL database needs its `-shm` file, which SQLite creates on first open. When
+            // no process has it open (no `-wal` file: every change is in the main file) and
+            // this user may not create files beside it, the file can only be read as
+            // immutable, which is exact as long as no writer starts meanwhile.
+            Err(_) if !wal_file(&file).exists() => {
+                Self::read_schema_version(opts.immutable(true)).await?
+            }
+            Err(e) => return Err(e),
+        };
+        super::check_schema_version(url, applied, &MIGRATOR)?;
+        Ok(store)
+    }
+
+    /// Connects and reads the newest applied migration.
+    async fn read_schema_version(
+        opts: SqliteConnectOptions,
+    ) -> Result<(SqliteStore, Option<i64>), StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(opts)
             .await?;
-        let store = SqliteStore { pool };
-        let applied: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
-        )
-        .fetch_one(&store.pool)
-        .await
-        .map_err(|e| refused(format!("cannot read its schema version: {e}")))?;
-        super::check_schema_version(url, applied, &MIGRATOR)?;
-        Ok(store)
+        let applied =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await?;
+        Ok((SqliteStore { pool }, applied))
     }
 
     async fn lease(
