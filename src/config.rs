@@ -411,8 +411,8 @@ fn parse_mode(s: &str) -> Result<u32, String> {
     }
 }
 
-/// Environment variable read for the admin token when neither `admin.token` nor
-/// `admin.token_file` is set (the CLI needs the token too when the daemon asks for one).
+/// Environment variable holding the admin token; when set it overrides `admin.token` and
+/// `admin.token_file` (an operator's CLI needs the token too when the daemon asks for one).
 pub const ADMIN_TOKEN_ENV: &str = "NEWSDESK_ADMIN_TOKEN";
 
 /// Environment variable naming the config file when `--config` is not given.
@@ -747,8 +747,8 @@ impl Config {
         })
     }
 
-    /// Fills the secrets kept outside the file: `admin.token` from `admin.token_file` (else
-    /// from `NEWSDESK_ADMIN_TOKEN`), and the PostgreSQL password of `storage.url` from
+    /// Fills the secrets kept outside the file: `admin.token` from `NEWSDESK_ADMIN_TOKEN` when
+    /// set (it overrides the file's), else from `admin.token_file`; and the PostgreSQL password of `storage.url` from
     /// `storage.password_file`. The daemon calls it at start and refuses a secret it cannot
     /// read; read-only CLI commands may go on without (they need neither secret on SQLite).
     pub fn load_secrets(&mut self, path: &Path) -> Result<(), ConfigError> {
@@ -757,7 +757,17 @@ impl Config {
             key: key.into(),
             reason,
         };
-        if let Some(tf) = &self.admin.token_file {
+        if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
+            // The environment wins: it is how an operator's CLI gets a token it cannot read
+            // from the service's credential.
+            if token.trim().len() < 16 {
+                return Err(err(
+                    "admin.token",
+                    format!("{ADMIN_TOKEN_ENV} must be at least 16 characters"),
+                ));
+            }
+            self.admin.token = Some(token.trim().to_string());
+        } else if let Some(tf) = &self.admin.token_file {
             let token = read_secret(tf).map_err(|r| err("admin.token_file", r))?;
             if token.len() < 16 {
                 return Err(err(
@@ -767,16 +777,6 @@ impl Config {
                 ));
             }
             self.admin.token = Some(token);
-        } else if self.admin.token.is_none() {
-            if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
-                if token.trim().len() < 16 {
-                    return Err(err(
-                        "admin.token",
-                        format!("{ADMIN_TOKEN_ENV} must be at least 16 characters"),
-                    ));
-                }
-                self.admin.token = Some(token.trim().to_string());
-            }
         }
         if let Some(pf) = &self.storage.password_file {
             let password = read_secret(pf).map_err(|r| err("storage.password_file", r))?;

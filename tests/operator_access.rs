@@ -73,7 +73,7 @@ impl Workspace {
             .arg(config)
             .args(args)
             .env_clear()
-            .env("PATH", "/usr/bin:/bin")
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("RUST_LOG", "warn")
             .current_dir(&self.root);
         for (k, v) in env {
@@ -151,10 +151,9 @@ impl Daemon {
     }
 
     async fn stop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
         // SIGTERM through kill(1), as an operator or systemd would send it.
         let ok = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+            .args(["-TERM", &self.0.id().to_string()])
             .status()
             .expect("kill");
         assert!(ok.success());

@@ -14,8 +14,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("NEWSDESK_CONFIG", "config file, when --config is not given"),
     (
         "NEWSDESK_ADMIN_TOKEN",
-        "bearer token for the admin endpoint, when the config has neither admin.token nor \
-         admin.token_file",
+        "bearer token for the admin endpoint; overrides admin.token and admin.token_file",
     ),
     (
         "RUST_LOG",
