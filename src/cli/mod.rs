@@ -402,12 +402,18 @@ async fn open_store_read_only(config: &Config) -> anyhow::Result<Arc<dyn Store>>
     Ok(Arc::from(store))
 }
 
+/// Opens the database for writing (creating and migrating it when needed).
 async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::open(&config.storage.url).await.with_context(|| {
-        format!(
-            "opening storage {}",
-            store::postgres::redact_url(&config.storage.url)
-        )
+    let store = store::open(&config.storage.url).await.map_err(|e| {
+        let url = store::postgres::redact_url(&config.storage.url);
+        // An operator who may only read the database: say how writes get done instead.
+        let hint = if e.to_string().contains("Permission denied") {
+            "; this user may not write the database: start the daemon (writes then go through \
+             its admin socket) or run the command as the daemon's user"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("opening storage {url}: {e}{hint}")
     })?;
     Ok(Arc::from(store))
 }
