@@ -156,7 +156,11 @@ async fn ask_daemon(config: &Config) -> Daemon {
         Ok(Err(ClientError::Status { status, body })) if status == 503 => {
             ("up", serde_json::from_str(&body).ok(), None)
         }
-        Ok(Err(e @ ClientError::NotRunning { .. })) => ("down", None, Some(e.to_string())),
+        Ok(Err(ClientError::NotRunning { source, .. })) => (
+            "down",
+            None,
+            Some(format!("nothing listens there ({source})")),
+        ),
         Ok(Err(ClientError::Status { status: 401, .. })) => (
             "unreachable",
             None,
