@@ -772,8 +772,7 @@ impl Config {
             if token.len() < 16 {
                 return Err(err(
                     "admin.token_file",
-                    "the token must be at least 16 characters (e.g. `openssl rand -hex 32`)"
-                        .into(),
+                    "the token must be at least 16 characters (e.g. `openssl rand -hex 32`)".into(),
                 ));
             }
             self.admin.token = Some(token);
@@ -1018,7 +1017,11 @@ link_selector = "a[[["
         assert_eq!(parse("").expect("valid").admin.socket_mode(), 0o600);
         let c = parse("[admin]\nsocket_mode = \"0640\"\n").expect("valid");
         assert_eq!(c.admin.socket_mode(), 0o640);
-        for (mode, reason) in [("0666", "any local user"), ("rw-rw----", "octal"), ("1777", "octal")] {
+        for (mode, reason) in [
+            ("0666", "any local user"),
+            ("rw-rw----", "octal"),
+            ("1777", "octal"),
+        ] {
             let e = parse(&format!("[admin]\nsocket_mode = \"{mode}\"\n")).unwrap_err();
             assert_eq!(e.key, "admin.socket_mode");
             assert!(e.reason.contains(reason), "{mode}: {}", e.reason);
@@ -1054,14 +1057,18 @@ link_selector = "a[[["
 
         let e = parse("[admin]\ntoken = \"0123456789abcdef\"\ntoken_file = \"/x\"\n").unwrap_err();
         assert_eq!(e.key, "admin.token_file");
-        let e = parse("[storage]\nurl = \"postgres://a:b@h/d\"\npassword_file = \"/x\"\n")
-            .unwrap_err();
+        let e =
+            parse("[storage]\nurl = \"postgres://a:b@h/d\"\npassword_file = \"/x\"\n").unwrap_err();
         assert_eq!(e.key, "storage.password_file");
         let mut c = parse("[admin]\ntoken_file = \"${NEWSDESK_TEST_SURELY_UNSET}/t\"\n")
             .expect("valid until read");
         let e = c.load_secrets(Path::new("test.toml")).unwrap_err();
         assert_eq!(e.key, "admin.token_file");
-        assert!(e.reason.contains("NEWSDESK_TEST_SURELY_UNSET"), "{}", e.reason);
+        assert!(
+            e.reason.contains("NEWSDESK_TEST_SURELY_UNSET"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]

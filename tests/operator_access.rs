@@ -30,7 +30,10 @@ fn can_switch_user() -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let group = nix::unistd::Group::from_name(GROUP).ok().flatten().is_some();
+    let group = nix::unistd::Group::from_name(GROUP)
+        .ok()
+        .flatten()
+        .is_some();
     if !(root && runuser && group) {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -159,7 +162,10 @@ impl Daemon {
         assert!(ok.success());
         let start = Instant::now();
         while self.0.try_wait().expect("try_wait").is_none() {
-            assert!(start.elapsed() < Duration::from_secs(30), "daemon did not stop");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "daemon did not stop"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -231,7 +237,10 @@ async fn read_only_commands_work_for_a_user_who_cannot_write_the_database() {
     let status = json(&ws.as_user(&config, &["status", "--format", "json"], &[]));
     assert_eq!(status["stories"]["new"], 5, "{status}");
     assert_eq!(status["daemon"]["state"], "off", "{status}");
-    assert!(status["database"]["size_bytes"].as_i64() > Some(0), "{status}");
+    assert!(
+        status["database"]["size_bytes"].as_i64() > Some(0),
+        "{status}"
+    );
     assert_eq!(status["database"]["error"], serde_json::Value::Null);
 
     // A write without a daemon fails plainly instead of half-working.
@@ -295,7 +304,10 @@ async fn status_and_writes_through_a_group_socket_beside_a_real_daemon() {
     assert!(status["daemon"]["health"]["status"].is_string(), "{status}");
     assert_eq!(status["stories"]["new"], 5, "{status}");
     assert_eq!(status["last_run"]["counts"]["stored"], 5, "{status}");
-    assert_eq!(status["last_run"]["counts"]["sources_failed"], 3, "{status}");
+    assert_eq!(
+        status["last_run"]["counts"]["sources_failed"], 3,
+        "{status}"
+    );
     let failing: Vec<&str> = status["failing_sources"]
         .as_array()
         .expect("failing sources")
@@ -321,7 +333,10 @@ async fn status_and_writes_through_a_group_socket_beside_a_real_daemon() {
         "{f_error}"
     );
     assert!(status["next_due"]["source"].is_string(), "{status}");
-    assert!(status["database"]["size_bytes"].as_i64() > Some(0), "{status}");
+    assert!(
+        status["database"]["size_bytes"].as_i64() > Some(0),
+        "{status}"
+    );
 
     // The same on one screen.
     let screen = ws.as_user(&config, &["status"], &[]);
@@ -335,7 +350,10 @@ async fn status_and_writes_through_a_group_socket_beside_a_real_daemon() {
         "HTTP 500",
         "next due:",
     ] {
-        assert!(screen_text.contains(want), "{want:?} missing in:\n{screen_text}");
+        assert!(
+            screen_text.contains(want),
+            "{want:?} missing in:\n{screen_text}"
+        );
     }
 
     // Reading beside the running daemon (its -wal/-shm files exist, the user cannot write them).
@@ -405,7 +423,11 @@ async fn admin_token_from_a_credentials_file() {
     // The daemon refuses to start without its token, naming the key.
     let out = bin_env(&["run"], &[("CREDENTIALS_DIRECTORY", &creds_env)]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("admin.token_file"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("admin.token_file"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let token = "0123456789abcdef-from-a-credential";
     std::fs::write(creds.join("admin-token"), format!("{token}\n")).expect("write token");
@@ -437,8 +459,11 @@ async fn admin_token_from_a_credentials_file() {
 fn config_is_found_without_the_option() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("elsewhere.toml");
-    std::fs::write(&config, "[storage]\nurl = \"sqlite:///var/lib/newsdesk/newsdesk.db\"\n")
-        .expect("write");
+    std::fs::write(
+        &config,
+        "[storage]\nurl = \"sqlite:///var/lib/newsdesk/newsdesk.db\"\n",
+    )
+    .expect("write");
     let run = |env: &[(&str, &Path)]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsdesk"));
         cmd.arg("check-config")

@@ -49,7 +49,12 @@ fn committed_man_pages_match_the_command_line() {
             "man/man1/{name} is stale: regenerate with `cargo run -- man --dir man/man1`"
         );
     }
-    for name in ["newsdesk.1", "newsdesk-status.1", "newsdesk-fetch.1", "newsdesk-stories-publish.1"] {
+    for name in [
+        "newsdesk.1",
+        "newsdesk-status.1",
+        "newsdesk-fetch.1",
+        "newsdesk-stories-publish.1",
+    ] {
         assert!(generated.iter().any(|(n, _)| n == name), "{name} missing");
     }
     let main = &committed
@@ -57,7 +62,12 @@ fn committed_man_pages_match_the_command_line() {
         .find(|(n, _)| n == "newsdesk.1")
         .expect("newsdesk.1")
         .1;
-    for section in [".SH ENVIRONMENT", ".SH FILES", "NEWSDESK_CONFIG", "/etc/newsdesk/newsdesk.toml"] {
+    for section in [
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        "NEWSDESK_CONFIG",
+        "/etc/newsdesk/newsdesk.toml",
+    ] {
         assert!(main.contains(section), "{section} missing from newsdesk.1");
     }
 }
@@ -82,7 +92,10 @@ fn man_pages_render_without_warnings() {
             .output()
             .expect("run man");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && err.trim().is_empty(), "{name}: {err}");
+        assert!(
+            out.status.success() && err.trim().is_empty(),
+            "{name}: {err}"
+        );
         assert!(!out.stdout.is_empty(), "{name} rendered empty");
     }
 }
@@ -148,7 +161,10 @@ fn package_assets_exist() {
         "etc/default/newsdesk",
         "usr/lib/sysusers.d/newsdesk.conf",
     ] {
-        assert!(destinations.iter().any(|d| d == want), "{want} not packaged");
+        assert!(
+            destinations.iter().any(|d| d == want),
+            "{want} not packaged"
+        );
     }
     let scripts = repo().join(deb["maintainer-scripts"].as_str().expect("scripts"));
     let postinst = std::fs::read_to_string(scripts.join("postinst")).expect("postinst");
@@ -166,6 +182,10 @@ fn package_assets_exist() {
             .arg(scripts.join(script))
             .output()
             .expect("sh -n");
-        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -20,7 +20,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "RUST_LOG",
         "log filter (default: info for `run`, warn otherwise)",
     ),
-    ("PGPASSWORD, PGPASSFILE", "the PostgreSQL password, as with libpq"),
+    (
+        "PGPASSWORD, PGPASSFILE",
+        "the PostgreSQL password, as with libpq",
+    ),
     (
         "CREDENTIALS_DIRECTORY",
         "set by systemd for LoadCredential=; usable in admin.token_file and \
@@ -39,7 +42,10 @@ const FILES: &[(&str, &str)] = &[
         "/etc/default/newsdesk",
         "environment of the systemd unit (RUST_LOG, NEWSDESK_ADMIN_TOKEN, PGPASSWORD)",
     ),
-    ("/var/lib/newsdesk/newsdesk.db", "the service's SQLite database"),
+    (
+        "/var/lib/newsdesk/newsdesk.db",
+        "the service's SQLite database",
+    ),
     (
         "/run/newsdesk/admin.sock",
         "the daemon's admin endpoint, usable by the newsdesk group",

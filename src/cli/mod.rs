@@ -22,12 +22,7 @@ use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatu
 
 /// newsdesk: keeps a newsroom's intake full of clean, on-topic, de-duplicated stories.
 #[derive(Parser, Debug)]
-#[command(
-    name = "newsdesk",
-    version,
-    about,
-    propagate_version = true
-)]
+#[command(name = "newsdesk", version, about, propagate_version = true)]
 struct Cli {
     /// Config file [default: /etc/newsdesk/newsdesk.toml when it exists, else
     /// config/newsdesk.toml].

@@ -184,11 +184,7 @@ async fn ask_daemon(config: &Config) -> Daemon {
     }
 }
 
-async fn read_store(
-    config: &Config,
-    store: &dyn Store,
-    status: &mut Status,
-) -> anyhow::Result<()> {
+async fn read_store(config: &Config, store: &dyn Store, status: &mut Status) -> anyhow::Result<()> {
     status.database.size_bytes = Some(store.database_size().await?);
     for (s, n) in store.story_counts().await? {
         match s {
@@ -210,10 +206,13 @@ async fn read_store(
         .into_iter()
         .filter(|s| config.source(&s.name).is_some_and(|c| c.enabled))
         .collect();
-    status.next_due = states.iter().min_by_key(|s| s.next_due_at).map(|s| NextDue {
-        source: s.name.clone(),
-        at: s.next_due_at,
-    });
+    status.next_due = states
+        .iter()
+        .min_by_key(|s| s.next_due_at)
+        .map(|s| NextDue {
+            source: s.name.clone(),
+            at: s.next_due_at,
+        });
     for s in states.iter().filter(|s| s.consecutive_errors > 0) {
         status.failing_sources.push(FailingSource {
             name: s.name.clone(),
@@ -224,16 +223,21 @@ async fn read_store(
             next_try_at: s.next_due_at,
         });
     }
-    status
-        .failing_sources
-        .sort_by(|a, b| a.failing_since.cmp(&b.failing_since).then(a.name.cmp(&b.name)));
+    status.failing_sources.sort_by(|a, b| {
+        a.failing_since
+            .cmp(&b.failing_since)
+            .then(a.name.cmp(&b.name))
+    });
     status.sources.failing = status.failing_sources.len();
     Ok(())
 }
 
 /// When the source's current failing streak began: its oldest failed fetch after its last
 /// success, from the run events (`None` when those were pruned).
-async fn failing_since(store: &dyn Store, s: &SourceState) -> anyhow::Result<Option<DateTime<Utc>>> {
+async fn failing_since(
+    store: &dyn Store,
+    s: &SourceState,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
     let events = store
         .events(&EventFilter {
             source: Some(s.name.clone()),
@@ -358,7 +362,13 @@ fn render(s: &Status, now: DateTime<Utc>) -> String {
             .collect();
         let _ = writeln!(out, "\nFAILING SOURCES");
         out.push_str(&output::table(
-            &["SOURCE", "FAILING_SINCE", "ERRORS", "NEXT_TRY", "LAST_ERROR"],
+            &[
+                "SOURCE",
+                "FAILING_SINCE",
+                "ERRORS",
+                "NEXT_TRY",
+                "LAST_ERROR",
+            ],
             &rows,
             70,
         ));
@@ -392,7 +402,13 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
         let now = Utc::now();
-        assert_eq!(relative(now - chrono::Duration::seconds(300), now), "5m ago");
-        assert_eq!(relative(now + chrono::Duration::seconds(90), now), "in 1m 30s");
+        assert_eq!(
+            relative(now - chrono::Duration::seconds(300), now),
+            "5m ago"
+        );
+        assert_eq!(
+            relative(now + chrono::Duration::seconds(90), now),
+            "in 1m 30s"
+        );
     }
 }

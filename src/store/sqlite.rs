@@ -130,10 +130,9 @@ impl SqliteStore {
             .max_connections(2)
             .connect_with(opts)
             .await?;
-        let applied =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pool)
-                .await?;
+        let applied = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pool)
+            .await?;
         Ok((SqliteStore { pool }, applied))
     }
 
