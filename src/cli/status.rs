@@ -153,7 +153,7 @@ async fn ask_daemon(config: &Config) -> Daemon {
     let (state, health, error) = match answer {
         Ok(Ok(body)) => ("up", serde_json::from_str(&body).ok(), None),
         // A 503 health answer is still a daemon answering.
-        Ok(Err(ClientError::Status { status, body })) if status == 503 => {
+        Ok(Err(ClientError::Status { status: 503, body })) => {
             ("up", serde_json::from_str(&body).ok(), None)
         }
         Ok(Err(ClientError::NotRunning { source, .. })) => (
