@@ -101,11 +101,18 @@ impl SqliteStore {
             .create_if_missing(false)
             .busy_timeout(Duration::from_secs(10));
         let file = opts.get_filename().to_path_buf();
-        if file != Path::new(":memory:") && !file.exists() {
-            return Err(refused(format!(
-                "no database at {} yet (the daemon or `newsdesk fetch` creates it)",
-                file.display()
-            )));
+        if file != Path::new(":memory:") {
+            match std::fs::metadata(&file) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(refused(format!(
+                        "no database at {} yet (the daemon or `newsdesk fetch` creates it)",
+                        file.display()
+                    )))
+                }
+                // Most often a folder of the daemon's that this user's groups cannot enter.
+                Err(e) => return Err(refused(format!("cannot reach {}: {e}", file.display()))),
+            }
         }
         let (store, applied) = match Self::read_schema_version(opts.clone()).await {
             Ok(found) => found,
