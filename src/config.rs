@@ -467,6 +467,7 @@ impl Config {
                 format!("'{}' is neither a sqlite:// nor a postgres:// URL", s.url),
             ));
         }
+        self.validate_durations()?;
         if let Err(e) = crate::schedule::validate_cron(&self.schedule.cron) {
             return Err(("schedule.cron".into(), e));
         }
@@ -571,6 +572,53 @@ impl Config {
             if src.max_body_bytes == Some(0) {
                 return Err((key("max_body_bytes"), "must be above 0".into()));
             }
+        }
+        Ok(())
+    }
+
+    /// Every duration against a sane upper bound: a value beyond it is a typo (`99999999999d`)
+    /// and would overflow the date arithmetic of scheduling.
+    fn validate_durations(&self) -> Result<(), (String, String)> {
+        const DAY: u64 = 86_400;
+        let (s, h) = (&self.schedule, &self.http);
+        let mut table: Vec<(String, Duration, u64)> = vec![
+            ("schedule.min_interval".into(), s.min_interval, 366 * DAY),
+            ("schedule.max_interval".into(), s.max_interval, 366 * DAY),
+            ("schedule.lease".into(), s.lease, 7 * DAY),
+            ("http.connect_timeout".into(), h.connect_timeout, DAY),
+            ("http.read_timeout".into(), h.read_timeout, DAY),
+            ("http.total_timeout".into(), h.total_timeout, DAY),
+            ("http.per_host_delay".into(), h.per_host_delay, DAY),
+            (
+                "storage.event_retention".into(),
+                self.storage.event_retention,
+                100 * 366 * DAY,
+            ),
+            (
+                "dedup.cluster_window".into(),
+                self.dedup.cluster_window,
+                10 * 366 * DAY,
+            ),
+        ];
+        for (i, src) in self.sources.iter().enumerate() {
+            if let Some(d) = src.interval {
+                table.push((format!("sources[{i}].interval"), d, 366 * DAY));
+            }
+        }
+        for (key, value, max_secs) in table {
+            if value > Duration::from_secs(max_secs) {
+                return Err((
+                    key,
+                    format!(
+                        "'{}' is longer than the most allowed, {}",
+                        humantime::format_duration(value),
+                        humantime::format_duration(Duration::from_secs(max_secs))
+                    ),
+                ));
+            }
+        }
+        if s.lease.is_zero() {
+            return Err(("schedule.lease".into(), "must be above 0".into()));
         }
         Ok(())
     }
@@ -719,6 +767,32 @@ mod tests {
         assert_eq!(e.file, Path::new("test.toml"));
         assert_eq!(e.key, "http.allow_private");
         assert!(e.reason.contains("unknown field"), "{}", e.reason);
+    }
+
+    #[test]
+    fn absurd_durations_refused_with_their_key() {
+        for (text, key) in [
+            (
+                "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.example/f\"\n\
+                 interval = \"99999999999d\"\n",
+                "sources[0].interval",
+            ),
+            (
+                "[schedule]\nmax_interval = \"5000d\"\n",
+                "schedule.max_interval",
+            ),
+            ("[schedule]\nlease = \"0s\"\n", "schedule.lease"),
+            ("[http]\ntotal_timeout = \"400d\"\n", "http.total_timeout"),
+            (
+                "[storage]\nevent_retention = \"50000y\"\n",
+                "storage.event_retention",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
+        }
+        let ok = "[schedule]\nmin_interval = \"1d\"\nmax_interval = \"30d\"\n";
+        assert!(parse(ok).is_ok());
     }
 
     #[test]

@@ -490,7 +490,7 @@ impl Pipeline {
                     format!("{} item(s) listed", items.len()),
                 ))
                 .await;
-                counts.items = items.len() as i64;
+                counts.items = i64::try_from(items.len()).unwrap_or(i64::MAX);
                 let results: Vec<Result<Option<ItemEnd>, StoreError>> = stream::iter(items)
                     .map(|item| {
                         let shutdown = shutdown.clone();
@@ -830,7 +830,10 @@ impl Pipeline {
             }
             nd.index_max_id = nd.index_max_id.max(id);
         }
-        let since = Utc::now() - nd.clusters.params().window;
+        let now = Utc::now();
+        let since = now
+            .checked_sub_signed(nd.clusters.params().window)
+            .unwrap_or(now);
         for s in self.store.recent_stories(nd.clusters_max_id, since).await? {
             nd.clusters_max_id = nd.clusters_max_id.max(s.id);
             if nd.clusters.contains(s.id) {
@@ -1003,11 +1006,8 @@ impl Pipeline {
         fresh_items: bool,
         stored: bool,
     ) -> SourceUpdate {
-        let min = cfg
-            .interval
-            .unwrap_or(self.config.schedule.min_interval)
-            .as_secs() as i64;
-        let max = (self.config.schedule.max_interval.as_secs() as i64).max(min);
+        let min = secs_i64(cfg.interval.unwrap_or(self.config.schedule.min_interval));
+        let max = secs_i64(self.config.schedule.max_interval).max(min);
         let current = state.interval_secs.clamp(min, max);
         let interval = if fresh_items {
             (current / 2).max(min)
@@ -1019,7 +1019,7 @@ impl Pipeline {
             result: Ok(()),
             etag: validators.and_then(|v| v.etag.clone()),
             last_modified: validators.and_then(|v| v.last_modified.clone()),
-            next_due_at: at + chrono::Duration::seconds(interval),
+            next_due_at: add_secs(at, interval),
             interval_secs: interval,
             new_story_at: stored.then_some(at),
         }
@@ -1034,27 +1034,42 @@ impl Pipeline {
         error: String,
         retry_after: Option<Duration>,
     ) -> SourceUpdate {
-        let base = self.config.schedule.min_interval.as_secs().max(1) as i64;
-        let max = self.config.schedule.max_interval.as_secs() as i64;
-        let errors = state.consecutive_errors.clamp(0, 16) as u32;
-        let backoff = base
-            .saturating_mul(1i64 << errors.min(20))
-            .min(max.max(base));
+        let base = secs_i64(self.config.schedule.min_interval).max(1);
+        let max = secs_i64(self.config.schedule.max_interval).max(base);
+        let errors = u32::try_from(state.consecutive_errors.clamp(0, 16)).unwrap_or(16);
+        let backoff = base.saturating_mul(1i64 << errors).min(max);
         let jitter = rand::random_range(0..=(backoff / 10).max(1));
-        let mut delay = backoff + jitter;
+        let mut delay = backoff.saturating_add(jitter);
         if let Some(ra) = retry_after {
-            delay = delay.max(ra.as_secs() as i64);
+            // The server's wish is honoured up to the longest interval we ever wait: a
+            // Retry-After of centuries is a broken or hostile server, not a plan.
+            delay = delay.max(secs_i64(ra).min(max));
         }
         SourceUpdate {
             fetched_at: at,
             result: Err(error),
             etag: None,
             last_modified: None,
-            next_due_at: at + chrono::Duration::seconds(delay),
+            next_due_at: add_secs(at, delay),
             interval_secs: state.interval_secs,
             new_story_at: None,
         }
     }
+}
+
+/// Whole seconds of `d` as an `i64`, saturating (config and remote durations can be huge).
+fn secs_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `at` plus `secs`, saturating at a far but storable date instead of overflowing.
+fn add_secs(at: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    // A century: beyond any interval the config allows, and every store can hold the result.
+    const FAR: i64 = 100 * 366 * 86_400;
+    let secs = secs.clamp(-FAR, FAR);
+    chrono::Duration::try_seconds(secs)
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(at)
 }
 
 /// One structured log line per item outcome: source, url, outcome, reason (and the story ids).

@@ -140,8 +140,11 @@ async fn after_run(
         o.run_finished(trigger, report);
     }
     let retention = pipeline.config().storage.event_retention;
-    if let Ok(age) = chrono::Duration::from_std(retention) {
-        match pipeline.store().prune_events(Utc::now() - age).await {
+    let cutoff = chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age));
+    if let Some(cutoff) = cutoff {
+        match pipeline.store().prune_events(cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "pruned old run events"),
             Err(e) => tracing::warn!(error = %e, "could not prune run events"),

@@ -811,3 +811,294 @@ respect_robots_txt = false
     let good = states.iter().find(|s| s.name == "good").unwrap();
     assert_eq!(good.consecutive_errors, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Extreme header values, written raw so nothing in between can tidy them up.
+
+/// What the raw server answers for a path: status line and header lines, and a body.
+fn extreme_response(path: &str, port: u16) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let rss = |items: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>X</title>\
+             <link>http://127.0.0.1:{port}/</link>{items}</channel></rss>"
+        )
+        .into_bytes()
+    };
+    let item = |slug: &str, date: &str| {
+        format!(
+            "<item><title>Story {slug}</title><link>http://127.0.0.1:{port}/article/{slug}</link>\
+             <guid>{slug}</guid><pubDate>{date}</pubDate></item>"
+        )
+    };
+    let feed_type = h("Content-Type", "application/rss+xml");
+    match path {
+        "/ra-huge.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "99999999999999")],
+            b"slow down".to_vec(),
+        ),
+        "/ra-i64max.xml" => (
+            "503 Service Unavailable".into(),
+            vec![h("Retry-After", "9223372036854775807")],
+            b"later".to_vec(),
+        ),
+        "/ra-u64max.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "18446744073709551615")],
+            b"later".to_vec(),
+        ),
+        "/ra-overflow.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "999999999999999999999999999999")],
+            b"later".to_vec(),
+        ),
+        "/ra-year9999.xml" => (
+            "503 Service Unavailable".into(),
+            vec![h("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")],
+            b"later".to_vec(),
+        ),
+        "/ra-negative.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "-9223372036854775808")],
+            b"later".to_vec(),
+        ),
+        "/content-length.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Content-Length", "99999999999999999999999"),
+            ],
+            rss(""),
+        ),
+        "/content-length-max.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Content-Length", "18446744073709551615"),
+            ],
+            rss(""),
+        ),
+        "/dates.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Last-Modified", "Fri, 31 Dec 9999 23:59:59 GMT"),
+                h("Date", "Mon, 01 Jan 0000 00:00:00 +9959"),
+                h("Expires", "Sat, 01 Jan 0000 00:00:00 GMT"),
+                h("ETag", &format!("\"{}\"", "e".repeat(8 * 1024))),
+            ],
+            rss(&[
+                item("y9999", "Fri, 31 Dec 9999 23:59:59 -2359"),
+                item("y0000", "Sat, 01 Jan 0000 00:00:00 +2359"),
+                item("offset", "Mon, 01 Jan 2024 00:00:00 +9999"),
+                item("junk", "99999999999999999999"),
+            ]
+            .concat()),
+        ),
+        "/last-modified-0000.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Last-Modified", "Sat, 01 Jan 0000 00:00:00 GMT"),
+                h("ETag", "W/\"\""),
+            ],
+            rss(""),
+        ),
+        "/huge-etag.xml" => (
+            "200 OK".into(),
+            vec![feed_type.clone(), h("ETag", &"e".repeat(1 << 20))],
+            rss(""),
+        ),
+        p if p.starts_with("/article/") => {
+            let (date, modified) = match p {
+                "/article/y9999" => ("9999-12-31T23:59:59-23:59", "+262143-12-31T23:59:59Z"),
+                "/article/y0000" => ("0000-01-01T00:00:00+23:59", "-262144-01-01T00:00:00Z"),
+                _ => ("2024-01-01T00:00:00+99:99", "99999999999999999999"),
+            };
+            let para = "Microsoft and OpenAI renegotiated the terms of their partnership \
+                        this week, the companies said in a joint statement. "
+                .repeat(6);
+            let body = format!(
+                "<!doctype html><html><head><title>Story</title>\
+                 <meta property=\"article:published_time\" content=\"{date}\">\
+                 <meta property=\"article:modified_time\" content=\"{modified}\">\
+                 <script type=\"application/ld+json\">{{\"@type\":\"NewsArticle\",\
+                 \"datePublished\":\"{modified}\"}}</script></head><body><article>\
+                 <h1>Story</h1><p>{para}</p><p>{para}</p><time datetime=\"{date}\">then</time>\
+                 </article></body></html>"
+            );
+            (
+                "200 OK".into(),
+                vec![
+                    h("Content-Type", "text/html; charset=utf-8"),
+                    h("Retry-After", "9223372036854775807"),
+                    h("Last-Modified", "Sat, 01 Jan 0000 00:00:00 GMT"),
+                ],
+                body.into_bytes(),
+            )
+        }
+        _ => ("404 Not Found".into(), vec![], b"no".to_vec()),
+    }
+}
+
+/// A loopback HTTP/1.1 server that writes [`extreme_response`] byte for byte.
+async fn start_raw() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 64 * 1024 {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (status, headers, body) = extreme_response(&path, addr.port());
+                let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+                let has_length = headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+                for (k, v) in &headers {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                if !has_length {
+                    out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+                }
+                out.push_str("\r\n");
+                let _ = sock.write_all(out.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// Every source answers with extreme header values (Retry-After of i64::MAX and beyond, absurd
+/// Content-Length, Last-Modified in year 9999 and 0000, an ETag of 1 MB, dates with impossible
+/// offsets). Two runs complete without a panic, each failing source has its error logged against
+/// it, and no source is scheduled further out than the longest interval (plus jitter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_header_values_never_panic_and_are_logged_against_their_source() {
+    let addr = start_raw().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("extreme.db");
+    let sources = [
+        ("ra-huge", "/ra-huge.xml", Some("HTTP 429")),
+        ("ra-i64max", "/ra-i64max.xml", Some("HTTP 503")),
+        ("ra-u64max", "/ra-u64max.xml", Some("HTTP 429")),
+        ("ra-overflow", "/ra-overflow.xml", Some("HTTP 429")),
+        ("ra-year9999", "/ra-year9999.xml", Some("HTTP 503")),
+        ("ra-negative", "/ra-negative.xml", Some("HTTP 429")),
+        ("content-length", "/content-length.xml", Some("")),
+        ("content-length-max", "/content-length-max.xml", Some("")),
+        ("huge-etag", "/huge-etag.xml", Some("")),
+        ("dates", "/dates.xml", None),
+        ("lm-0000", "/last-modified-0000.xml", None),
+    ];
+    let mut toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[schedule]
+concurrency = 4
+max_interval = "6h"
+
+[http]
+allow_private_networks = true
+total_timeout = "5s"
+per_host_concurrency = 8
+per_host_delay = "0s"
+respect_robots_txt = false
+"#,
+        db.display()
+    );
+    for (name, path, _) in sources {
+        toml.push_str(&format!(
+            "\n[[sources]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"http://{addr}{path}\"\n"
+        ));
+    }
+    let config = Config::parse(&toml, Path::new("extreme.toml")).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    for round in 0..2 {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let report = p
+            .run(
+                &RunRequest {
+                    trigger: Trigger::Manual,
+                    sources: vec![],
+                    force: true,
+                },
+                rx,
+            )
+            .await
+            .expect("the run completes");
+        let events = store
+            .events(&EventFilter {
+                run_id: Some(report.run_id),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for (name, _, failure) in sources {
+            let r = report
+                .sources
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("{name} missing from {report:#?}"));
+            println!("round {round} {name:<20} {}", r.status);
+            let source_events: Vec<_> = events
+                .iter()
+                .filter(|e| e.source == name && e.scope == EventScope::Source)
+                .collect();
+            assert_eq!(source_events.len(), 1, "{name}: {source_events:?}");
+            match failure {
+                Some(why) => {
+                    assert!(r.status.starts_with("failed"), "{name}: {}", r.status);
+                    assert!(r.status.contains(why), "{name}: {}", r.status);
+                    assert_eq!(source_events[0].outcome, Outcome::Failed, "{name}");
+                }
+                None => assert_eq!(r.status, "ok", "{name}: {report:#?}"),
+            }
+        }
+        // Every item of the dates feed reached an outcome of its own.
+        let items = events
+            .iter()
+            .filter(|e| e.source == "dates" && e.scope == EventScope::Item)
+            .count();
+        if round == 0 {
+            assert_eq!(items, 4, "{events:#?}");
+        }
+    }
+    let states = store.sources().await.unwrap();
+    let latest = chrono::Utc::now() + chrono::Duration::hours(6) + chrono::Duration::minutes(40);
+    for s in &states {
+        assert!(
+            s.next_due_at <= latest,
+            "{} is due {}, past max_interval",
+            s.name,
+            s.next_due_at
+        );
+        assert!(
+            s.etag.as_deref().map_or(0, str::len) <= 1024,
+            "{}: etag of {} bytes kept",
+            s.name,
+            s.etag.as_deref().map_or(0, str::len)
+        );
+    }
+    let rl = states.iter().find(|s| s.name == "ra-huge").unwrap();
+    assert!(rl.next_due_at >= chrono::Utc::now() + chrono::Duration::hours(5));
+}

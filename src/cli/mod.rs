@@ -363,7 +363,9 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
                 .map(chrono::Duration::from_std)
                 .transpose()
                 .context("--since is too long")?
-                .map(|d| chrono::Utc::now() - d);
+                .map(|d| chrono::Utc::now().checked_sub_signed(d))
+                .map(|t| t.context("--since is too long"))
+                .transpose()?;
             let filter = EventFilter {
                 run_id: run,
                 source,

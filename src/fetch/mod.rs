@@ -92,6 +92,9 @@ pub enum FetchError {
     Network(String),
 }
 
+/// Longest `ETag` / `Last-Modified` kept for the next conditional GET.
+const MAX_VALIDATOR_BYTES: usize = 1024;
+
 /// Generic `Accept` when the caller names none.
 const DEFAULT_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -252,9 +255,11 @@ impl Fetcher {
                 .map(str::to_string)
         };
         let content_type = text_header(header::CONTENT_TYPE);
+        // Validators are stored per source and sent back: a giant one is junk, not kept.
+        let validator = |name| text_header(name).filter(|v| v.len() <= MAX_VALIDATOR_BYTES);
         let validators = Validators {
-            etag: text_header(header::ETAG),
-            last_modified: text_header(header::LAST_MODIFIED),
+            etag: validator(header::ETAG),
+            last_modified: validator(header::LAST_MODIFIED),
         };
         if status == 304 {
             return Ok(Fetched {
