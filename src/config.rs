@@ -223,6 +223,10 @@ pub struct HttpConfig {
     /// Honour robots.txt for article pages.
     #[serde(default = "default_true")]
     pub respect_robots_txt: bool,
+    /// Time one fetched article page may take to extract; a page that takes longer (a
+    /// pathological document) fails its item instead of holding a CPU.
+    #[serde(default = "default_extract_timeout", with = "humantime_serde_compat")]
+    pub extract_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -239,6 +243,7 @@ impl Default for HttpConfig {
             per_host_concurrency: default_per_host_concurrency(),
             per_host_delay: default_per_host_delay(),
             respect_robots_txt: true,
+            extract_timeout: default_extract_timeout(),
         }
     }
 }
@@ -276,6 +281,9 @@ fn default_per_host_concurrency() -> usize {
 }
 fn default_per_host_delay() -> Duration {
     Duration::from_millis(250)
+}
+fn default_extract_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 fn default_true() -> bool {
     true
@@ -589,6 +597,7 @@ impl Config {
             ("http.read_timeout".into(), h.read_timeout, DAY),
             ("http.total_timeout".into(), h.total_timeout, DAY),
             ("http.per_host_delay".into(), h.per_host_delay, DAY),
+            ("http.extract_timeout".into(), h.extract_timeout, DAY),
             (
                 "storage.event_retention".into(),
                 self.storage.event_retention,
@@ -616,6 +625,9 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if h.extract_timeout.is_zero() {
+            return Err(("http.extract_timeout".into(), "must be above 0".into()));
         }
         if s.lease.is_zero() {
             return Err(("schedule.lease".into(), "must be above 0".into()));

@@ -893,6 +893,7 @@ impl Pipeline {
             fetched.content_type,
             fetched.url.clone(),
             rules,
+            self.config.http.extract_timeout,
         )
         .await
         {
@@ -1152,16 +1153,22 @@ async fn extract_article(
     content_type: Option<String>,
     url: Url,
     rules: Option<Arc<extract::SiteRules>>,
+    budget: Duration,
 ) -> Result<Article, String> {
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         let html = charset::decode_html(&body, content_type.as_deref());
-        match rules {
-            Some(rules) => extract::extract_with(&html, Some(&url), &rules),
-            None => extract::extract(&html, Some(&url)),
-        }
-    })
-    .await
-    .map_err(|e| format!("extractor failed on this page: {e}"))
+        let rules = rules.unwrap_or_default();
+        extract::extract_within(&html, Some(&url), &rules, Some(budget))
+    });
+    // The budget is checked inside extraction (so the thread comes back); this outer deadline
+    // is the backstop should one stage run long between two checks.
+    let backstop = budget.saturating_add(budget / 2);
+    match tokio::time::timeout(backstop, task).await {
+        Ok(Ok(Ok(article))) => Ok(article),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("extractor failed on this page: {e}")),
+        Err(_) => Err(format!("extraction took longer than {backstop:?}")),
+    }
 }
 
 /// The page's own canonical URL when it names a plausible one, else the fetched URL; both

@@ -272,7 +272,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config, cli.config)) {
+    let result = runtime.block_on(dispatch(cli.command, config, cli.config));
+    // A blocking task still running (an extraction past its budget) must not hold the exit:
+    // dropping the runtime would wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -237,7 +237,8 @@ pub fn parse_listing(
         scraper::Selector::parse("a[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
     let base_sel =
         scraper::Selector::parse("base[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
-    let doc = scraper::Html::parse_document(html);
+    // Bounded like article pages: a listing page is just as remote.
+    let doc = crate::extract::bounded::parse(html);
     let page_base = doc
         .select(&base_sel)
         .next()
