@@ -1102,3 +1102,245 @@ respect_robots_txt = false
     let rl = states.iter().find(|s| s.name == "ra-huge").unwrap();
     assert!(rl.next_due_at >= chrono::Utc::now() + chrono::Duration::hours(5));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pathological pages: deep nesting and a page too big to extract in time.
+
+/// An on-topic article page whose body sits `depth` lists deep.
+fn nested_article(title: &str, body: &str, depth: usize) -> String {
+    format!(
+        "<!doctype html><html><head><title>{title}</title></head><body><article><h1>{title}</h1>\
+         {open}<p>{body}</p><p>{body} Again, for the record.</p>{close}</article></body></html>",
+        open = "<ul><li>".repeat(depth),
+        close = "</li></ul>".repeat(depth),
+    )
+}
+
+/// Ten megabytes of unclosed, attributed elements: bounded, but more work than the budget.
+fn heavy_page() -> String {
+    let mut s = String::from("<html><body>");
+    let mut i = 0;
+    while s.len() < 10 << 20 {
+        s.push_str(&format!(
+            "<div class=c{}><span>Microsoft OpenAI w{i}</span><b>x</b>",
+            i % 50
+        ));
+        if i % 3 == 0 {
+            s.push_str("</div>");
+        }
+        i += 1;
+    }
+    s
+}
+
+/// A feed of three items: an ordinary article, one nested 20,000 lists deep (html5ever alone
+/// needs minutes for it in a debug build), and one too heavy to extract within
+/// `http.extract_timeout`. The first two are stored, the third fails with the budget named,
+/// and the run ends well within a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pathological_pages_fail_cleanly_or_extract_quickly() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let para_a = "Microsoft and OpenAI signed a new partnership agreement on Tuesday, the \
+                  companies said, extending the exclusive cloud deal and the investment terms \
+                  that tie OpenAI to Microsoft's Azure for another five years.";
+    let para_b = "OpenAI told staff that Microsoft would keep its stake after the restructuring, \
+                  a partnership change that regulators in Brussels are expected to review \
+                  as part of the wider alliance between the two companies.";
+    let normal = nested_article("Partnership extended", para_a, 2);
+    let deep = nested_article("Stake kept", para_b, 20_000);
+    let heavy = heavy_page();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>P</title>\
+         <link>http://{addr}/</link>\
+         <item><title>normal</title><link>http://{addr}/a/normal</link><guid>n</guid></item>\
+         <item><title>deep</title><link>http://{addr}/a/deep</link><guid>d</guid></item>\
+         <item><title>heavy</title><link>http://{addr}/a/heavy</link><guid>h</guid></item>\
+         </channel></rss>"
+    );
+    let html = |body: String| {
+        move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body) }
+        }
+    };
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route("/a/normal", get(html(normal)))
+        .route("/a/deep", get(html(deep)))
+        .route("/a/heavy", get(html(heavy)));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+extract_timeout = "3s"
+
+[[sources]]
+name = "patho"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+"#,
+        dir.path().join("patho.db").display()
+    );
+    let config = Config::parse(&toml, Path::new("patho.toml")).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let req = RunRequest {
+        trigger: Trigger::Manual,
+        sources: vec![],
+        force: true,
+    };
+    // A hang detector, not a speed target: unbounded, the deep page alone takes minutes.
+    let report = tokio::time::timeout(Duration::from_secs(90), p.run(&req, rx))
+        .await
+        .expect("the run ends instead of hanging")
+        .expect("the run completes");
+    let events = store
+        .events(&EventFilter {
+            run_id: Some(report.run_id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let item = |slug: &str| {
+        events
+            .iter()
+            .find(|e| e.url.as_deref().is_some_and(|u| u.ends_with(slug)))
+            .unwrap_or_else(|| panic!("no event for {slug}: {events:#?}"))
+    };
+    assert_eq!(item("/a/normal").outcome, Outcome::Stored, "{events:#?}");
+    assert_eq!(item("/a/deep").outcome, Outcome::Stored, "{events:#?}");
+    let heavy = item("/a/heavy");
+    assert_eq!(heavy.outcome, Outcome::Failed);
+    assert_eq!(heavy.reason, "extraction took longer than 3s");
+    assert_eq!(report.counts.stored, 2, "{report:#?}");
+    let deep_story = store
+        .stories(&store::StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.url.ends_with("/a/deep"))
+        .expect("deep story stored");
+    assert!(
+        deep_story.text.contains("keep its stake"),
+        "{}",
+        deep_story.text
+    );
+}
+
+/// `newsdesk run` as a process, its first run busy on an article nested 40,000 lists deep (the
+/// unbounded parser spends minutes there): SIGTERM still ends it promptly, exit code 0, with the
+/// run finished in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_daemon_while_it_extracts_a_pathological_page() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let deep = nested_article(
+        "Deep",
+        "Microsoft and OpenAI renegotiated their partnership agreement, the companies said.",
+        40_000,
+    );
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>P</title>\
+         <link>http://{addr}/</link>\
+         <item><title>deep</title><link>http://{addr}/a/deep</link><guid>d</guid></item>\
+         </channel></rss>"
+    );
+    let counter = served.clone();
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/a/deep",
+            get(move || {
+                let deep = deep.clone();
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { ([(header::CONTENT_TYPE, "text/html")], deep) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    let config = dir.path().join("term.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\nurl = \"sqlite://{}\"\n\n[http]\nallow_private_networks = true\n\
+             per_host_delay = \"0s\"\nrespect_robots_txt = false\n\n[[sources]]\nname = \"deep\"\n\
+             kind = \"feed\"\nurl = \"http://{addr}/feed.xml\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let start = Instant::now();
+    while served.load(Ordering::SeqCst) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "article never fetched"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if signalled.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("daemon still running 30 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let store = store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let runs = store.runs(10, None).await.unwrap();
+    assert!(
+        runs.iter().all(|r| r.finished_at.is_some()),
+        "a run left unfinished: {runs:?}"
+    );
+}
