@@ -1344,3 +1344,37 @@ async fn sigterm_ends_the_daemon_while_it_extracts_a_pathological_page() {
         "a run left unfinished: {runs:?}"
     );
 }
+
+/// Four `newsdesk` processes opening one brand-new SQLite database at the same instant (the
+/// "manual fetch beside the daemon" case), twelve times over: none fails with
+/// `database is locked`, and the database is migrated once.
+#[test]
+fn processes_opening_a_new_database_at_once_never_see_it_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..12 {
+        let db = dir.path().join(format!("new-{round}.db"));
+        let config = dir.path().join(format!("new-{round}.toml"));
+        std::fs::write(
+            &config,
+            format!("[storage]\nurl = \"sqlite://{}\"\n", db.display()),
+        )
+        .unwrap();
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+                    .arg("--config")
+                    .arg(&config)
+                    .arg("sources")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().expect("wait");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "round {round}: {stderr}");
+        }
+    }
+}

@@ -45,6 +45,15 @@ async fn lock_for_migration(db_file: &Path, url: &str) -> Result<std::fs::File, 
 impl SqliteStore {
     /// Opens (creating file and folders) and migrates the database at `url` (`sqlite://path`).
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        Self::open_with_pragmas(url, &[]).await
+    }
+
+    /// [`SqliteStore::open`] with extra `PRAGMA`s run on every connection (for instance
+    /// `max_page_count`, to bound the file: tests use it to fill the "disk").
+    pub async fn open_with_pragmas(
+        url: &str,
+        pragmas: &[(&str, &str)],
+    ) -> Result<SqliteStore, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url {
                 url: url.to_string(),
@@ -64,18 +73,24 @@ impl SqliteStore {
                 })?;
             }
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
         // SQLite gives sqlx's migrator no lock, so two processes opening a new database at once
         // (a manual fetch started beside the daemon) would both apply the first migration. A
-        // lock file beside the database makes the second wait and then find it applied.
+        // lock file beside the database makes the second wait and then find it applied. It is
+        // taken before connecting: the first connection to a new file switches it to WAL, which
+        // needs an exclusive lock that SQLite's busy timeout does not wait for.
         let _migration_lock = if file == Path::new(":memory:") {
             None
         } else {
             Some(lock_for_migration(&file, url).await?)
         };
+        let mut opts = opts;
+        for (key, value) in pragmas {
+            opts = opts.pragma(key.to_string(), value.to_string());
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
