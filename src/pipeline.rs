@@ -7,6 +7,7 @@
 //! one transaction; a failing source or item never stops the run.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ use crate::topic::{TopicError, TopicMatcher, TopicVerdict};
 
 const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
                            application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
+/// How a full disk is named in statuses and logs (it is in [`StoreError::DiskFull`]'s text).
+const DISK_FULL: &str = "disk full";
 const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
 
 /// Why a run could not happen at all (a failing source is not one of these).
@@ -326,8 +329,12 @@ impl Pipeline {
             });
         }
         let queue: VecDeque<SourceState> = first.into();
+        // Set by the first write that fails for want of space: every later write would fail
+        // too, so nothing new is started and the leased sources are only released.
+        let halt = AtomicBool::new(false);
+        let halt = &halt;
         let leased = stream::unfold((queue, wanted), |(mut queue, mut wanted)| {
-            let stopping = *shutdown.borrow();
+            let stopping = *shutdown.borrow() || halt.load(Ordering::SeqCst);
             async move {
                 if queue.is_empty() && !stopping {
                     match self.lease_next(&mut wanted, req.force, batch).await {
@@ -346,7 +353,7 @@ impl Pipeline {
             .map(|state| {
                 let shutdown = shutdown.clone();
                 async move {
-                    let report = self.run_source(run_id, state, shutdown).await;
+                    let report = self.run_source(run_id, state, shutdown, halt).await;
                     if let Some(p) = progress {
                         let _ = p.send(RunProgress::SourceDone {
                             report: report.clone(),
@@ -383,10 +390,26 @@ impl Pipeline {
                 tracing::warn!(run_id, error = %e, "re-clustering the event window failed");
             }
         }
-        self.store.finish_run(run_id, &counts, Utc::now()).await?;
-        let interrupted = *shutdown.borrow();
+        let storage_error = reports
+            .iter()
+            .find(|r| r.status.contains(DISK_FULL))
+            .map(|r| r.status.clone());
+        if let Some(e) = &storage_error {
+            tracing::error!(run_id, error = %e, "storage is full: the run stopped early");
+        }
+        self.store.set_write_error(storage_error.clone());
+        if let Err(e) = self.store.finish_run(run_id, &counts, Utc::now()).await {
+            // With a full disk the run's own row may not be writable either; the report
+            // still goes to the caller.
+            if !e.is_disk_full() {
+                return Err(e.into());
+            }
+            tracing::error!(run_id, error = %e, "could not record the end of the run");
+        }
+        let interrupted = *shutdown.borrow() || storage_error.is_some();
         tracing::info!(
             run_id,
+            storage_error,
             stored = counts.stored,
             duplicates = counts.duplicates,
             off_topic = counts.off_topic,
@@ -439,6 +462,7 @@ impl Pipeline {
         run_id: i64,
         state: SourceState,
         shutdown: watch::Receiver<bool>,
+        halt: &AtomicBool,
     ) -> SourceReport {
         let mut counts = RunCounts {
             sources: 1,
@@ -454,6 +478,24 @@ impl Pipeline {
             };
         };
         let started = Utc::now();
+        if halt.load(Ordering::SeqCst) {
+            // Leased before the disk filled up: release it untouched but for a retry time.
+            let reason = format!("not fetched: {DISK_FULL} (the run stopped)");
+            let update = self.failure_update(&state, started, reason.clone(), None);
+            if let Err(e) = self
+                .store
+                .finish_source(&cfg.name, &self.owner, &update)
+                .await
+            {
+                tracing::error!(source = %cfg.name, error = %e, "could not release the source");
+            }
+            return SourceReport {
+                name: cfg.name,
+                status: reason,
+                counts,
+                fetch_seconds: None,
+            };
+        }
         let clock = std::time::Instant::now();
         let outcome = self.fetch_source(&cfg, &state).await;
         let fetch_seconds = Some(clock.elapsed().as_secs_f64());
@@ -496,10 +538,26 @@ impl Pipeline {
                         let shutdown = shutdown.clone();
                         let cfg = &cfg;
                         async move {
-                            if *shutdown.borrow() {
+                            if *shutdown.borrow() || halt.load(Ordering::SeqCst) {
                                 return Ok(None);
                             }
-                            self.process_item(run_id, cfg, item).await.map(Some)
+                            let url = item.url.to_string();
+                            let end = self.process_item(run_id, cfg, item).await;
+                            if let Err(e) = &end {
+                                if e.is_disk_full() {
+                                    halt.store(true, Ordering::SeqCst);
+                                }
+                                // The item's event could not be written: the log has it.
+                                tracing::error!(
+                                    run_id,
+                                    source = %cfg.name,
+                                    url = %url,
+                                    outcome = "failed",
+                                    reason = %format!("database: {e}"),
+                                    "item"
+                                );
+                            }
+                            end.map(Some)
                         }
                     })
                     .buffer_unordered(self.config.schedule.item_concurrency)

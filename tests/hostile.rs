@@ -1378,3 +1378,209 @@ fn processes_opening_a_new_database_at_once_never_see_it_locked() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A full disk.
+
+/// An on-topic article of its own words (no two are near-copies of each other).
+fn distinct_article(i: usize) -> String {
+    const WORDS: &[&str] = &[
+        "cloud",
+        "compute",
+        "board",
+        "revenue",
+        "model",
+        "license",
+        "exclusive",
+        "talks",
+        "chips",
+        "datacenter",
+        "regulator",
+        "antitrust",
+        "nonprofit",
+        "capped",
+        "profit",
+        "governance",
+        "Azure",
+        "GPT",
+        "Copilot",
+        "Bing",
+        "Altman",
+        "Nadella",
+        "stake",
+        "equity",
+        "investors",
+        "Brussels",
+        "Washington",
+        "London",
+        "engineers",
+        "researchers",
+        "safety",
+        "release",
+        "pricing",
+        "contract",
+        "clause",
+        "AGI",
+        "milestone",
+        "share",
+        "capacity",
+        "energy",
+    ];
+    let mut seed = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut para = String::new();
+    for n in 0..120 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        para.push_str(WORDS[(seed % WORDS.len() as u64) as usize]);
+        para.push_str(if n % 12 == 11 { ". " } else { " " });
+    }
+    format!(
+        "<!doctype html><html><head><title>Microsoft and OpenAI story {i}</title></head><body>\
+         <article><h1>Microsoft and OpenAI story {i}</h1><p>Microsoft and OpenAI extended their \
+         partnership agreement, story {i} reports. {para}</p><p>OpenAI and Microsoft said the \
+         exclusive deal stands. {para}</p></article></body></html>"
+    )
+}
+
+/// Thirty new stories into a SQLite file that may grow by only a few pages: the run stops at
+/// the first "database or disk is full" instead of waiting on every statement, names the disk
+/// in the source's status and the logged event, counts only the stories that are really in
+/// the file, and releases the source's lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_disk_stops_the_run_names_itself_and_never_miscounts() {
+    use newsdesk::store::sqlite::SqliteStore;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let items: String = (0..30)
+        .map(|i| {
+            format!(
+                "<item><title>s{i}</title><link>http://{addr}/a/{i}</link><guid>g{i}</guid></item>"
+            )
+        })
+        .collect();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+         <link>http://{addr}/</link>{items}</channel></rss>"
+    );
+    let counter = hits.clone();
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/a/{i}",
+            get(move |AxPath(i): AxPath<usize>| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { ([(header::CONTENT_TYPE, "text/html")], distinct_article(i)) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("full.db").display());
+    let toml = format!(
+        r#"
+[storage]
+url = "{url}"
+
+[schedule]
+item_concurrency = 2
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+
+[[sources]]
+name = "busy"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+"#
+    );
+    let config = Arc::new(Config::parse(&toml, Path::new("full.toml")).expect("config"));
+    // Migrate and sync sources first, then reopen with room for only a few more pages.
+    {
+        let store = SqliteStore::open(&url).await.unwrap();
+        let p = Pipeline::new(config.clone(), Arc::new(store)).unwrap();
+        p.sync_sources().await.unwrap();
+    }
+    let probe = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(&probe)
+        .await
+        .unwrap();
+    let cap = (pages + 6).to_string();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open_with_pragmas(&url, &[("max_page_count", &cap)])
+            .await
+            .unwrap(),
+    );
+    let p = Pipeline::new(config, store.clone()).unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        p.run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        ),
+    )
+    .await
+    .expect("the run ends")
+    .expect("the run completes");
+    let took = started.elapsed();
+    println!(
+        "{report:#?} in {took:?}, {} article requests",
+        hits.load(Ordering::SeqCst)
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories")
+        .fetch_one(&probe)
+        .await
+        .unwrap();
+    let busy = &report.sources[0];
+    assert!(rows < 30, "the cap never bit: {rows} stories");
+    assert_eq!(report.counts.stored, rows, "{report:#?}");
+    assert_eq!(busy.counts.stored, rows);
+    assert!(busy.status.contains("disk full"), "{}", busy.status);
+    // Stopped early: not every article was fetched, and no statement waited out a busy timeout.
+    assert!(
+        hits.load(Ordering::SeqCst) < 30,
+        "every item was still tried"
+    );
+    assert!(took < Duration::from_secs(25), "run took {took:?}");
+    let logged_stored: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM run_events WHERE outcome = 'stored' AND run_id = ?",
+    )
+    .bind(report.run_id)
+    .fetch_one(&probe)
+    .await
+    .unwrap();
+    assert_eq!(logged_stored, rows);
+    let lease: Option<String> =
+        sqlx::query_scalar("SELECT lease_owner FROM sources WHERE name = 'busy'")
+            .fetch_one(&probe)
+            .await
+            .unwrap();
+    assert_eq!(lease, None, "lease still held");
+    let last_error: Option<String> =
+        sqlx::query_scalar("SELECT last_error FROM sources WHERE name = 'busy'")
+            .fetch_one(&probe)
+            .await
+            .unwrap();
+    assert!(
+        last_error.as_deref().unwrap_or("").contains("disk full"),
+        "{last_error:?}"
+    );
+}

@@ -285,8 +285,15 @@ async fn health(State(st): State<Arc<AdminState>>) -> Response {
             && (r.counts.sources == 0 || r.counts.sources_failed < r.counts.sources)
     });
     let now = Utc::now();
+    // A full disk answers reads but refuses every write: not healthy.
+    let write_error = st.store.write_error();
     let body = json!({
-        "status": if db.is_ok() { "ok" } else { "unavailable" },
+        "status": match (&db, &write_error) {
+            (Err(_), _) => "unavailable",
+            (Ok(()), Some(_)) => "disk_full",
+            (Ok(()), None) => "ok",
+        },
+        "storage_error": write_error,
         "database": match &db { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
         "last_run": runs.first(),
         "last_success_at": last_success.and_then(|r| r.finished_at),
@@ -294,7 +301,7 @@ async fn health(State(st): State<Arc<AdminState>>) -> Response {
             .and_then(|r| r.finished_at)
             .map(|t| (now - t).num_seconds()),
     });
-    let code = if db.is_ok() {
+    let code = if db.is_ok() && write_error.is_none() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -22,7 +22,10 @@ pub mod sqlite;
 pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The disk (or the database's size limit) is full: no write succeeds until space is freed.
+    #[error("disk full: {0}")]
+    DiskFull(sqlx::Error),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -42,6 +45,50 @@ pub enum StoreError {
         /// The value found.
         value: String,
     },
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Sorts out a full disk (SQLite `SQLITE_FULL`, PostgreSQL `53100`, `ENOSPC`), which the
+    /// pipeline treats differently from every other database error: it stops the run.
+    fn from(e: sqlx::Error) -> StoreError {
+        let full = match &e {
+            sqlx::Error::Database(db) => {
+                matches!(db.code().as_deref(), Some("13" | "53100"))
+                    || db.message().contains("database or disk is full")
+            }
+            sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        };
+        if full {
+            StoreError::DiskFull(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether this is a full disk: every further write will fail too.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull(_))
+    }
+}
+
+/// The last write failure for want of space, kept in memory (the database cannot hold it)
+/// for `/health`; shared by the store implementations.
+#[derive(Debug, Clone, Default)]
+pub struct WriteHealth(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl WriteHealth {
+    /// The failure, if one is standing.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records a failure, or clears it with `None`.
+    pub fn set(&self, error: Option<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
 }
 
 /// What started a run.
@@ -598,6 +645,12 @@ pub trait Store: Send + Sync {
 
     /// Cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The standing write failure (a full disk) a run reported, for health checks.
+    fn write_error(&self) -> Option<String>;
+
+    /// Records (or, with `None`, clears) the standing write failure.
+    fn set_write_error(&self, error: Option<String>);
 }
 
 /// Opens the store named by `storage.url`, creating the database and running migrations.

@@ -40,6 +40,7 @@ const STATEMENT_TIMEOUT: &str = "60s";
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    write_health: WriteHealth,
 }
 
 impl PgStore {
@@ -77,7 +78,10 @@ impl PgStore {
             Err(e) => return Err(e.into()),
         };
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            write_health: WriteHealth::default(),
+        })
     }
 
     /// The connection pool (for tests and tools that inspect the database).
@@ -652,6 +656,14 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn write_error(&self) -> Option<String> {
+        self.write_health.get()
+    }
+
+    fn set_write_error(&self, error: Option<String>) {
+        self.write_health.set(error);
     }
 }
 

@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    write_health: WriteHealth,
 }
 
 /// Takes an exclusive lock on `<database>.lock` (released when the file is dropped).
@@ -92,7 +93,10 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            write_health: WriteHealth::default(),
+        })
     }
 
     async fn lease(
@@ -619,6 +623,14 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn write_error(&self) -> Option<String> {
+        self.write_health.get()
+    }
+
+    fn set_write_error(&self, error: Option<String>) {
+        self.write_health.set(error);
     }
 }
 
