@@ -152,6 +152,10 @@ pub struct ScheduleConfig {
     /// How long a daemon holds a source it is fetching before another may take it over.
     #[serde(default = "default_lease", with = "humantime_serde_compat")]
     pub lease: Duration,
+    /// New items taken from one source per run, newest first; the rest wait for later runs
+    /// (a 50,000-item feed would otherwise queue hours of article fetches).
+    #[serde(default = "default_max_items_per_run")]
+    pub max_items_per_run: usize,
 }
 
 impl Default for ScheduleConfig {
@@ -163,6 +167,7 @@ impl Default for ScheduleConfig {
             concurrency: default_concurrency(),
             item_concurrency: default_item_concurrency(),
             lease: default_lease(),
+            max_items_per_run: default_max_items_per_run(),
         }
     }
 }
@@ -181,6 +186,9 @@ fn default_concurrency() -> usize {
 }
 fn default_item_concurrency() -> usize {
     4
+}
+fn default_max_items_per_run() -> usize {
+    200
 }
 fn default_lease() -> Duration {
     Duration::from_secs(10 * 60)
@@ -424,6 +432,9 @@ pub struct SourceConfig {
     /// Per-source override of `schedule.min_interval`.
     #[serde(default, with = "humantime_serde_compat::option")]
     pub interval: Option<Duration>,
+    /// Per-source override of `schedule.max_items_per_run`.
+    #[serde(default)]
+    pub max_items_per_run: Option<usize>,
     /// Set false to keep a source configured but not polled.
     #[serde(default = "default_true")]
     pub enabled: bool,
@@ -487,6 +498,12 @@ impl Config {
         }
         if self.schedule.concurrency == 0 {
             return Err(("schedule.concurrency".into(), "must be at least 1".into()));
+        }
+        if self.schedule.max_items_per_run == 0 {
+            return Err((
+                "schedule.max_items_per_run".into(),
+                "must be at least 1".into(),
+            ));
         }
         if self.schedule.item_concurrency == 0 {
             return Err((
@@ -576,6 +593,9 @@ impl Config {
                         return Err((key(&field), format!("invalid CSS selector '{sel}': {e}")));
                     }
                 }
+            }
+            if src.max_items_per_run == Some(0) {
+                return Err((key("max_items_per_run"), "must be at least 1".into()));
             }
             if src.max_body_bytes == Some(0) {
                 return Err((key("max_body_bytes"), "must be above 0".into()));
@@ -686,6 +706,12 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// How many new items `src` may take in one run.
+    pub fn max_items_per_run(&self, src: &SourceConfig) -> usize {
+        src.max_items_per_run
+            .unwrap_or(self.schedule.max_items_per_run)
     }
 
     /// The source with this name.

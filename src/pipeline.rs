@@ -525,14 +525,27 @@ impl Pipeline {
                 ("not_modified".to_string(), update)
             }
             Ok(Some((fetched, items))) => {
-                self.log_event(self.source_event(
-                    run_id,
-                    &cfg,
-                    Outcome::Fetched,
-                    format!("{} item(s) listed", items.len()),
-                ))
-                .await;
-                counts.items = i64::try_from(items.len()).unwrap_or(i64::MAX);
+                let listed = items.len();
+                let cap = self.config.max_items_per_run(&cfg);
+                let (items, known_unfetched, left) = self.take_new_items(&cfg, items, cap).await;
+                let mut reason = format!("{listed} item(s) listed");
+                if left > 0 {
+                    reason.push_str(&format!(
+                        ", {left} new one(s) left for a later run (max_items_per_run = {cap})"
+                    ));
+                    tracing::info!(
+                        source = %cfg.name,
+                        listed,
+                        taken = items.len(),
+                        left,
+                        max_items_per_run = cap,
+                        "items left for a later run"
+                    );
+                }
+                self.log_event(self.source_event(run_id, &cfg, Outcome::Fetched, reason))
+                    .await;
+                counts.items = i64::try_from(listed).unwrap_or(i64::MAX);
+                counts.known = known_unfetched;
                 let results: Vec<Result<Option<ItemEnd>, StoreError>> = stream::iter(items)
                     .map(|item| {
                         let shutdown = shutdown.clone();
@@ -563,7 +576,8 @@ impl Pipeline {
                     .buffer_unordered(self.config.schedule.item_concurrency)
                     .collect()
                     .await;
-                let mut complete = true;
+                // Items left for later must not hide behind a 304 next time.
+                let mut complete = left == 0;
                 let mut store_error = None;
                 for r in results {
                     match r {
@@ -619,6 +633,40 @@ impl Pipeline {
             counts,
             fetch_seconds,
         }
+    }
+
+    /// At most `cap` items not seen before, newest first (undated ones after, in feed order),
+    /// with the number of known items passed over and of new ones left for a later run. A feed
+    /// within the cap is returned as it is.
+    async fn take_new_items(
+        &self,
+        cfg: &SourceConfig,
+        mut items: Vec<SourceItem>,
+        cap: usize,
+    ) -> (Vec<SourceItem>, i64, usize) {
+        if items.len() <= cap {
+            return (items, 0, 0);
+        }
+        items.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        let (mut taken, mut known, mut left) = (Vec::with_capacity(cap), 0i64, 0usize);
+        for item in items {
+            if taken.len() >= cap {
+                left += 1;
+                continue;
+            }
+            let canonical = dedup::canonical_url(&item.url);
+            let is_known = self
+                .store
+                .is_known(&cfg.name, item.guid.as_deref(), &canonical)
+                .await;
+            // A failing check keeps the item: its own processing reports the error.
+            if matches!(is_known, Ok(true)) {
+                known += 1;
+            } else {
+                taken.push(item);
+            }
+        }
+        (taken, known, left)
     }
 
     /// Fetches and lists a source; `None` when it answered 304.
@@ -800,13 +848,25 @@ impl Pipeline {
             lease_owner: None,
             lease_until: None,
         };
-        let Some((_, items)) = self
+        let Some((_, mut items)) = self
             .fetch_source(cfg, &state)
             .await
             .map_err(|e| PreviewError::Source(e.to_string()))?
         else {
             return Ok(Vec::new());
         };
+        // Like a run: the newest `max_items_per_run` only, without fetching the rest.
+        let cap = self.config.max_items_per_run(cfg);
+        if items.len() > cap {
+            items.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+            tracing::info!(
+                source = %cfg.name,
+                listed = items.len(),
+                max_items_per_run = cap,
+                "preview shows the newest items only"
+            );
+            items.truncate(cap);
+        }
         let decisions = stream::iter(items)
             .map(|item| async move {
                 let ctx = ItemContext::of(cfg, &item);

@@ -1584,3 +1584,119 @@ url = "http://{addr}/feed.xml"
         "{last_error:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// An unbounded feed.
+
+/// A feed of 2,000 dated items with `max_items_per_run = 5`: a run fetches the five newest
+/// articles only and says in its `fetched` event how many were left for later; the next run
+/// takes the next five (the first ones are known); `preview` lists five and fetches five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_feed_takes_the_newest_items_per_run_and_leaves_the_rest() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fetched = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let base = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    // Item i is i hours newer than the base; the feed lists them oldest first.
+    let items: String = (0..2000)
+        .map(|i| {
+            let at = (base + chrono::Duration::hours(i as i64)).to_rfc2822();
+            format!(
+                "<item><title>s{i}</title><link>http://{addr}/a/{i}</link><guid>g{i}</guid>\
+                 <pubDate>{at}</pubDate></item>"
+            )
+        })
+        .collect();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+         <link>http://{addr}/</link>{items}</channel></rss>"
+    );
+    let log = fetched.clone();
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/a/{i}",
+            get(move |AxPath(i): AxPath<usize>| {
+                log.lock().unwrap().push(i);
+                async move { ([(header::CONTENT_TYPE, "text/html")], distinct_article(i)) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+
+[[sources]]
+name = "huge"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+max_items_per_run = 5
+"#,
+        dir.path().join("huge.db").display()
+    );
+    let config = Arc::new(Config::parse(&toml, Path::new("huge.toml")).expect("config"));
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(config.clone(), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let req = RunRequest {
+        trigger: Trigger::Manual,
+        sources: vec![],
+        force: true,
+    };
+    for (round, expected) in [(0, 1995..2000), (1, 1990..1995)] {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let report = p.run(&req, rx).await.expect("run");
+        let mut got = std::mem::take(&mut *fetched.lock().unwrap());
+        got.sort_unstable();
+        assert_eq!(got, expected.collect::<Vec<_>>(), "round {round}");
+        assert_eq!(report.counts.items, 2000);
+        assert_eq!(report.counts.stored, 5, "round {round}: {report:#?}");
+        let events = store
+            .events(&EventFilter {
+                run_id: Some(report.run_id),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let listed = events
+            .iter()
+            .find(|e| e.outcome == Outcome::Fetched)
+            .expect("fetched event");
+        assert_eq!(
+            listed.reason,
+            "2000 item(s) listed, 1995 new one(s) left for a later run (max_items_per_run = 5)"
+                .replace("1995", if round == 0 { "1995" } else { "1990" }),
+        );
+    }
+    let decisions = p
+        .preview(config.source("huge").unwrap())
+        .await
+        .expect("preview");
+    assert_eq!(decisions.len(), 5);
+    assert_eq!(
+        fetched.lock().unwrap().len(),
+        0,
+        "preview fetched known items"
+    );
+    assert!(
+        decisions.iter().all(|d| d.outcome == "known"),
+        "{decisions:#?}"
+    );
+}

@@ -107,6 +107,7 @@ fn src(name: &str) -> SourceConfig {
         drop_selectors: Vec::new(),
         max_body_bytes: None,
         interval: None,
+        max_items_per_run: None,
         enabled: true,
     }
 }
