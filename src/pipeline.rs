@@ -210,7 +210,7 @@ impl ItemContext {
     /// What is known of an item before fetching it; its canonical URL is dedup's level 1 key.
     fn of(cfg: &SourceConfig, item: &SourceItem) -> ItemContext {
         ItemContext {
-            title: item.title.clone(),
+            title: item.title.as_deref().map(source::clean_line),
             url: item.url.to_string(),
             seen: SeenItem {
                 source: cfg.name.clone(),
@@ -502,7 +502,7 @@ impl Pipeline {
         let (status, update) = match outcome {
             Err(err) => {
                 counts.sources_failed = 1;
-                let reason = err.to_string();
+                let reason = crate::fetch::truncate_chars(&err.to_string(), MAX_REASON_CHARS);
                 tracing::warn!(source = %cfg.name, error = %reason, "source failed");
                 self.log_event(self.source_event(run_id, &cfg, Outcome::Failed, reason.clone()))
                     .await;
@@ -554,7 +554,7 @@ impl Pipeline {
                             if *shutdown.borrow() || halt.load(Ordering::SeqCst) {
                                 return Ok(None);
                             }
-                            let url = item.url.to_string();
+                            let url = crate::fetch::url_for_message(item.url.as_str());
                             let end = self.process_item(run_id, cfg, item).await;
                             if let Err(e) = &end {
                                 if e.is_disk_full() {
@@ -725,7 +725,9 @@ impl Pipeline {
                 event.duplicate_of = Some(of);
                 event.reason = reason;
                 event.score = score;
-                self.store.record_item(Some(&ctx.seen), &event).await?;
+                self.store
+                    .record_item(Some(&ctx.seen), &clean_event(&mut event))
+                    .await?;
                 log_item(&event);
                 Outcome::Duplicate
             }
@@ -733,7 +735,9 @@ impl Pipeline {
                 event.outcome = Outcome::OffTopic;
                 event.score = Some(v.score);
                 event.reason = v.reason;
-                self.store.record_item(Some(&ctx.seen), &event).await?;
+                self.store
+                    .record_item(Some(&ctx.seen), &clean_event(&mut event))
+                    .await?;
                 log_item(&event);
                 Outcome::OffTopic
             }
@@ -741,7 +745,9 @@ impl Pipeline {
                 event.outcome = Outcome::Failed;
                 event.reason = reason;
                 let seen = (!retry).then_some(&ctx.seen);
-                self.store.record_item(seen, &event).await?;
+                self.store
+                    .record_item(seen, &clean_event(&mut event))
+                    .await?;
                 log_item(&event);
                 Outcome::Failed
             }
@@ -767,7 +773,9 @@ impl Pipeline {
             event.duplicate_of = Some(of);
             event.score = Some(similarity);
             event.reason = format!("near-duplicate of story {of} (similarity {similarity:.2})");
-            self.store.record_item(Some(&ctx.seen), &event).await?;
+            self.store
+                .record_item(Some(&ctx.seen), &clean_event(&mut event))
+                .await?;
             log_item(&event);
             return Ok(Outcome::Duplicate);
         }
@@ -797,7 +805,13 @@ impl Pipeline {
         };
         let inserted = self
             .store
-            .insert_story_guarded(&story, &ctx.seen, &event, nd.index_max_id, &check)
+            .insert_story_guarded(
+                &story,
+                &ctx.seen,
+                clean_event(&mut event),
+                nd.index_max_id,
+                &check,
+            )
             .await?;
         match inserted {
             InsertOutcome::Stored(id) => {
@@ -1026,7 +1040,12 @@ impl Pipeline {
                 ))
             }
         };
-        let title = article.title.clone().or_else(|| item.title.clone());
+        let title = article
+            .title
+            .as_deref()
+            .or(item.title.as_deref())
+            .map(source::clean_line)
+            .filter(|t| !t.is_empty());
         if article.text.trim().is_empty() {
             return Ok((
                 Verdict::Failed {
@@ -1072,7 +1091,12 @@ impl Pipeline {
             canonical_url: page_canonical,
             guid: item.guid.clone(),
             title: title.clone(),
-            author: article.author.clone().or_else(|| item.author.clone()),
+            author: article
+                .author
+                .as_deref()
+                .or(item.author.as_deref())
+                .map(source::clean_line)
+                .filter(|a| !a.is_empty()),
             published_at: article.published_at.or(item.published_at),
             fetched_at,
             text: article.text,
@@ -1108,8 +1132,8 @@ impl Pipeline {
         }
     }
 
-    async fn log_event(&self, event: Event) {
-        if let Err(e) = self.store.record_event(&event).await {
+    async fn log_event(&self, mut event: Event) {
+        if let Err(e) = self.store.record_event(clean_event(&mut event)).await {
             tracing::error!(source = %event.source, error = %e, "could not write event");
         }
     }
@@ -1176,6 +1200,21 @@ impl Pipeline {
     }
 }
 
+/// Longest event reason kept (a reason quotes remote text: URLs, error chains).
+const MAX_REASON_CHARS: usize = 1000;
+
+/// Makes an event's remote-derived text safe to store and show: one line without control or
+/// bidi characters, the reason and URL cut to a sane length.
+fn clean_event(e: &mut Event) -> &Event {
+    e.reason = crate::fetch::truncate_chars(&source::clean_line(&e.reason), MAX_REASON_CHARS);
+    e.title = e
+        .title
+        .as_deref()
+        .map(source::clean_line)
+        .filter(|t| !t.is_empty());
+    e
+}
+
 /// Whole seconds of `d` as an `i64`, saturating (config and remote durations can be huge).
 fn secs_i64(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
@@ -1194,7 +1233,7 @@ fn add_secs(at: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
 /// One structured log line per item outcome: source, url, outcome, reason (and the story ids).
 /// Failures are logged at warn level so `journalctl -p warning` lists them.
 fn log_item(e: &Event) {
-    let url = e.url.as_deref().unwrap_or("");
+    let url = crate::fetch::url_for_message(e.url.as_deref().unwrap_or(""));
     let outcome = e.outcome.as_str();
     if e.outcome == Outcome::Failed {
         tracing::warn!(

@@ -1700,3 +1700,129 @@ max_items_per_run = 5
         "{decisions:#?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Terminal escapes in remote text.
+
+/// A JSON Feed whose titles and author carry ESC sequences, BEL, C1 controls and a bidi
+/// override, pointing at a page whose `<title>` does too: the stored story, its events, and
+/// the `stories` and `logs` tables printed by the real binary hold none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_escapes_in_titles_never_reach_the_store_or_the_terminal() {
+    const EVIL: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}Deal\u{9b}31m \u{202e}gnp.exe";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "evil",
+        "items": [
+            {"id": "1", "url": format!("http://{addr}/a/1"), "title": format!("{EVIL} one"),
+             "authors": [{"name": format!("{EVIL} Author")}]},
+            {"id": "2", "url": format!("http://{addr}/a/2"), "title": format!("{EVIL} two")},
+        ]
+    })
+    .to_string();
+    let app = Router::new()
+        .route(
+            "/feed.json",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/feed+json")], feed) }
+            }),
+        )
+        .route(
+            "/a/{i}",
+            get(move |AxPath(i): AxPath<usize>| async move {
+                // Page 1 has an ordinary title (the feed's is used as a fallback only when the
+                // page has none); page 2's own title is hostile.
+                let page = distinct_article(i);
+                let page = if i == 2 {
+                    page.replacen("<title>", &format!("<title>{EVIL} "), 1)
+                        .replace("<h1>Microsoft and OpenAI story 2</h1>", "")
+                } else {
+                    page.replace("<title>Microsoft and OpenAI story 1</title>", "")
+                        .replace("<h1>Microsoft and OpenAI story 1</h1>", "")
+                };
+                ([(header::CONTENT_TYPE, "text/html")], page)
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("evil.db");
+    let config_path = dir.path().join("evil.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[storage]\nurl = \"sqlite://{}\"\n\n[http]\nallow_private_networks = true\n\
+             per_host_delay = \"0s\"\nrespect_robots_txt = false\n\n[[sources]]\nname = \"evil\"\n\
+             kind = \"feed\"\nurl = \"http://{addr}/feed.json\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&config_path).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = p
+        .run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        )
+        .await
+        .expect("run");
+    assert_eq!(report.counts.stored, 2, "{report:#?}");
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let stories = store
+        .stories(&store::StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for s in &stories {
+        let title = s.title.as_deref().unwrap_or("");
+        assert!(!title.chars().any(unsafe_char), "{title:?}");
+        assert!(title.contains("Deal"), "{title:?}");
+        let author = s.author.as_deref().unwrap_or("");
+        assert!(!author.chars().any(unsafe_char), "{author:?}");
+    }
+    assert!(stories
+        .iter()
+        .any(|s| s.author.as_deref() == Some("[2J]0;ownedDeal31m gnp.exe Author")));
+    let events = store
+        .events(&EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for e in &events {
+        let title = e.title.as_deref().unwrap_or("");
+        assert!(!title.chars().any(unsafe_char), "{title:?}");
+        assert!(!e.reason.chars().any(unsafe_char), "{:?}", e.reason);
+    }
+    for args in [&["stories"][..], &["logs"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(args)
+            .output()
+            .expect("run newsdesk");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Deal"), "{args:?}: {text}");
+        assert!(
+            !text.chars().any(|c| c != '\n' && unsafe_char(c)),
+            "{args:?}: {text:?}"
+        );
+    }
+}
