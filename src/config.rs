@@ -448,6 +448,19 @@ impl Config {
             key: "-".into(),
             reason: format!("cannot read the file: {e}"),
         })?;
+        // An empty file is almost always the wrong path or a truncated deploy: say so instead of
+        // running a daemon with no sources.
+        let has_content = text
+            .lines()
+            .map(str::trim)
+            .any(|l| !l.is_empty() && !l.starts_with('#'));
+        if !has_content {
+            return Err(ConfigError {
+                file: path.to_path_buf(),
+                key: "-".into(),
+                reason: "the file is empty (no settings, no sources)".into(),
+            });
+        }
         Self::parse(&text, path)
     }
 
@@ -487,6 +500,19 @@ impl Config {
             ));
         }
         self.validate_durations()?;
+        if let Some(rest) = s.url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err((
+                    "storage.url".into(),
+                    format!(
+                        "'{}' names no database file (e.g. sqlite://data/newsdesk.db)",
+                        s.url
+                    ),
+                ));
+            }
+        }
         if let Err(e) = crate::schedule::validate_cron(&self.schedule.cron) {
             return Err(("schedule.cron".into(), e));
         }
@@ -590,7 +616,7 @@ impl Config {
             for (field, sel) in selectors {
                 if let Some(sel) = sel {
                     if let Err(e) = scraper::Selector::parse(sel) {
-                        return Err((key(&field), format!("invalid CSS selector '{sel}': {e}")));
+                        return Err((key(&field), selector_error(sel, &e.to_string())));
                     }
                 }
             }
@@ -720,6 +746,24 @@ impl Config {
     }
 }
 
+/// The reason for a CSS selector that does not parse; the parser's catch-all message ("Unexpected
+/// error occurred. Please report this to the developer") is replaced by one an operator can use.
+pub fn selector_error(selector: &str, parser_says: &str) -> String {
+    format!(
+        "invalid CSS selector '{selector}': {}",
+        selector_reason(parser_says)
+    )
+}
+
+/// The CSS parser's reason, or a usable one in place of its catch-all message.
+pub fn selector_reason(parser_says: &str) -> String {
+    if parser_says.contains("report this to the developer") {
+        "it does not parse as CSS (check brackets, quotes and combinators)".into()
+    } else {
+        parser_says.to_string()
+    }
+}
+
 /// Turns the byte span of a TOML error into the dotted key it sits under.
 fn toml_error_key(text: &str, e: &toml::de::Error) -> String {
     let Some(span) = e.span() else {
@@ -831,6 +875,30 @@ mod tests {
         }
         let ok = "[schedule]\nmin_interval = \"1d\"\nmax_interval = \"30d\"\n";
         assert!(parse(ok).is_ok());
+    }
+
+    #[test]
+    fn config_gaps_refused_with_a_reason() {
+        let e = parse("[storage]\nurl = \"sqlite://\"\n").unwrap_err();
+        assert_eq!(e.key, "storage.url");
+        assert!(e.reason.contains("names no database file"), "{e}");
+        let e = parse("[schedule]\ncron = \"0 0 0 30 2 *\"\n").unwrap_err();
+        assert_eq!(e.key, "schedule.cron");
+        assert!(e.reason.contains("never fires"), "{e}");
+        let e = parse("[schedule]\ncron = \"*/15 * * * *\"\n").unwrap_err();
+        assert!(e.reason.contains("six fields"), "{e}");
+        let e = parse(
+            "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.example/f\"\n\
+             body_selector = \"div[\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].body_selector");
+        assert!(!e.reason.contains("report this to the developer"), "{e}");
+        let dir = std::env::temp_dir().join(format!("newsdesk-empty-{}", std::process::id()));
+        std::fs::write(&dir, "# nothing here\n\n").unwrap();
+        let e = Config::load(&dir).unwrap_err();
+        let _ = std::fs::remove_file(&dir);
+        assert!(e.reason.contains("empty"), "{e}");
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl SiteRules {
         let parse = |sel: &str| {
             Selector::parse(sel).map_err(|e| SiteRuleError {
                 selector: sel.to_string(),
-                reason: e.to_string(),
+                reason: crate::config::selector_reason(&e.to_string()),
             })
         };
         Ok(SiteRules {

@@ -265,8 +265,12 @@ pub fn parse_listing(
     base: &Url,
     link_selector: &str,
 ) -> Result<Vec<SourceItem>, SourceError> {
-    let sel = scraper::Selector::parse(link_selector)
-        .map_err(|e| SourceError::Selector(format!("'{link_selector}': {e}")))?;
+    let sel = scraper::Selector::parse(link_selector).map_err(|e| {
+        SourceError::Selector(format!(
+            "'{link_selector}': {}",
+            crate::config::selector_reason(&e.to_string())
+        ))
+    })?;
     let anchor =
         scraper::Selector::parse("a[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
     let base_sel =
