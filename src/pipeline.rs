@@ -496,8 +496,13 @@ impl Pipeline {
                 fetch_seconds: None,
             };
         }
+        // Renewed while the source is worked on; once lost, no new item is started.
+        let lost = AtomicBool::new(false);
+        let lost = &lost;
         let clock = std::time::Instant::now();
-        let outcome = self.fetch_source(&cfg, &state).await;
+        let outcome = self
+            .with_heartbeat(&cfg.name, lost, self.fetch_source(&cfg, &state))
+            .await;
         let fetch_seconds = Some(clock.elapsed().as_secs_f64());
         let (status, update) = match outcome {
             Err(err) => {
@@ -546,12 +551,15 @@ impl Pipeline {
                     .await;
                 counts.items = i64::try_from(listed).unwrap_or(i64::MAX);
                 counts.known = known_unfetched;
-                let results: Vec<Result<Option<ItemEnd>, StoreError>> = stream::iter(items)
+                let work = stream::iter(items)
                     .map(|item| {
                         let shutdown = shutdown.clone();
                         let cfg = &cfg;
                         async move {
-                            if *shutdown.borrow() || halt.load(Ordering::SeqCst) {
+                            if *shutdown.borrow()
+                                || halt.load(Ordering::SeqCst)
+                                || lost.load(Ordering::SeqCst)
+                            {
                                 return Ok(None);
                             }
                             let url = crate::fetch::url_for_message(item.url.as_str());
@@ -574,8 +582,8 @@ impl Pipeline {
                         }
                     })
                     .buffer_unordered(self.config.schedule.item_concurrency)
-                    .collect()
-                    .await;
+                    .collect::<Vec<Result<Option<ItemEnd>, StoreError>>>();
+                let results = self.with_heartbeat(&cfg.name, lost, work).await;
                 // Items left for later must not hide behind a 304 next time.
                 let mut complete = left == 0;
                 let mut store_error = None;
@@ -620,18 +628,65 @@ impl Pipeline {
                 }
             }
         };
-        if let Err(e) = self
-            .store
-            .finish_source(&cfg.name, &self.owner, &update)
-            .await
-        {
-            tracing::error!(source = %cfg.name, error = %e, "could not save source state");
-        }
+        let status = if lost.load(Ordering::SeqCst) {
+            // The other run owns the source state now; ours is not written.
+            format!("lease lost: another run took the source over mid-run ({status} so far)")
+        } else {
+            if let Err(e) = self
+                .store
+                .finish_source(&cfg.name, &self.owner, &update)
+                .await
+            {
+                tracing::error!(source = %cfg.name, error = %e, "could not save source state");
+            }
+            status
+        };
         SourceReport {
             name: cfg.name,
             status,
             counts,
             fetch_seconds,
+        }
+    }
+
+    /// Runs `work` while renewing this run's lease on source `name` every third of
+    /// `schedule.lease`, so a run that outlasts the lease keeps its source; sets `lost` (and
+    /// stops renewing) once the lease turns out to be another run's.
+    async fn with_heartbeat<F: std::future::Future>(
+        &self,
+        name: &str,
+        lost: &AtomicBool,
+        work: F,
+    ) -> F::Output {
+        let lease = self.config.schedule.lease;
+        let period = (lease / 3).max(Duration::from_millis(100));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tick.tick(), if !lost.load(Ordering::SeqCst) => {
+                    let now = Utc::now();
+                    let until = chrono::Duration::from_std(lease)
+                        .ok()
+                        .and_then(|d| now.checked_add_signed(d))
+                        .unwrap_or(now);
+                    match self.store.renew_lease(name, &self.owner, until).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            lost.store(true, Ordering::SeqCst);
+                            tracing::warn!(
+                                source = %name,
+                                "lease lost: another run took the source over; no new items"
+                            );
+                        }
+                        Err(e) => {
+                            tracing::warn!(source = %name, error = %e, "could not renew the lease");
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -1826,3 +1826,157 @@ async fn terminal_escapes_in_titles_never_reach_the_store_or_the_terminal() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Leases that a run outlasts.
+
+/// A slow article site (each article takes 400 ms) behind a source with twelve items and a 1 s
+/// lease: a run outlasts its lease several times over. Run A keeps renewing it, so run B
+/// (another process-like pipeline on the same database) finds the source busy instead of
+/// fetching it a second time; every article is fetched once. Then a lease stolen mid-run makes
+/// run A stop starting items and leave the source state to the thief.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_renews_the_leases_it_works_on_and_stops_on_a_lost_one() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(Mutex::new(Vec::<String>::new()));
+    let feed = |prefix: &'static str| {
+        let items: String = (0..12)
+            .map(|i| {
+                format!(
+                    "<item><title>{prefix}{i}</title><link>http://{addr}/{prefix}/{i}</link>\
+                     <guid>{prefix}{i}</guid></item>"
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+             <link>http://{addr}/</link>{items}</channel></rss>"
+        )
+    };
+    let (feed_a, feed_b) = (feed("a"), feed("b"));
+    let log = hits.clone();
+    let app = Router::new()
+        .route(
+            "/a.xml",
+            get(move || {
+                let f = feed_a.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], f) }
+            }),
+        )
+        .route(
+            "/b.xml",
+            get(move || {
+                let f = feed_b.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], f) }
+            }),
+        )
+        .route(
+            "/{prefix}/{i}",
+            get(move |AxPath((prefix, i)): AxPath<(String, usize)>| {
+                log.lock().unwrap().push(format!("{prefix}/{i}"));
+                async move {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    let n = if prefix == "a" { i } else { 100 + i };
+                    ([(header::CONTENT_TYPE, "text/html")], distinct_article(n))
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("lease.db").display());
+    let toml = format!(
+        r#"
+[storage]
+url = "{url}"
+
+[schedule]
+lease = "1s"
+item_concurrency = 1
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+
+[[sources]]
+name = "slow"
+kind = "feed"
+url = "http://{addr}/a.xml"
+
+[[sources]]
+name = "stolen"
+kind = "feed"
+url = "http://{addr}/b.xml"
+"#
+    );
+    let config = Arc::new(Config::parse(&toml, Path::new("lease.toml")).expect("config"));
+    let pipeline = || async {
+        let store: Arc<dyn Store> = Arc::from(store::open(&url).await.unwrap());
+        Pipeline::new(config.clone(), store).unwrap()
+    };
+    let (a, b) = (pipeline().await, pipeline().await);
+    a.sync_sources().await.unwrap();
+    let req = |name: &str| RunRequest {
+        trigger: Trigger::Manual,
+        sources: vec![name.to_string()],
+        force: true,
+    };
+
+    // 1. Renewal: B tries the source 2.5 s into A's run (the lease alone would have expired).
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_tx2, rx2) = tokio::sync::watch::channel(false);
+    let req_a = req("slow");
+    let run_a = a.run(&req_a, rx);
+    let req_b = req("slow");
+    let run_b = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        b.run(&req_b, rx2).await
+    };
+    let (ra, rb) = tokio::join!(run_a, run_b);
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sources[0].status, "ok", "{ra:#?}");
+    assert_eq!(ra.counts.stored, 12, "{ra:#?}");
+    assert!(rb.sources[0].status.starts_with("busy"), "{rb:#?}");
+    let fetched: Vec<String> = std::mem::take(&mut *hits.lock().unwrap());
+    assert_eq!(fetched.len(), 12, "articles fetched twice: {fetched:?}");
+
+    // 2. Loss: the lease of "stolen" is taken over 1.5 s into A's run.
+    let probe = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let req_a = req("stolen");
+    let run_a = a.run(&req_a, rx);
+    let thief = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let far = chrono::Utc::now().timestamp_millis() + 3_600_000;
+        sqlx::query(
+            "UPDATE sources SET lease_owner = 'thief', lease_until = ? WHERE name = 'stolen'",
+        )
+        .bind(far)
+        .execute(&probe)
+        .await
+        .unwrap();
+    };
+    let (ra, ()) = tokio::join!(run_a, thief);
+    let ra = ra.unwrap();
+    let status = &ra.sources[0].status;
+    assert!(status.starts_with("lease lost"), "{ra:#?}");
+    let fetched = hits.lock().unwrap().len();
+    assert!(
+        fetched < 12,
+        "kept working on a lost source: {fetched} articles"
+    );
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT lease_owner FROM sources WHERE name = 'stolen'")
+            .fetch_one(&probe)
+            .await
+            .unwrap();
+    assert_eq!(
+        owner.as_deref(),
+        Some("thief"),
+        "the thief's lease was released"
+    );
+}

@@ -553,6 +553,15 @@ pub trait Store: Send + Sync {
         update: &SourceUpdate,
     ) -> Result<(), StoreError>;
 
+    /// Extends `owner`'s lease on `name` to `until` (a heartbeat while the run still works on
+    /// it); `false` when the lease is no longer `owner`'s (another run took the source over).
+    async fn renew_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Records the start of a run; gives its id.
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError>;
 

@@ -411,6 +411,22 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn renew_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE sources SET lease_until = $1 WHERE name = $2 AND lease_owner = $3")
+                .bind(until)
+                .bind(name)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let row =
             sqlx::query("INSERT INTO runs (trigger, started_at) VALUES ($1, $2) RETURNING id")

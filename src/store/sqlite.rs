@@ -380,6 +380,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn renew_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE sources SET lease_until = ? WHERE name = ? AND lease_owner = ?")
+                .bind(to_millis(until))
+                .bind(name)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let row = sqlx::query("INSERT INTO runs (trigger, started_at) VALUES (?, ?) RETURNING id")
             .bind(trigger.as_str())
