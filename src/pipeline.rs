@@ -303,6 +303,16 @@ impl Pipeline {
             .collect();
         let now = Utc::now();
         let run_id = self.store.start_run(req.trigger, now).await?;
+        // Runs of processes that died (kill -9, power loss) would stay "running" forever.
+        match self
+            .store
+            .claim_run_and_mark_abandoned(run_id, &self.owner, now, self.config.schedule.lease)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "marked runs of dead processes abandoned"),
+            Err(e) => tracing::warn!(error = %e, "could not look for abandoned runs"),
+        }
         // A scheduled run leases a batch at a time (one `concurrency` worth queued beside the
         // ones in flight) until nothing is due, so several daemons share a big pass. A forced
         // run takes all its sources at once: a source it finds held is reported busy rather than

@@ -1980,3 +1980,75 @@ url = "http://{addr}/b.xml"
         "the thief's lease was released"
     );
 }
+
+/// A run whose process was killed (started, never finished, no live lease) is marked
+/// `abandoned` by the next run once the lease time has passed, and `logs` says so; a run that
+/// still holds a live lease is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_killed_processes_are_marked_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("abandoned.db");
+    let config_path = dir.path().join("abandoned.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[storage]\nurl = \"sqlite://{}\"\n\n[schedule]\nlease = \"1s\"\n\n[[sources]]\n\
+             name = \"idle\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/feed.xml\"\n\
+             enabled = false\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let config = Arc::new(Config::load(&config_path).expect("config"));
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let dead = store.start_run(Trigger::Schedule, hour_ago).await.unwrap();
+    // A live one: its process holds a lease that is still valid.
+    let alive = store.start_run(Trigger::Manual, hour_ago).await.unwrap();
+    let probe = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let p = Pipeline::new(config.clone(), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let until = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    sqlx::query("UPDATE runs SET owner = 'other-daemon' WHERE id = ?")
+        .bind(alive)
+        .execute(&probe)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sources SET lease_owner = 'other-daemon', lease_until = ?")
+        .bind(until)
+        .execute(&probe)
+        .await
+        .unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = p
+        .run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        )
+        .await
+        .expect("run");
+    let runs = store.runs(10, None).await.unwrap();
+    let run = |id: i64| runs.iter().find(|r| r.id == id).expect("run listed");
+    assert!(run(dead).abandoned_at.is_some(), "{runs:#?}");
+    assert!(run(dead).finished_at.is_none());
+    assert!(run(alive).abandoned_at.is_none(), "{runs:#?}");
+    assert!(run(report.run_id).finished_at.is_some());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config_path)
+        .arg("logs")
+        .output()
+        .expect("logs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{dead} ")))
+        .unwrap_or_else(|| panic!("run {dead} not in logs: {text}"));
+    assert!(line.contains("abandoned"), "{line}");
+}

@@ -623,7 +623,10 @@ async fn cmd_logs(store: &dyn Store, filter: &EventFilter, format: Format) -> an
                 r.id.to_string(),
                 r.trigger.as_str().into(),
                 output::time(Some(r.started_at)),
-                output::time(r.finished_at),
+                match (r.finished_at, r.abandoned_at) {
+                    (None, Some(_)) => "abandoned".to_string(),
+                    (finished, _) => output::time(finished),
+                },
                 format!("{}/{}", c.sources - c.sources_failed, c.sources),
                 c.stored.to_string(),
                 c.duplicates.to_string(),

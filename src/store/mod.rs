@@ -402,6 +402,9 @@ pub struct Run {
     pub started_at: DateTime<Utc>,
     /// End time; `None` while running (or if the process died).
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the run was found abandoned: unfinished, older than the lease, and its process holds
+    /// no live lease any more (killed). Cleared should it finish after all.
+    pub abandoned_at: Option<DateTime<Utc>>,
     /// Its counts.
     pub counts: RunCounts,
 }
@@ -564,6 +567,17 @@ pub trait Store: Send + Sync {
 
     /// Records the start of a run; gives its id.
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError>;
+
+    /// Names `owner` (the pipeline's lease owner) as the process of run `run_id`, and marks
+    /// abandoned every other unfinished run started more than `lease` before `now` whose process
+    /// holds no live lease; gives how many were marked.
+    async fn claim_run_and_mark_abandoned(
+        &self,
+        run_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<u64, StoreError>;
 
     /// Records the end of a run.
     async fn finish_run(

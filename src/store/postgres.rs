@@ -248,6 +248,7 @@ fn run_from_row(row: &PgRow) -> Result<Run, StoreError> {
         trigger,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
+        abandoned_at: row.try_get("abandoned_at")?,
         counts: RunCounts {
             sources: row.try_get("sources")?,
             sources_failed: row.try_get("sources_failed")?,
@@ -437,6 +438,36 @@ impl Store for PgStore {
         Ok(row.try_get("id")?)
     }
 
+    async fn claim_run_and_mark_abandoned(
+        &self,
+        run_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        let before = chrono::Duration::from_std(lease)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(now);
+        sqlx::query("UPDATE runs SET owner = $1 WHERE id = $2")
+            .bind(owner)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        let done = sqlx::query(
+            "UPDATE runs SET abandoned_at = $1 \
+             WHERE finished_at IS NULL AND abandoned_at IS NULL AND id <> $2 AND started_at <= $3 \
+               AND NOT EXISTS (SELECT 1 FROM sources \
+                               WHERE lease_owner = runs.owner AND lease_until > $1)",
+        )
+        .bind(now)
+        .bind(run_id)
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn finish_run(
         &self,
         run_id: i64,
@@ -444,7 +475,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE runs SET finished_at = $1, sources = $2, sources_failed = $3, items = $4, \
+            "UPDATE runs SET finished_at = $1, abandoned_at = NULL, sources = $2, sources_failed = $3, items = $4, \
              known = $5, stored = $6, duplicates = $7, off_topic = $8, failed = $9 \
              WHERE id = $10",
         )

@@ -222,6 +222,7 @@ fn run_from_row(row: &SqliteRow) -> Result<Run, StoreError> {
         trigger,
         started_at: from_millis(row.try_get("started_at")?),
         finished_at: opt_time(row, "finished_at")?,
+        abandoned_at: opt_time(row, "abandoned_at")?,
         counts: RunCounts {
             sources: row.try_get("sources")?,
             sources_failed: row.try_get("sources_failed")?,
@@ -405,6 +406,35 @@ impl Store for SqliteStore {
         Ok(row.try_get("id")?)
     }
 
+    async fn claim_run_and_mark_abandoned(
+        &self,
+        run_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        let now_ms = to_millis(now);
+        let before = now_ms.saturating_sub(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        sqlx::query("UPDATE runs SET owner = ? WHERE id = ?")
+            .bind(owner)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        let done = sqlx::query(
+            "UPDATE runs SET abandoned_at = ? \
+             WHERE finished_at IS NULL AND abandoned_at IS NULL AND id <> ? AND started_at <= ? \
+               AND NOT EXISTS (SELECT 1 FROM sources \
+                               WHERE lease_owner = runs.owner AND lease_until > ?)",
+        )
+        .bind(now_ms)
+        .bind(run_id)
+        .bind(before)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn finish_run(
         &self,
         run_id: i64,
@@ -412,7 +442,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE runs SET finished_at = ?, sources = ?, sources_failed = ?, items = ?, \
+            "UPDATE runs SET finished_at = ?, abandoned_at = NULL, sources = ?, sources_failed = ?, items = ?, \
              known = ?, stored = ?, duplicates = ?, off_topic = ?, failed = ? WHERE id = ?",
         )
         .bind(to_millis(now))
