@@ -712,7 +712,7 @@ impl Pipeline {
         if items.len() <= cap {
             return (items, 0, 0);
         }
-        items.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+        items.sort_by_key(|i| std::cmp::Reverse(i.published_at));
         let (mut taken, mut known, mut left) = (Vec::with_capacity(cap), 0i64, 0usize);
         for item in items {
             if taken.len() >= cap {
@@ -791,7 +791,7 @@ impl Pipeline {
                 event.reason = reason;
                 event.score = score;
                 self.store
-                    .record_item(Some(&ctx.seen), &clean_event(&mut event))
+                    .record_item(Some(&ctx.seen), clean_event(&mut event))
                     .await?;
                 log_item(&event);
                 Outcome::Duplicate
@@ -801,7 +801,7 @@ impl Pipeline {
                 event.score = Some(v.score);
                 event.reason = v.reason;
                 self.store
-                    .record_item(Some(&ctx.seen), &clean_event(&mut event))
+                    .record_item(Some(&ctx.seen), clean_event(&mut event))
                     .await?;
                 log_item(&event);
                 Outcome::OffTopic
@@ -811,7 +811,7 @@ impl Pipeline {
                 event.reason = reason;
                 let seen = (!retry).then_some(&ctx.seen);
                 self.store
-                    .record_item(seen, &clean_event(&mut event))
+                    .record_item(seen, clean_event(&mut event))
                     .await?;
                 log_item(&event);
                 Outcome::Failed
@@ -839,7 +839,7 @@ impl Pipeline {
             event.score = Some(similarity);
             event.reason = format!("near-duplicate of story {of} (similarity {similarity:.2})");
             self.store
-                .record_item(Some(&ctx.seen), &clean_event(&mut event))
+                .record_item(Some(&ctx.seen), clean_event(&mut event))
                 .await?;
             log_item(&event);
             return Ok(Outcome::Duplicate);
@@ -937,7 +937,7 @@ impl Pipeline {
         // Like a run: the newest `max_items_per_run` only, without fetching the rest.
         let cap = self.config.max_items_per_run(cfg);
         if items.len() > cap {
-            items.sort_by(|a, b| b.published_at.cmp(&a.published_at));
+            items.sort_by_key(|i| std::cmp::Reverse(i.published_at));
             tracing::info!(
                 source = %cfg.name,
                 listed = items.len(),

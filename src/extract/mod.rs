@@ -94,11 +94,8 @@ pub enum ExtractError {
 /// page (a redesign) falls back to the generic extraction rather than storing an empty body.
 /// Nesting depth and element count are bounded (see [`bounded`]).
 pub fn extract_with(html: &str, page_url: Option<&Url>, rules: &SiteRules) -> Article {
-    match extract_within(html, page_url, rules, None) {
-        Ok(a) => a,
-        // Without a budget there is no deadline to pass.
-        Err(ExtractError::TooSlow(_)) => Article::default(),
-    }
+    // Without a budget there is no deadline to pass.
+    extract_within(html, page_url, rules, None).unwrap_or_default()
 }
 
 /// [`extract_with`] that gives up once `budget` has been spent (checked between chunks of
