@@ -660,14 +660,19 @@ impl Config {
                 table.push((format!("sources[{i}].interval"), d, 366 * DAY));
             }
         }
+        // Whole days read best at this scale ("99999999999d", not "273785078years 8months …").
+        let shown = |d: Duration| match d.as_secs() {
+            s if s >= DAY && s % DAY == 0 => format!("{}d", s / DAY),
+            _ => humantime::format_duration(d).to_string(),
+        };
         for (key, value, max_secs) in table {
             if value > Duration::from_secs(max_secs) {
                 return Err((
                     key,
                     format!(
-                        "'{}' is longer than the most allowed, {}",
-                        humantime::format_duration(value),
-                        humantime::format_duration(Duration::from_secs(max_secs))
+                        "{} is longer than the most allowed, {}",
+                        shown(value),
+                        shown(Duration::from_secs(max_secs))
                     ),
                 ));
             }

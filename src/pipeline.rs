@@ -302,7 +302,16 @@ impl Pipeline {
             .map(|s| s.name.clone())
             .collect();
         let now = Utc::now();
-        let run_id = self.store.start_run(req.trigger, now).await?;
+        let run_id = match self.store.start_run(req.trigger, now).await {
+            Ok(id) => id,
+            Err(e) => {
+                if e.is_disk_full() {
+                    self.store
+                        .set_write_error(Some(format!("run not started: {e}")));
+                }
+                return Err(e.into());
+            }
+        };
         // Runs of processes that died (kill -9, power loss) would stay "running" forever.
         match self
             .store
@@ -407,7 +416,11 @@ impl Pipeline {
         if let Some(e) = &storage_error {
             tracing::error!(run_id, error = %e, "storage is full: the run stopped early");
         }
-        self.store.set_write_error(storage_error.clone());
+        // The standing error is cleared only by a run that wrote items again.
+        let wrote = counts.stored + counts.duplicates + counts.off_topic + counts.failed > 0;
+        if storage_error.is_some() || wrote {
+            self.store.set_write_error(storage_error.clone());
+        }
         if let Err(e) = self.store.finish_run(run_id, &counts, Utc::now()).await {
             // With a full disk the run's own row may not be writable either; the report
             // still goes to the caller.

@@ -763,7 +763,12 @@ impl SqliteStore {
                 self.record_item(Some(seen), &ev).await?;
                 Ok(InsertOutcome::Duplicate { of, key })
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                // Roll back now, on this connection, rather than when the dropped transaction
+                // gets to it: after "disk full" SQLite may keep the write lock until then.
+                let _ = tx.rollback().await;
+                Err(e.into())
+            }
         }
     }
 }
