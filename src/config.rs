@@ -173,6 +173,10 @@ pub struct ScheduleConfig {
         with = "humantime_serde_compat"
     )]
     pub item_retry_max_age: Duration,
+    /// New items taken from one source per run, newest first; the rest wait for later runs
+    /// (a 50,000-item feed would otherwise queue hours of article fetches).
+    #[serde(default = "default_max_items_per_run")]
+    pub max_items_per_run: usize,
 }
 
 impl Default for ScheduleConfig {
@@ -186,6 +190,7 @@ impl Default for ScheduleConfig {
             lease: default_lease(),
             item_retry_delays: default_item_retry_delays(),
             item_retry_max_age: default_item_retry_max_age(),
+            max_items_per_run: default_max_items_per_run(),
         }
     }
 }
@@ -204,6 +209,9 @@ fn default_concurrency() -> usize {
 }
 fn default_item_concurrency() -> usize {
     4
+}
+fn default_max_items_per_run() -> usize {
+    200
 }
 fn default_lease() -> Duration {
     Duration::from_secs(10 * 60)
@@ -255,6 +263,10 @@ pub struct HttpConfig {
     /// Honour robots.txt for article pages.
     #[serde(default = "default_true")]
     pub respect_robots_txt: bool,
+    /// Time one fetched article page may take to extract; a page that takes longer (a
+    /// pathological document) fails its item instead of holding a CPU.
+    #[serde(default = "default_extract_timeout", with = "humantime_serde_compat")]
+    pub extract_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -271,6 +283,7 @@ impl Default for HttpConfig {
             per_host_concurrency: default_per_host_concurrency(),
             per_host_delay: default_per_host_delay(),
             respect_robots_txt: true,
+            extract_timeout: default_extract_timeout(),
         }
     }
 }
@@ -308,6 +321,9 @@ fn default_per_host_concurrency() -> usize {
 }
 fn default_per_host_delay() -> Duration {
     Duration::from_millis(250)
+}
+fn default_extract_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 fn default_true() -> bool {
     true
@@ -550,6 +566,9 @@ pub struct SourceConfig {
     /// Per-source override of `schedule.min_interval`.
     #[serde(default, with = "humantime_serde_compat::option")]
     pub interval: Option<Duration>,
+    /// Per-source override of `schedule.max_items_per_run`.
+    #[serde(default)]
+    pub max_items_per_run: Option<usize>,
     /// Set false to keep a source configured but not polled.
     #[serde(default = "default_true")]
     pub enabled: bool,
@@ -563,6 +582,19 @@ impl Config {
             key: "-".into(),
             reason: format!("cannot read the file: {e}"),
         })?;
+        // An empty file is almost always the wrong path or a truncated deploy: say so instead of
+        // running a daemon with no sources.
+        let has_content = text
+            .lines()
+            .map(str::trim)
+            .any(|l| !l.is_empty() && !l.starts_with('#'));
+        if !has_content {
+            return Err(ConfigError {
+                file: path.to_path_buf(),
+                key: "-".into(),
+                reason: "the file is empty (no settings, no sources)".into(),
+            });
+        }
         Self::parse(&text, path)
     }
 
@@ -601,6 +633,20 @@ impl Config {
                 format!("'{}' is neither a sqlite:// nor a postgres:// URL", s.url),
             ));
         }
+        self.validate_durations()?;
+        if let Some(rest) = s.url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err((
+                    "storage.url".into(),
+                    format!(
+                        "'{}' names no database file (e.g. sqlite://data/newsdesk.db)",
+                        s.url
+                    ),
+                ));
+            }
+        }
         if let Err(e) = crate::schedule::validate_cron(&self.schedule.cron) {
             return Err(("schedule.cron".into(), e));
         }
@@ -612,6 +658,12 @@ impl Config {
         }
         if self.schedule.concurrency == 0 {
             return Err(("schedule.concurrency".into(), "must be at least 1".into()));
+        }
+        if self.schedule.max_items_per_run == 0 {
+            return Err((
+                "schedule.max_items_per_run".into(),
+                "must be at least 1".into(),
+            ));
         }
         if self.schedule.item_concurrency == 0 {
             return Err((
@@ -717,9 +769,12 @@ impl Config {
             for (field, sel) in selectors {
                 if let Some(sel) = sel {
                     if let Err(e) = scraper::Selector::parse(sel) {
-                        return Err((key(&field), format!("invalid CSS selector '{sel}': {e}")));
+                        return Err((key(&field), selector_error(sel, &e.to_string())));
                     }
                 }
+            }
+            if src.max_items_per_run == Some(0) {
+                return Err((key("max_items_per_run"), "must be at least 1".into()));
             }
             if src.max_body_bytes == Some(0) {
                 return Err((key("max_body_bytes"), "must be above 0".into()));
@@ -836,6 +891,73 @@ impl Config {
         Ok(())
     }
 
+    /// Every duration against a sane upper bound: a value beyond it is a typo (`99999999999d`)
+    /// and would overflow the date arithmetic of scheduling.
+    fn validate_durations(&self) -> Result<(), (String, String)> {
+        const DAY: u64 = 86_400;
+        let (s, h) = (&self.schedule, &self.http);
+        let mut table: Vec<(String, Duration, u64)> = vec![
+            ("schedule.min_interval".into(), s.min_interval, 366 * DAY),
+            ("schedule.max_interval".into(), s.max_interval, 366 * DAY),
+            ("schedule.lease".into(), s.lease, 7 * DAY),
+            ("http.connect_timeout".into(), h.connect_timeout, DAY),
+            ("http.read_timeout".into(), h.read_timeout, DAY),
+            ("http.total_timeout".into(), h.total_timeout, DAY),
+            ("http.per_host_delay".into(), h.per_host_delay, DAY),
+            ("http.extract_timeout".into(), h.extract_timeout, DAY),
+            (
+                "storage.event_retention".into(),
+                self.storage.event_retention,
+                100 * 366 * DAY,
+            ),
+            (
+                "dedup.cluster_window".into(),
+                self.dedup.cluster_window,
+                10 * 366 * DAY,
+            ),
+        ];
+        table.push((
+            "schedule.item_retry_max_age".into(),
+            s.item_retry_max_age,
+            366 * DAY,
+        ));
+        for (i, d) in s.item_retry_delays.iter().enumerate() {
+            table.push((format!("schedule.item_retry_delays[{i}]"), *d, 366 * DAY));
+        }
+        if let Some(d) = self.admin.health_max_age {
+            table.push(("admin.health_max_age".into(), d, 366 * DAY));
+        }
+        for (i, src) in self.sources.iter().enumerate() {
+            if let Some(d) = src.interval {
+                table.push((format!("sources[{i}].interval"), d, 366 * DAY));
+            }
+        }
+        // Whole days read best at this scale ("99999999999d", not "273785078years 8months …").
+        let shown = |d: Duration| match d.as_secs() {
+            s if s >= DAY && s % DAY == 0 => format!("{}d", s / DAY),
+            _ => humantime::format_duration(d).to_string(),
+        };
+        for (key, value, max_secs) in table {
+            if value > Duration::from_secs(max_secs) {
+                return Err((
+                    key,
+                    format!(
+                        "{} is longer than the most allowed, {}",
+                        shown(value),
+                        shown(Duration::from_secs(max_secs))
+                    ),
+                ));
+            }
+        }
+        if h.extract_timeout.is_zero() {
+            return Err(("http.extract_timeout".into(), "must be above 0".into()));
+        }
+        if s.lease.is_zero() {
+            return Err(("schedule.lease".into(), "must be above 0".into()));
+        }
+        Ok(())
+    }
+
     fn validate_dedup(&self) -> Result<(), (String, String)> {
         let d = &self.dedup;
         for (key, value) in [
@@ -897,9 +1019,33 @@ impl Config {
             .unwrap_or_else(|| self.schedule.max_interval.saturating_mul(2))
     }
 
+    /// How many new items `src` may take in one run.
+    pub fn max_items_per_run(&self, src: &SourceConfig) -> usize {
+        src.max_items_per_run
+            .unwrap_or(self.schedule.max_items_per_run)
+    }
+
     /// The source with this name.
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+/// The reason for a CSS selector that does not parse; the parser's catch-all message ("Unexpected
+/// error occurred. Please report this to the developer") is replaced by one an operator can use.
+pub fn selector_error(selector: &str, parser_says: &str) -> String {
+    format!(
+        "invalid CSS selector '{selector}': {}",
+        selector_reason(parser_says)
+    )
+}
+
+/// The CSS parser's reason, or a usable one in place of its catch-all message.
+pub fn selector_reason(parser_says: &str) -> String {
+    if parser_says.contains("report this to the developer") {
+        "it does not parse as CSS (check brackets, quotes and combinators)".into()
+    } else {
+        parser_says.to_string()
     }
 }
 
@@ -1002,6 +1148,56 @@ mod tests {
         assert_eq!(e.file, Path::new("test.toml"));
         assert_eq!(e.key, "http.allow_private");
         assert!(e.reason.contains("unknown field"), "{}", e.reason);
+    }
+
+    #[test]
+    fn absurd_durations_refused_with_their_key() {
+        for (text, key) in [
+            (
+                "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.example/f\"\n\
+                 interval = \"99999999999d\"\n",
+                "sources[0].interval",
+            ),
+            (
+                "[schedule]\nmax_interval = \"5000d\"\n",
+                "schedule.max_interval",
+            ),
+            ("[schedule]\nlease = \"0s\"\n", "schedule.lease"),
+            ("[http]\ntotal_timeout = \"400d\"\n", "http.total_timeout"),
+            (
+                "[storage]\nevent_retention = \"50000y\"\n",
+                "storage.event_retention",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.key, key, "{text}: {e}");
+        }
+        let ok = "[schedule]\nmin_interval = \"1d\"\nmax_interval = \"30d\"\n";
+        assert!(parse(ok).is_ok());
+    }
+
+    #[test]
+    fn config_gaps_refused_with_a_reason() {
+        let e = parse("[storage]\nurl = \"sqlite://\"\n").unwrap_err();
+        assert_eq!(e.key, "storage.url");
+        assert!(e.reason.contains("names no database file"), "{e}");
+        let e = parse("[schedule]\ncron = \"0 0 0 30 2 *\"\n").unwrap_err();
+        assert_eq!(e.key, "schedule.cron");
+        assert!(e.reason.contains("never fires"), "{e}");
+        let e = parse("[schedule]\ncron = \"*/15 * * * *\"\n").unwrap_err();
+        assert!(e.reason.contains("six fields"), "{e}");
+        let e = parse(
+            "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.example/f\"\n\
+             body_selector = \"div[\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "sources[0].body_selector");
+        assert!(!e.reason.contains("report this to the developer"), "{e}");
+        let dir = std::env::temp_dir().join(format!("newsdesk-empty-{}", std::process::id()));
+        std::fs::write(&dir, "# nothing here\n\n").unwrap();
+        let e = Config::load(&dir).unwrap_err();
+        let _ = std::fs::remove_file(&dir);
+        assert!(e.reason.contains("empty"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! one transaction; a failing source or item never stops the run.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ use crate::topic::{TopicError, TopicMatcher, TopicVerdict};
 
 const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
                            application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
+/// How a full disk is named in statuses and logs (it is in [`StoreError::DiskFull`]'s text).
+const DISK_FULL: &str = "disk full";
 const PAGE_ACCEPT: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
 
 /// Why a run could not happen at all (a failing source is not one of these).
@@ -224,7 +227,7 @@ impl ItemContext {
     /// What is known of an item before fetching it; its canonical URL is dedup's level 1 key.
     fn of(cfg: &SourceConfig, item: &SourceItem) -> ItemContext {
         ItemContext {
-            title: item.title.clone(),
+            title: item.title.as_deref().map(source::clean_line),
             url: item.url.to_string(),
             seen: SeenItem {
                 source: cfg.name.clone(),
@@ -337,7 +340,27 @@ impl Pipeline {
                 interrupted: *shutdown.borrow(),
             });
         }
-        let run_id = self.store.start_run(req.trigger, now).await?;
+        // Leases of a run that cannot start run out by themselves (`schedule.lease`).
+        let run_id = match self.store.start_run(req.trigger, now).await {
+            Ok(id) => id,
+            Err(e) => {
+                if e.is_disk_full() {
+                    self.store
+                        .set_write_error(Some(format!("run not started: {e}")));
+                }
+                return Err(e.into());
+            }
+        };
+        // Runs of processes that died (kill -9, power loss) would stay "running" forever.
+        match self
+            .store
+            .claim_run_and_mark_abandoned(run_id, &self.owner, now, self.config.schedule.lease)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "marked runs of dead processes abandoned"),
+            Err(e) => tracing::warn!(error = %e, "could not look for abandoned runs"),
+        }
         tracing::info!(
             run_id,
             trigger = req.trigger.as_str(),
@@ -353,8 +376,12 @@ impl Pipeline {
             });
         }
         let queue: VecDeque<SourceState> = first.into();
+        // Set by the first write that fails for want of space: every later write would fail
+        // too, so nothing new is started and the leased sources are only released.
+        let halt = AtomicBool::new(false);
+        let halt = &halt;
         let leased = stream::unfold((queue, wanted), |(mut queue, mut wanted)| {
-            let stopping = *shutdown.borrow();
+            let stopping = *shutdown.borrow() || halt.load(Ordering::SeqCst);
             async move {
                 if queue.is_empty() && !stopping {
                     match self.lease_next(&mut wanted, req.force, batch).await {
@@ -373,7 +400,9 @@ impl Pipeline {
             .map(|state| {
                 let shutdown = shutdown.clone();
                 async move {
-                    let report = self.run_source(run_id, req.trigger, state, shutdown).await;
+                    let report = self
+                        .run_source(run_id, req.trigger, state, shutdown, halt)
+                        .await;
                     if let Some(p) = progress {
                         let _ = p.send(RunProgress::SourceDone {
                             report: report.clone(),
@@ -410,10 +439,30 @@ impl Pipeline {
                 tracing::warn!(run_id, error = %e, "re-clustering the event window failed");
             }
         }
-        self.store.finish_run(run_id, &counts, Utc::now()).await?;
-        let interrupted = *shutdown.borrow();
+        let storage_error = reports
+            .iter()
+            .find(|r| r.status.contains(DISK_FULL))
+            .map(|r| r.status.clone());
+        if let Some(e) = &storage_error {
+            tracing::error!(run_id, error = %e, "storage is full: the run stopped early");
+        }
+        // The standing error is cleared only by a run that wrote items again.
+        let wrote = counts.stored + counts.duplicates + counts.off_topic + counts.failed > 0;
+        if storage_error.is_some() || wrote {
+            self.store.set_write_error(storage_error.clone());
+        }
+        if let Err(e) = self.store.finish_run(run_id, &counts, Utc::now()).await {
+            // With a full disk the run's own row may not be writable either; the report
+            // still goes to the caller.
+            if !e.is_disk_full() {
+                return Err(e.into());
+            }
+            tracing::error!(run_id, error = %e, "could not record the end of the run");
+        }
+        let interrupted = *shutdown.borrow() || storage_error.is_some();
         tracing::info!(
             run_id,
+            storage_error,
             stored = counts.stored,
             duplicates = counts.duplicates,
             off_topic = counts.off_topic,
@@ -467,6 +516,7 @@ impl Pipeline {
         trigger: Trigger,
         state: SourceState,
         shutdown: watch::Receiver<bool>,
+        halt: &AtomicBool,
     ) -> SourceReport {
         let mut counts = RunCounts {
             sources: 1,
@@ -482,15 +532,38 @@ impl Pipeline {
             };
         };
         let started = Utc::now();
+        if halt.load(Ordering::SeqCst) {
+            // Leased before the disk filled up: release it untouched but for a retry time.
+            let reason = format!("not fetched: {DISK_FULL} (the run stopped)");
+            let update = self.failure_update(&state, started, reason.clone(), None);
+            if let Err(e) = self
+                .store
+                .finish_source(&cfg.name, &self.owner, &update)
+                .await
+            {
+                tracing::error!(source = %cfg.name, error = %e, "could not release the source");
+            }
+            return SourceReport {
+                name: cfg.name,
+                status: reason,
+                counts,
+                fetch_seconds: None,
+            };
+        }
+        // Renewed while the source is worked on; once lost, no new item is started.
+        let lost = AtomicBool::new(false);
+        let lost = &lost;
         let clock = std::time::Instant::now();
-        let outcome = self.fetch_source(&cfg, &state).await;
+        let outcome = self
+            .with_heartbeat(&cfg.name, lost, self.fetch_source(&cfg, &state))
+            .await;
         let fetch_seconds = Some(clock.elapsed().as_secs_f64());
         let fetch_ms = clock.elapsed().as_millis();
         let mut retry_after = None;
         let (status, mut update) = match outcome {
             Err(err) => {
                 counts.sources_failed = 1;
-                let reason = err.to_string();
+                let reason = crate::fetch::truncate_chars(&err.to_string(), MAX_REASON_CHARS);
                 tracing::warn!(
                     run_id,
                     source = %cfg.name,
@@ -519,30 +592,63 @@ impl Pipeline {
                 ("not_modified".to_string(), update)
             }
             Ok(Some((fetched, items))) => {
-                self.log_event(self.source_event(
-                    run_id,
-                    &cfg,
-                    Outcome::Fetched,
-                    format!("{} item(s) listed", items.len()),
-                ))
-                .await;
-                counts.items = items.len() as i64;
+                let listed = items.len();
+                let cap = self.config.max_items_per_run(&cfg);
+                let (items, known_unfetched, left) = self.take_new_items(&cfg, items, cap).await;
+                let mut reason = format!("{listed} item(s) listed");
+                if left > 0 {
+                    reason.push_str(&format!(
+                        ", {left} new one(s) left for a later run (max_items_per_run = {cap})"
+                    ));
+                    tracing::info!(
+                        source = %cfg.name,
+                        listed,
+                        taken = items.len(),
+                        left,
+                        max_items_per_run = cap,
+                        "items left for a later run"
+                    );
+                }
+                self.log_event(self.source_event(run_id, &cfg, Outcome::Fetched, reason))
+                    .await;
+                counts.items = i64::try_from(listed).unwrap_or(i64::MAX);
+                counts.known = known_unfetched;
                 let mut fresh = false;
-                let results: Vec<Result<Option<ItemEnd>, StoreError>> = stream::iter(items)
+                let work = stream::iter(items)
                     .map(|item| {
                         let shutdown = shutdown.clone();
                         let cfg = &cfg;
                         async move {
-                            if *shutdown.borrow() {
+                            if *shutdown.borrow()
+                                || halt.load(Ordering::SeqCst)
+                                || lost.load(Ordering::SeqCst)
+                            {
                                 return Ok(None);
                             }
-                            self.process_item(run_id, cfg, item).await.map(Some)
+                            let url = crate::fetch::url_for_message(item.url.as_str());
+                            let end = self.process_item(run_id, cfg, item).await;
+                            if let Err(e) = &end {
+                                if e.is_disk_full() {
+                                    halt.store(true, Ordering::SeqCst);
+                                }
+                                // The item's event could not be written: the log has it.
+                                tracing::error!(
+                                    run_id,
+                                    source = %cfg.name,
+                                    url = %url,
+                                    outcome = "failed",
+                                    reason = %format!("database: {e}"),
+                                    "item"
+                                );
+                            }
+                            end.map(Some)
                         }
                     })
                     .buffer_unordered(self.config.schedule.item_concurrency)
-                    .collect()
-                    .await;
-                let mut complete = true;
+                    .collect::<Vec<Result<Option<ItemEnd>, StoreError>>>();
+                let results = self.with_heartbeat(&cfg.name, lost, work).await;
+                // Items left for later must not hide behind a 304 next time.
+                let mut complete = left == 0;
                 let mut store_error = None;
                 for r in results {
                     match r {
@@ -617,19 +723,100 @@ impl Pipeline {
                 "source fetched"
             );
         }
-        if let Err(e) = self
-            .store
-            .finish_source(&cfg.name, &self.owner, &update)
-            .await
-        {
-            tracing::error!(source = %cfg.name, error = %e, "could not save source state");
-        }
+        let status = if lost.load(Ordering::SeqCst) {
+            // The other run owns the source state now; ours is not written.
+            format!("lease lost: another run took the source over mid-run ({status} so far)")
+        } else {
+            if let Err(e) = self
+                .store
+                .finish_source(&cfg.name, &self.owner, &update)
+                .await
+            {
+                tracing::error!(source = %cfg.name, error = %e, "could not save source state");
+            }
+            status
+        };
         SourceReport {
             name: cfg.name,
             status,
             counts,
             fetch_seconds,
         }
+    }
+
+    /// Runs `work` while renewing this run's lease on source `name` every third of
+    /// `schedule.lease`, so a run that outlasts the lease keeps its source; sets `lost` (and
+    /// stops renewing) once the lease turns out to be another run's.
+    async fn with_heartbeat<F: std::future::Future>(
+        &self,
+        name: &str,
+        lost: &AtomicBool,
+        work: F,
+    ) -> F::Output {
+        let lease = self.config.schedule.lease;
+        let period = (lease / 3).max(Duration::from_millis(100));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tick.tick(), if !lost.load(Ordering::SeqCst) => {
+                    let now = Utc::now();
+                    let until = chrono::Duration::from_std(lease)
+                        .ok()
+                        .and_then(|d| now.checked_add_signed(d))
+                        .unwrap_or(now);
+                    match self.store.renew_lease(name, &self.owner, until).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            lost.store(true, Ordering::SeqCst);
+                            tracing::warn!(
+                                source = %name,
+                                "lease lost: another run took the source over; no new items"
+                            );
+                        }
+                        Err(e) => {
+                            tracing::warn!(source = %name, error = %e, "could not renew the lease");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// At most `cap` items not seen before, newest first (undated ones after, in feed order),
+    /// with the number of known items passed over and of new ones left for a later run. A feed
+    /// within the cap is returned as it is.
+    async fn take_new_items(
+        &self,
+        cfg: &SourceConfig,
+        mut items: Vec<SourceItem>,
+        cap: usize,
+    ) -> (Vec<SourceItem>, i64, usize) {
+        if items.len() <= cap {
+            return (items, 0, 0);
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(i.published_at));
+        let (mut taken, mut known, mut left) = (Vec::with_capacity(cap), 0i64, 0usize);
+        for item in items {
+            if taken.len() >= cap {
+                left += 1;
+                continue;
+            }
+            let canonical = dedup::canonical_url(&item.url);
+            let is_known = self
+                .store
+                .is_known(&cfg.name, item.guid.as_deref(), &canonical)
+                .await;
+            // A failing check keeps the item: its own processing reports the error.
+            if matches!(is_known, Ok(true)) {
+                known += 1;
+            } else {
+                taken.push(item);
+            }
+        }
+        (taken, known, left)
     }
 
     /// Fetches and lists a source; `None` when it answered 304.
@@ -690,7 +877,9 @@ impl Pipeline {
                 event.duplicate_of = Some(of);
                 event.reason = reason;
                 event.score = score;
-                self.store.record_item(Some(&ctx.seen), &event).await?;
+                self.store
+                    .record_item(Some(&ctx.seen), clean_event(&mut event))
+                    .await?;
                 log_item(&event);
                 Outcome::Duplicate
             }
@@ -698,7 +887,9 @@ impl Pipeline {
                 event.outcome = Outcome::OffTopic;
                 event.score = Some(v.score);
                 event.reason = v.reason;
-                self.store.record_item(Some(&ctx.seen), &event).await?;
+                self.store
+                    .record_item(Some(&ctx.seen), clean_event(&mut event))
+                    .await?;
                 log_item(&event);
                 Outcome::OffTopic
             }
@@ -709,6 +900,7 @@ impl Pipeline {
             } => {
                 event.outcome = Outcome::Failed;
                 event.reason = reason;
+                clean_event(&mut event);
                 if retry {
                     self.record_failed_attempt(&ctx, event, prior.as_ref(), permanent)
                         .await?
@@ -814,7 +1006,9 @@ impl Pipeline {
             event.duplicate_of = Some(of);
             event.score = Some(similarity);
             event.reason = format!("near-duplicate of story {of} (similarity {similarity:.2})");
-            self.store.record_item(Some(&ctx.seen), &event).await?;
+            self.store
+                .record_item(Some(&ctx.seen), clean_event(&mut event))
+                .await?;
             log_item(&event);
             return Ok(Outcome::Duplicate);
         }
@@ -844,7 +1038,13 @@ impl Pipeline {
         };
         let inserted = self
             .store
-            .insert_story_guarded(&story, &ctx.seen, &event, nd.index_max_id, &check)
+            .insert_story_guarded(
+                &story,
+                &ctx.seen,
+                clean_event(&mut event),
+                nd.index_max_id,
+                &check,
+            )
             .await?;
         match inserted {
             InsertOutcome::Stored(id) => {
@@ -895,13 +1095,25 @@ impl Pipeline {
             lease_owner: None,
             lease_until: None,
         };
-        let Some((_, items)) = self
+        let Some((_, mut items)) = self
             .fetch_source(cfg, &state)
             .await
             .map_err(|e| PreviewError::Source(e.to_string()))?
         else {
             return Ok(Vec::new());
         };
+        // Like a run: the newest `max_items_per_run` only, without fetching the rest.
+        let cap = self.config.max_items_per_run(cfg);
+        if items.len() > cap {
+            items.sort_by_key(|i| std::cmp::Reverse(i.published_at));
+            tracing::info!(
+                source = %cfg.name,
+                listed = items.len(),
+                max_items_per_run = cap,
+                "preview shows the newest items only"
+            );
+            items.truncate(cap);
+        }
         let decisions = stream::iter(items)
             .map(|item| async move {
                 let ctx = ItemContext::of(cfg, &item);
@@ -988,7 +1200,10 @@ impl Pipeline {
             }
             nd.index_max_id = nd.index_max_id.max(id);
         }
-        let since = Utc::now() - nd.clusters.params().window;
+        let now = Utc::now();
+        let since = now
+            .checked_sub_signed(nd.clusters.params().window)
+            .unwrap_or(now);
         for s in self.store.recent_stories(nd.clusters_max_id, since).await? {
             nd.clusters_max_id = nd.clusters_max_id.max(s.id);
             if nd.clusters.contains(s.id) {
@@ -1070,6 +1285,7 @@ impl Pipeline {
             fetched.content_type,
             fetched.url.clone(),
             rules,
+            self.config.http.extract_timeout,
         )
         .await
         {
@@ -1085,7 +1301,12 @@ impl Pipeline {
                 ))
             }
         };
-        let title = article.title.clone().or_else(|| item.title.clone());
+        let title = article
+            .title
+            .as_deref()
+            .or(item.title.as_deref())
+            .map(source::clean_line)
+            .filter(|t| !t.is_empty());
         if article.text.trim().is_empty() {
             return Ok((
                 Verdict::Failed {
@@ -1132,7 +1353,12 @@ impl Pipeline {
             canonical_url: page_canonical,
             guid: item.guid.clone(),
             title: title.clone(),
-            author: article.author.clone().or_else(|| item.author.clone()),
+            author: article
+                .author
+                .as_deref()
+                .or(item.author.as_deref())
+                .map(source::clean_line)
+                .filter(|a| !a.is_empty()),
             published_at: article.published_at.or(item.published_at),
             fetched_at,
             text: article.text,
@@ -1168,8 +1394,8 @@ impl Pipeline {
         }
     }
 
-    async fn log_event(&self, event: Event) {
-        if let Err(e) = self.store.record_event(&event).await {
+    async fn log_event(&self, mut event: Event) {
+        if let Err(e) = self.store.record_event(clean_event(&mut event)).await {
             tracing::error!(source = %event.source, error = %e, "could not write event");
         }
     }
@@ -1185,11 +1411,8 @@ impl Pipeline {
         fresh_items: bool,
         stored: bool,
     ) -> SourceUpdate {
-        let min = cfg
-            .interval
-            .unwrap_or(self.config.schedule.min_interval)
-            .as_secs() as i64;
-        let max = (self.config.schedule.max_interval.as_secs() as i64).max(min);
+        let min = secs_i64(cfg.interval.unwrap_or(self.config.schedule.min_interval));
+        let max = secs_i64(self.config.schedule.max_interval).max(min);
         let current = state.interval_secs.clamp(min, max);
         let interval = if fresh_items {
             (current / 2).max(min)
@@ -1201,7 +1424,7 @@ impl Pipeline {
             result: Ok(()),
             etag: validators.and_then(|v| v.etag.clone()),
             last_modified: validators.and_then(|v| v.last_modified.clone()),
-            next_due_at: at + chrono::Duration::seconds(interval),
+            next_due_at: add_secs(at, interval),
             interval_secs: interval,
             new_story_at: stored.then_some(at),
         }
@@ -1216,33 +1439,63 @@ impl Pipeline {
         error: String,
         retry_after: Option<Duration>,
     ) -> SourceUpdate {
-        let base = self.config.schedule.min_interval.as_secs().max(1) as i64;
-        let max = self.config.schedule.max_interval.as_secs() as i64;
-        let errors = state.consecutive_errors.clamp(0, 16) as u32;
-        let backoff = base
-            .saturating_mul(1i64 << errors.min(20))
-            .min(max.max(base));
+        let base = secs_i64(self.config.schedule.min_interval).max(1);
+        let max = secs_i64(self.config.schedule.max_interval).max(base);
+        let errors = u32::try_from(state.consecutive_errors.clamp(0, 16)).unwrap_or(16);
+        let backoff = base.saturating_mul(1i64 << errors).min(max);
         let jitter = rand::random_range(0..=(backoff / 10).max(1));
-        let mut delay = backoff + jitter;
+        let mut delay = backoff.saturating_add(jitter);
         if let Some(ra) = retry_after {
-            delay = delay.max(ra.as_secs() as i64);
+            // The server's wish is honoured up to the longest interval we ever wait: a
+            // Retry-After of centuries is a broken or hostile server, not a plan.
+            delay = delay.max(secs_i64(ra).min(max));
         }
         SourceUpdate {
             fetched_at: at,
             result: Err(error),
             etag: None,
             last_modified: None,
-            next_due_at: at + chrono::Duration::seconds(delay),
+            next_due_at: add_secs(at, delay),
             interval_secs: state.interval_secs,
             new_story_at: None,
         }
     }
 }
 
+/// Longest event reason kept (a reason quotes remote text: URLs, error chains).
+const MAX_REASON_CHARS: usize = 1000;
+
+/// Makes an event's remote-derived text safe to store and show: one line without control or
+/// bidi characters, the reason and URL cut to a sane length.
+fn clean_event(e: &mut Event) -> &Event {
+    e.reason = crate::fetch::truncate_chars(&source::clean_line(&e.reason), MAX_REASON_CHARS);
+    e.title = e
+        .title
+        .as_deref()
+        .map(source::clean_line)
+        .filter(|t| !t.is_empty());
+    e
+}
+
+/// Whole seconds of `d` as an `i64`, saturating (config and remote durations can be huge).
+fn secs_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// `at` plus `secs`, saturating at a far but storable date instead of overflowing.
+fn add_secs(at: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    // A century: beyond any interval the config allows, and every store can hold the result.
+    const FAR: i64 = 100 * 366 * 86_400;
+    let secs = secs.clamp(-FAR, FAR);
+    chrono::Duration::try_seconds(secs)
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(at)
+}
+
 /// One structured log line per item outcome: source, url, outcome, reason (and the story ids).
 /// Failures are logged at warn level so `journalctl -p warning` lists them.
 fn log_item(e: &Event) {
-    let url = e.url.as_deref().unwrap_or("");
+    let url = crate::fetch::url_for_message(e.url.as_deref().unwrap_or(""));
     let outcome = e.outcome.as_str();
     if matches!(e.outcome, Outcome::Failed | Outcome::GivenUp) {
         tracing::warn!(
@@ -1319,16 +1572,22 @@ async fn extract_article(
     content_type: Option<String>,
     url: Url,
     rules: Option<Arc<extract::SiteRules>>,
+    budget: Duration,
 ) -> Result<Article, String> {
-    tokio::task::spawn_blocking(move || {
+    let task = tokio::task::spawn_blocking(move || {
         let html = charset::decode_html(&body, content_type.as_deref());
-        match rules {
-            Some(rules) => extract::extract_with(&html, Some(&url), &rules),
-            None => extract::extract(&html, Some(&url)),
-        }
-    })
-    .await
-    .map_err(|e| format!("extractor failed on this page: {e}"))
+        let rules = rules.unwrap_or_default();
+        extract::extract_within(&html, Some(&url), &rules, Some(budget))
+    });
+    // The budget is checked inside extraction (so the thread comes back); this outer deadline
+    // is the backstop should one stage run long between two checks.
+    let backstop = budget.saturating_add(budget / 2);
+    match tokio::time::timeout(backstop, task).await {
+        Ok(Ok(Ok(article))) => Ok(article),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("extractor failed on this page: {e}")),
+        Err(_) => Err(format!("extraction took longer than {backstop:?}")),
+    }
 }
 
 /// The page's own canonical URL when it names a plausible one, else the fetched URL; both

@@ -359,6 +359,7 @@ pub fn plan_import(existing: &[SourceConfig], found: &[OpmlSource]) -> ImportPla
             drop_selectors: Vec::new(),
             max_body_bytes: None,
             interval: None,
+            max_items_per_run: None,
             enabled: true,
         });
     }
@@ -413,6 +414,7 @@ mod tests {
                 drop_selectors: Vec::new(),
                 max_body_bytes: None,
                 interval: None,
+                max_items_per_run: None,
                 enabled: true,
             },
             SourceConfig {
@@ -424,6 +426,7 @@ mod tests {
                 drop_selectors: Vec::new(),
                 max_body_bytes: None,
                 interval: None,
+                max_items_per_run: None,
                 enabled: true,
             },
         ];

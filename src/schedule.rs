@@ -15,10 +15,31 @@ use crate::pipeline::{Pipeline, PipelineError, RunProgress, RunReport, RunReques
 use crate::store::Trigger;
 
 /// Checks a cron expression with the scheduler's own parser; gives the parser's reason on failure.
+/// A five-field expression gets a hint (this scheduler wants seconds first), and one that
+/// parses but never fires (`0 0 0 30 2 *`) is refused rather than leaving the daemon idle.
 pub fn validate_cron(expr: &str) -> Result<(), String> {
+    if expr.split_whitespace().count() == 5 {
+        return Err(format!(
+            "invalid cron expression '{expr}': six fields are needed, seconds first \
+             (for example '0 {expr}')"
+        ));
+    }
     Job::new_async(expr, |_, _| Box::pin(async {}))
-        .map(|_| ())
-        .map_err(|e| format!("invalid cron expression '{expr}': {e}"))
+        .map_err(|e| format!("invalid cron expression '{expr}': {e}"))?;
+    let parsed = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expr);
+    // Only what the scheduler's own parser accepted is asked; anything else it accepts is kept.
+    if let Ok(cron) = parsed {
+        if cron.find_next_occurrence(&Utc::now(), false).is_err() {
+            return Err(format!(
+                "cron expression '{expr}' never fires (no matching date)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A run asked for from outside the schedule (the admin endpoint); the report is sent back.
@@ -205,8 +226,11 @@ async fn after_run(
         o.run_finished(trigger, report);
     }
     let retention = pipeline.config().storage.event_retention;
-    if let Ok(age) = chrono::Duration::from_std(retention) {
-        match pipeline.store().prune_events(Utc::now() - age).await {
+    let cutoff = chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|age| Utc::now().checked_sub_signed(age));
+    if let Some(cutoff) = cutoff {
+        match pipeline.store().prune_events(cutoff).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "pruned old run events"),
             Err(e) => tracing::warn!(error = %e, "could not prune run events"),

@@ -811,3 +811,1244 @@ respect_robots_txt = false
     let good = states.iter().find(|s| s.name == "good").unwrap();
     assert_eq!(good.consecutive_errors, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Extreme header values, written raw so nothing in between can tidy them up.
+
+/// What the raw server answers for a path: status line and header lines, and a body.
+fn extreme_response(path: &str, port: u16) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let rss = |items: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>X</title>\
+             <link>http://127.0.0.1:{port}/</link>{items}</channel></rss>"
+        )
+        .into_bytes()
+    };
+    let item = |slug: &str, date: &str| {
+        format!(
+            "<item><title>Story {slug}</title><link>http://127.0.0.1:{port}/article/{slug}</link>\
+             <guid>{slug}</guid><pubDate>{date}</pubDate></item>"
+        )
+    };
+    let feed_type = h("Content-Type", "application/rss+xml");
+    match path {
+        "/ra-huge.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "99999999999999")],
+            b"slow down".to_vec(),
+        ),
+        "/ra-i64max.xml" => (
+            "503 Service Unavailable".into(),
+            vec![h("Retry-After", "9223372036854775807")],
+            b"later".to_vec(),
+        ),
+        "/ra-u64max.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "18446744073709551615")],
+            b"later".to_vec(),
+        ),
+        "/ra-overflow.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "999999999999999999999999999999")],
+            b"later".to_vec(),
+        ),
+        "/ra-year9999.xml" => (
+            "503 Service Unavailable".into(),
+            vec![h("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")],
+            b"later".to_vec(),
+        ),
+        "/ra-negative.xml" => (
+            "429 Too Many Requests".into(),
+            vec![h("Retry-After", "-9223372036854775808")],
+            b"later".to_vec(),
+        ),
+        "/content-length.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Content-Length", "99999999999999999999999"),
+            ],
+            rss(""),
+        ),
+        "/content-length-max.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Content-Length", "18446744073709551615"),
+            ],
+            rss(""),
+        ),
+        "/dates.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Last-Modified", "Fri, 31 Dec 9999 23:59:59 GMT"),
+                h("Date", "Mon, 01 Jan 0000 00:00:00 +9959"),
+                h("Expires", "Sat, 01 Jan 0000 00:00:00 GMT"),
+                h("ETag", &format!("\"{}\"", "e".repeat(8 * 1024))),
+            ],
+            rss(&[
+                item("y9999", "Fri, 31 Dec 9999 23:59:59 -2359"),
+                item("y0000", "Sat, 01 Jan 0000 00:00:00 +2359"),
+                item("offset", "Mon, 01 Jan 2024 00:00:00 +9999"),
+                item("junk", "99999999999999999999"),
+            ]
+            .concat()),
+        ),
+        "/last-modified-0000.xml" => (
+            "200 OK".into(),
+            vec![
+                feed_type.clone(),
+                h("Last-Modified", "Sat, 01 Jan 0000 00:00:00 GMT"),
+                h("ETag", "W/\"\""),
+            ],
+            rss(""),
+        ),
+        "/huge-etag.xml" => (
+            "200 OK".into(),
+            vec![feed_type.clone(), h("ETag", &"e".repeat(1 << 20))],
+            rss(""),
+        ),
+        p if p.starts_with("/article/") => {
+            let (date, modified) = match p {
+                "/article/y9999" => ("9999-12-31T23:59:59-23:59", "+262143-12-31T23:59:59Z"),
+                "/article/y0000" => ("0000-01-01T00:00:00+23:59", "-262144-01-01T00:00:00Z"),
+                _ => ("2024-01-01T00:00:00+99:99", "99999999999999999999"),
+            };
+            let para = "Microsoft and OpenAI renegotiated the terms of their partnership \
+                        this week, the companies said in a joint statement. "
+                .repeat(6);
+            let body = format!(
+                "<!doctype html><html><head><title>Story</title>\
+                 <meta property=\"article:published_time\" content=\"{date}\">\
+                 <meta property=\"article:modified_time\" content=\"{modified}\">\
+                 <script type=\"application/ld+json\">{{\"@type\":\"NewsArticle\",\
+                 \"datePublished\":\"{modified}\"}}</script></head><body><article>\
+                 <h1>Story</h1><p>{para}</p><p>{para}</p><time datetime=\"{date}\">then</time>\
+                 </article></body></html>"
+            );
+            (
+                "200 OK".into(),
+                vec![
+                    h("Content-Type", "text/html; charset=utf-8"),
+                    h("Retry-After", "9223372036854775807"),
+                    h("Last-Modified", "Sat, 01 Jan 0000 00:00:00 GMT"),
+                ],
+                body.into_bytes(),
+            )
+        }
+        _ => ("404 Not Found".into(), vec![], b"no".to_vec()),
+    }
+}
+
+/// A loopback HTTP/1.1 server that writes [`extreme_response`] byte for byte.
+async fn start_raw() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 64 * 1024 {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let (status, headers, body) = extreme_response(&path, addr.port());
+                let mut out = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+                let has_length = headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+                for (k, v) in &headers {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                if !has_length {
+                    out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+                }
+                out.push_str("\r\n");
+                let _ = sock.write_all(out.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// Every source answers with extreme header values (Retry-After of i64::MAX and beyond, absurd
+/// Content-Length, Last-Modified in year 9999 and 0000, an ETag of 1 MB, dates with impossible
+/// offsets). Two runs complete without a panic, each failing source has its error logged against
+/// it, and no source is scheduled further out than the longest interval (plus jitter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_header_values_never_panic_and_are_logged_against_their_source() {
+    let addr = start_raw().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("extreme.db");
+    let sources = [
+        ("ra-huge", "/ra-huge.xml", Some("HTTP 429")),
+        ("ra-i64max", "/ra-i64max.xml", Some("HTTP 503")),
+        ("ra-u64max", "/ra-u64max.xml", Some("HTTP 429")),
+        ("ra-overflow", "/ra-overflow.xml", Some("HTTP 429")),
+        ("ra-year9999", "/ra-year9999.xml", Some("HTTP 503")),
+        ("ra-negative", "/ra-negative.xml", Some("HTTP 429")),
+        ("content-length", "/content-length.xml", Some("")),
+        ("content-length-max", "/content-length-max.xml", Some("")),
+        ("huge-etag", "/huge-etag.xml", Some("")),
+        ("dates", "/dates.xml", None),
+        ("lm-0000", "/last-modified-0000.xml", None),
+    ];
+    let mut toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[schedule]
+concurrency = 4
+max_interval = "6h"
+
+[http]
+allow_private_networks = true
+total_timeout = "5s"
+per_host_concurrency = 8
+per_host_delay = "0s"
+respect_robots_txt = false
+"#,
+        db.display()
+    );
+    for (name, path, _) in sources {
+        toml.push_str(&format!(
+            "\n[[sources]]\nname = \"{name}\"\nkind = \"feed\"\nurl = \"http://{addr}{path}\"\n"
+        ));
+    }
+    let config = Config::parse(&toml, Path::new("extreme.toml")).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    for round in 0..2 {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let report = p
+            .run(
+                &RunRequest {
+                    trigger: Trigger::Manual,
+                    sources: vec![],
+                    force: true,
+                },
+                rx,
+            )
+            .await
+            .expect("the run completes");
+        let events = store
+            .events(&EventFilter {
+                run_id: Some(report.run_id),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for (name, _, failure) in sources {
+            let r = report
+                .sources
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("{name} missing from {report:#?}"));
+            println!("round {round} {name:<20} {}", r.status);
+            let source_events: Vec<_> = events
+                .iter()
+                .filter(|e| e.source == name && e.scope == EventScope::Source)
+                .collect();
+            assert_eq!(source_events.len(), 1, "{name}: {source_events:?}");
+            match failure {
+                Some(why) => {
+                    assert!(r.status.starts_with("failed"), "{name}: {}", r.status);
+                    assert!(r.status.contains(why), "{name}: {}", r.status);
+                    assert_eq!(source_events[0].outcome, Outcome::Failed, "{name}");
+                }
+                None => assert_eq!(r.status, "ok", "{name}: {report:#?}"),
+            }
+        }
+        // Every item of the dates feed reached an outcome of its own.
+        let items = events
+            .iter()
+            .filter(|e| e.source == "dates" && e.scope == EventScope::Item)
+            .count();
+        if round == 0 {
+            assert_eq!(items, 4, "{events:#?}");
+        }
+    }
+    let states = store.sources().await.unwrap();
+    let latest = chrono::Utc::now() + chrono::Duration::hours(6) + chrono::Duration::minutes(40);
+    for s in &states {
+        assert!(
+            s.next_due_at <= latest,
+            "{} is due {}, past max_interval",
+            s.name,
+            s.next_due_at
+        );
+        assert!(
+            s.etag.as_deref().map_or(0, str::len) <= 1024,
+            "{}: etag of {} bytes kept",
+            s.name,
+            s.etag.as_deref().map_or(0, str::len)
+        );
+    }
+    let rl = states.iter().find(|s| s.name == "ra-huge").unwrap();
+    assert!(rl.next_due_at >= chrono::Utc::now() + chrono::Duration::hours(5));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pathological pages: deep nesting and a page too big to extract in time.
+
+/// An on-topic article page whose body sits `depth` lists deep.
+fn nested_article(title: &str, body: &str, depth: usize) -> String {
+    format!(
+        "<!doctype html><html><head><title>{title}</title></head><body><article><h1>{title}</h1>\
+         {open}<p>{body}</p><p>{body} Again, for the record.</p>{close}</article></body></html>",
+        open = "<ul><li>".repeat(depth),
+        close = "</li></ul>".repeat(depth),
+    )
+}
+
+/// Ten megabytes of unclosed, attributed elements: bounded, but more work than the budget.
+fn heavy_page() -> String {
+    let mut s = String::from("<html><body>");
+    let mut i = 0;
+    while s.len() < 10 << 20 {
+        s.push_str(&format!(
+            "<div class=c{}><span>Microsoft OpenAI w{i}</span><b>x</b>",
+            i % 50
+        ));
+        if i % 3 == 0 {
+            s.push_str("</div>");
+        }
+        i += 1;
+    }
+    s
+}
+
+/// A feed of three items: an ordinary article, one nested 20,000 lists deep (html5ever alone
+/// needs minutes for it in a debug build), and one too heavy to extract within
+/// `http.extract_timeout`. The first two are stored, the third fails with the budget named,
+/// and the run ends well within a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pathological_pages_fail_cleanly_or_extract_quickly() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let para_a = "Microsoft and OpenAI signed a new partnership agreement on Tuesday, the \
+                  companies said, extending the exclusive cloud deal and the investment terms \
+                  that tie OpenAI to Microsoft's Azure for another five years.";
+    let para_b = "OpenAI told staff that Microsoft would keep its stake after the restructuring, \
+                  a partnership change that regulators in Brussels are expected to review \
+                  as part of the wider alliance between the two companies.";
+    let normal = nested_article("Partnership extended", para_a, 2);
+    let deep = nested_article("Stake kept", para_b, 20_000);
+    let heavy = heavy_page();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>P</title>\
+         <link>http://{addr}/</link>\
+         <item><title>normal</title><link>http://{addr}/a/normal</link><guid>n</guid></item>\
+         <item><title>deep</title><link>http://{addr}/a/deep</link><guid>d</guid></item>\
+         <item><title>heavy</title><link>http://{addr}/a/heavy</link><guid>h</guid></item>\
+         </channel></rss>"
+    );
+    let html = |body: String| {
+        move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body) }
+        }
+    };
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route("/a/normal", get(html(normal)))
+        .route("/a/deep", get(html(deep)))
+        .route("/a/heavy", get(html(heavy)));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+extract_timeout = "3s"
+
+[[sources]]
+name = "patho"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+"#,
+        dir.path().join("patho.db").display()
+    );
+    let config = Config::parse(&toml, Path::new("patho.toml")).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let req = RunRequest {
+        trigger: Trigger::Manual,
+        sources: vec![],
+        force: true,
+    };
+    // A hang detector, not a speed target: unbounded, the deep page alone takes minutes.
+    let report = tokio::time::timeout(Duration::from_secs(90), p.run(&req, rx))
+        .await
+        .expect("the run ends instead of hanging")
+        .expect("the run completes");
+    let events = store
+        .events(&EventFilter {
+            run_id: Some(report.run_id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let item = |slug: &str| {
+        events
+            .iter()
+            .find(|e| e.url.as_deref().is_some_and(|u| u.ends_with(slug)))
+            .unwrap_or_else(|| panic!("no event for {slug}: {events:#?}"))
+    };
+    assert_eq!(item("/a/normal").outcome, Outcome::Stored, "{events:#?}");
+    assert_eq!(item("/a/deep").outcome, Outcome::Stored, "{events:#?}");
+    let heavy = item("/a/heavy");
+    assert_eq!(heavy.outcome, Outcome::Failed);
+    assert_eq!(heavy.reason, "extraction took longer than 3s");
+    assert_eq!(report.counts.stored, 2, "{report:#?}");
+    let deep_story = store
+        .stories(&store::StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.url.ends_with("/a/deep"))
+        .expect("deep story stored");
+    assert!(
+        deep_story.text.contains("keep its stake"),
+        "{}",
+        deep_story.text
+    );
+}
+
+/// `newsdesk run` as a process, its first run busy on an article nested 40,000 lists deep (the
+/// unbounded parser spends minutes there): SIGTERM still ends it promptly, exit code 0, with the
+/// run finished in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_daemon_while_it_extracts_a_pathological_page() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = Arc::new(AtomicUsize::new(0));
+    let deep = nested_article(
+        "Deep",
+        "Microsoft and OpenAI renegotiated their partnership agreement, the companies said.",
+        40_000,
+    );
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>P</title>\
+         <link>http://{addr}/</link>\
+         <item><title>deep</title><link>http://{addr}/a/deep</link><guid>d</guid></item>\
+         </channel></rss>"
+    );
+    let counter = served.clone();
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/a/deep",
+            get(move || {
+                let deep = deep.clone();
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { ([(header::CONTENT_TYPE, "text/html")], deep) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    let config = dir.path().join("term.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\nurl = \"sqlite://{}\"\n\n[http]\nallow_private_networks = true\n\
+             per_host_delay = \"0s\"\nrespect_robots_txt = false\n\n[[sources]]\nname = \"deep\"\n\
+             kind = \"feed\"\nurl = \"http://{addr}/feed.xml\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let start = Instant::now();
+    while served.load(Ordering::SeqCst) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "article never fetched"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if signalled.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("daemon still running 30 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let store = store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let runs = store.runs(10, None).await.unwrap();
+    assert!(
+        runs.iter().all(|r| r.finished_at.is_some()),
+        "a run left unfinished: {runs:?}"
+    );
+}
+
+/// Four `newsdesk` processes opening one brand-new SQLite database at the same instant (the
+/// "manual fetch beside the daemon" case), twelve times over: none fails with
+/// `database is locked`, and the database is migrated once.
+#[test]
+fn processes_opening_a_new_database_at_once_never_see_it_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..12 {
+        let db = dir.path().join(format!("new-{round}.db"));
+        let config = dir.path().join(format!("new-{round}.toml"));
+        std::fs::write(
+            &config,
+            format!("[storage]\nurl = \"sqlite://{}\"\n", db.display()),
+        )
+        .unwrap();
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+                    .arg("--config")
+                    .arg(&config)
+                    .arg("sources")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().expect("wait");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "round {round}: {stderr}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk.
+
+/// An on-topic article of its own words (no two are near-copies of each other).
+fn distinct_article(i: usize) -> String {
+    const WORDS: &[&str] = &[
+        "cloud",
+        "compute",
+        "board",
+        "revenue",
+        "model",
+        "license",
+        "exclusive",
+        "talks",
+        "chips",
+        "datacenter",
+        "regulator",
+        "antitrust",
+        "nonprofit",
+        "capped",
+        "profit",
+        "governance",
+        "Azure",
+        "GPT",
+        "Copilot",
+        "Bing",
+        "Altman",
+        "Nadella",
+        "stake",
+        "equity",
+        "investors",
+        "Brussels",
+        "Washington",
+        "London",
+        "engineers",
+        "researchers",
+        "safety",
+        "release",
+        "pricing",
+        "contract",
+        "clause",
+        "AGI",
+        "milestone",
+        "share",
+        "capacity",
+        "energy",
+    ];
+    let mut seed = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut para = String::new();
+    for n in 0..120 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        para.push_str(WORDS[(seed % WORDS.len() as u64) as usize]);
+        para.push_str(if n % 12 == 11 { ". " } else { " " });
+    }
+    format!(
+        "<!doctype html><html><head><title>Microsoft and OpenAI story {i}</title></head><body>\
+         <article><h1>Microsoft and OpenAI story {i}</h1><p>Microsoft and OpenAI extended their \
+         partnership agreement, story {i} reports. {para}</p><p>OpenAI and Microsoft said the \
+         exclusive deal stands. {para}</p></article></body></html>"
+    )
+}
+
+/// Thirty new stories into a SQLite file that may grow by only a few pages: the run stops at
+/// the first "database or disk is full" instead of waiting on every statement, names the disk
+/// in the source's status and the logged event, counts only the stories that are really in
+/// the file, and releases the source's lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_disk_stops_the_run_names_itself_and_never_miscounts() {
+    use newsdesk::store::sqlite::SqliteStore;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let items: String = (0..30)
+        .map(|i| {
+            format!(
+                "<item><title>s{i}</title><link>http://{addr}/a/{i}</link><guid>g{i}</guid></item>"
+            )
+        })
+        .collect();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+         <link>http://{addr}/</link>{items}</channel></rss>"
+    );
+    let counter = hits.clone();
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/a/{i}",
+            get(move |AxPath(i): AxPath<usize>| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async move { ([(header::CONTENT_TYPE, "text/html")], distinct_article(i)) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("full.db").display());
+    let toml = format!(
+        r#"
+[storage]
+url = "{url}"
+
+[schedule]
+item_concurrency = 2
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+
+[[sources]]
+name = "busy"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+"#
+    );
+    let config = Arc::new(Config::parse(&toml, Path::new("full.toml")).expect("config"));
+    // Migrate and sync sources first, then reopen with room for only a few more pages.
+    {
+        let store = SqliteStore::open(&url).await.unwrap();
+        let p = Pipeline::new(config.clone(), Arc::new(store)).unwrap();
+        p.sync_sources().await.unwrap();
+    }
+    let probe = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(&probe)
+        .await
+        .unwrap();
+    let cap = (pages + 6).to_string();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open_with_pragmas(&url, &[("max_page_count", &cap)])
+            .await
+            .unwrap(),
+    );
+    let p = Pipeline::new(config, store.clone()).unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        p.run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        ),
+    )
+    .await
+    .expect("the run ends")
+    .expect("the run completes");
+    let took = started.elapsed();
+    println!(
+        "{report:#?} in {took:?}, {} article requests",
+        hits.load(Ordering::SeqCst)
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories")
+        .fetch_one(&probe)
+        .await
+        .unwrap();
+    let busy = &report.sources[0];
+    assert!(rows < 30, "the cap never bit: {rows} stories");
+    assert_eq!(report.counts.stored, rows, "{report:#?}");
+    assert_eq!(busy.counts.stored, rows);
+    assert!(busy.status.contains("disk full"), "{}", busy.status);
+    // Stopped early: not every article was fetched, and no statement waited out a busy timeout.
+    assert!(
+        hits.load(Ordering::SeqCst) < 30,
+        "every item was still tried"
+    );
+    assert!(took < Duration::from_secs(25), "run took {took:?}");
+    let logged_stored: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM run_events WHERE outcome = 'stored' AND run_id = ?",
+    )
+    .bind(report.run_id)
+    .fetch_one(&probe)
+    .await
+    .unwrap();
+    assert_eq!(logged_stored, rows);
+    let lease: Option<String> =
+        sqlx::query_scalar("SELECT lease_owner FROM sources WHERE name = 'busy'")
+            .fetch_one(&probe)
+            .await
+            .unwrap();
+    assert_eq!(lease, None, "lease still held");
+    let last_error: Option<String> =
+        sqlx::query_scalar("SELECT last_error FROM sources WHERE name = 'busy'")
+            .fetch_one(&probe)
+            .await
+            .unwrap();
+    assert!(
+        last_error.as_deref().unwrap_or("").contains("disk full"),
+        "{last_error:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// An unbounded feed.
+
+/// A feed of 2,000 dated items with `max_items_per_run = 5`: a run fetches the five newest
+/// articles only and says in its `fetched` event how many were left for later; the next run
+/// takes the next five (the first ones are known); `preview` lists five and fetches five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_feed_takes_the_newest_items_per_run_and_leaves_the_rest() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fetched = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let base = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+    // Item i is i hours newer than the base; the feed lists them oldest first.
+    let items: String = (0..2000)
+        .map(|i| {
+            let at = (base + chrono::Duration::hours(i as i64)).to_rfc2822();
+            format!(
+                "<item><title>s{i}</title><link>http://{addr}/a/{i}</link><guid>g{i}</guid>\
+                 <pubDate>{at}</pubDate></item>"
+            )
+        })
+        .collect();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+         <link>http://{addr}/</link>{items}</channel></rss>"
+    );
+    let log = fetched.clone();
+    let app = Router::new()
+        .route(
+            "/feed.xml",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/a/{i}",
+            get(move |AxPath(i): AxPath<usize>| {
+                log.lock().unwrap().push(i);
+                async move { ([(header::CONTENT_TYPE, "text/html")], distinct_article(i)) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[storage]
+url = "sqlite://{}"
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+
+[[sources]]
+name = "huge"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+max_items_per_run = 5
+"#,
+        dir.path().join("huge.db").display()
+    );
+    let config = Arc::new(Config::parse(&toml, Path::new("huge.toml")).expect("config"));
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(config.clone(), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let req = RunRequest {
+        trigger: Trigger::Manual,
+        sources: vec![],
+        force: true,
+    };
+    for (round, expected) in [(0, 1995..2000), (1, 1990..1995)] {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let report = p.run(&req, rx).await.expect("run");
+        let mut got = std::mem::take(&mut *fetched.lock().unwrap());
+        got.sort_unstable();
+        assert_eq!(got, expected.collect::<Vec<_>>(), "round {round}");
+        assert_eq!(report.counts.items, 2000);
+        assert_eq!(report.counts.stored, 5, "round {round}: {report:#?}");
+        let events = store
+            .events(&EventFilter {
+                run_id: Some(report.run_id),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let listed = events
+            .iter()
+            .find(|e| e.outcome == Outcome::Fetched)
+            .expect("fetched event");
+        assert_eq!(
+            listed.reason,
+            "2000 item(s) listed, 1995 new one(s) left for a later run (max_items_per_run = 5)"
+                .replace("1995", if round == 0 { "1995" } else { "1990" }),
+        );
+    }
+    let decisions = p
+        .preview(config.source("huge").unwrap())
+        .await
+        .expect("preview");
+    assert_eq!(decisions.len(), 5);
+    assert_eq!(
+        fetched.lock().unwrap().len(),
+        0,
+        "preview fetched known items"
+    );
+    assert!(
+        decisions.iter().all(|d| d.outcome == "known"),
+        "{decisions:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terminal escapes in remote text.
+
+/// A JSON Feed whose titles and author carry ESC sequences, BEL, C1 controls and a bidi
+/// override, pointing at a page whose `<title>` does too: the stored story, its events, and
+/// the `stories` and `logs` tables printed by the real binary hold none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_escapes_in_titles_never_reach_the_store_or_the_terminal() {
+    const EVIL: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}Deal\u{9b}31m \u{202e}gnp.exe";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "evil",
+        "items": [
+            {"id": "1", "url": format!("http://{addr}/a/1"), "title": format!("{EVIL} one"),
+             "authors": [{"name": format!("{EVIL} Author")}]},
+            {"id": "2", "url": format!("http://{addr}/a/2"), "title": format!("{EVIL} two")},
+        ]
+    })
+    .to_string();
+    let app = Router::new()
+        .route(
+            "/feed.json",
+            get(move || {
+                let feed = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/feed+json")], feed) }
+            }),
+        )
+        .route(
+            "/a/{i}",
+            get(move |AxPath(i): AxPath<usize>| async move {
+                // Page 1 has an ordinary title (the feed's is used as a fallback only when the
+                // page has none); page 2's own title is hostile.
+                let page = distinct_article(i);
+                let page = if i == 2 {
+                    page.replacen("<title>", &format!("<title>{EVIL} "), 1)
+                        .replace("<h1>Microsoft and OpenAI story 2</h1>", "")
+                } else {
+                    page.replace("<title>Microsoft and OpenAI story 1</title>", "")
+                        .replace("<h1>Microsoft and OpenAI story 1</h1>", "")
+                };
+                ([(header::CONTENT_TYPE, "text/html")], page)
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("evil.db");
+    let config_path = dir.path().join("evil.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[storage]\nurl = \"sqlite://{}\"\n\n[http]\nallow_private_networks = true\n\
+             per_host_delay = \"0s\"\nrespect_robots_txt = false\n\n[[sources]]\nname = \"evil\"\n\
+             kind = \"feed\"\nurl = \"http://{addr}/feed.json\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&config_path).expect("config");
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let p = Pipeline::new(Arc::new(config), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = p
+        .run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        )
+        .await
+        .expect("run");
+    assert_eq!(report.counts.stored, 2, "{report:#?}");
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let stories = store
+        .stories(&store::StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for s in &stories {
+        let title = s.title.as_deref().unwrap_or("");
+        assert!(!title.chars().any(unsafe_char), "{title:?}");
+        assert!(title.contains("Deal"), "{title:?}");
+        let author = s.author.as_deref().unwrap_or("");
+        assert!(!author.chars().any(unsafe_char), "{author:?}");
+    }
+    assert!(stories
+        .iter()
+        .any(|s| s.author.as_deref() == Some("[2J]0;ownedDeal31m gnp.exe Author")));
+    let events = store
+        .events(&EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for e in &events {
+        let title = e.title.as_deref().unwrap_or("");
+        assert!(!title.chars().any(unsafe_char), "{title:?}");
+        assert!(!e.reason.chars().any(unsafe_char), "{:?}", e.reason);
+    }
+    for args in [&["stories"][..], &["logs"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(args)
+            .output()
+            .expect("run newsdesk");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Deal"), "{args:?}: {text}");
+        assert!(
+            !text.chars().any(|c| c != '\n' && unsafe_char(c)),
+            "{args:?}: {text:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases that a run outlasts.
+
+/// A slow article site (each article takes 400 ms) behind a source with twelve items and a 1 s
+/// lease: a run outlasts its lease several times over. Run A keeps renewing it, so run B
+/// (another process-like pipeline on the same database) finds the source busy instead of
+/// fetching it a second time; every article is fetched once. Then a lease stolen mid-run makes
+/// run A stop starting items and leave the source state to the thief.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_renews_the_leases_it_works_on_and_stops_on_a_lost_one() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(Mutex::new(Vec::<String>::new()));
+    let feed = |prefix: &'static str| {
+        let items: String = (0..12)
+            .map(|i| {
+                format!(
+                    "<item><title>{prefix}{i}</title><link>http://{addr}/{prefix}/{i}</link>\
+                     <guid>{prefix}{i}</guid></item>"
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+             <link>http://{addr}/</link>{items}</channel></rss>"
+        )
+    };
+    let (feed_a, feed_b) = (feed("a"), feed("b"));
+    let log = hits.clone();
+    let app = Router::new()
+        .route(
+            "/a.xml",
+            get(move || {
+                let f = feed_a.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], f) }
+            }),
+        )
+        .route(
+            "/b.xml",
+            get(move || {
+                let f = feed_b.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], f) }
+            }),
+        )
+        .route(
+            "/{prefix}/{i}",
+            get(move |AxPath((prefix, i)): AxPath<(String, usize)>| {
+                log.lock().unwrap().push(format!("{prefix}/{i}"));
+                async move {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    let n = if prefix == "a" { i } else { 100 + i };
+                    ([(header::CONTENT_TYPE, "text/html")], distinct_article(n))
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("lease.db").display());
+    let toml = format!(
+        r#"
+[storage]
+url = "{url}"
+
+[schedule]
+lease = "1s"
+item_concurrency = 1
+
+[http]
+allow_private_networks = true
+per_host_delay = "0s"
+per_host_concurrency = 4
+respect_robots_txt = false
+
+[[sources]]
+name = "slow"
+kind = "feed"
+url = "http://{addr}/a.xml"
+
+[[sources]]
+name = "stolen"
+kind = "feed"
+url = "http://{addr}/b.xml"
+"#
+    );
+    let config = Arc::new(Config::parse(&toml, Path::new("lease.toml")).expect("config"));
+    let pipeline = || async {
+        let store: Arc<dyn Store> = Arc::from(store::open(&url).await.unwrap());
+        Pipeline::new(config.clone(), store).unwrap()
+    };
+    let (a, b) = (pipeline().await, pipeline().await);
+    a.sync_sources().await.unwrap();
+    let req = |name: &str| RunRequest {
+        trigger: Trigger::Manual,
+        sources: vec![name.to_string()],
+        force: true,
+    };
+
+    // 1. Renewal: B tries the source 2.5 s into A's run (the lease alone would have expired).
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_tx2, rx2) = tokio::sync::watch::channel(false);
+    let req_a = req("slow");
+    let run_a = a.run(&req_a, rx);
+    let req_b = req("slow");
+    let run_b = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        b.run(&req_b, rx2).await
+    };
+    let (ra, rb) = tokio::join!(run_a, run_b);
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sources[0].status, "ok", "{ra:#?}");
+    assert_eq!(ra.counts.stored, 12, "{ra:#?}");
+    assert!(rb.sources[0].status.starts_with("busy"), "{rb:#?}");
+    let fetched: Vec<String> = std::mem::take(&mut *hits.lock().unwrap());
+    assert_eq!(fetched.len(), 12, "articles fetched twice: {fetched:?}");
+
+    // 2. Loss: the lease of "stolen" is taken over 1.5 s into A's run.
+    let probe = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let req_a = req("stolen");
+    let run_a = a.run(&req_a, rx);
+    let thief = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let far = chrono::Utc::now().timestamp_millis() + 3_600_000;
+        sqlx::query(
+            "UPDATE sources SET lease_owner = 'thief', lease_until = ? WHERE name = 'stolen'",
+        )
+        .bind(far)
+        .execute(&probe)
+        .await
+        .unwrap();
+    };
+    let (ra, ()) = tokio::join!(run_a, thief);
+    let ra = ra.unwrap();
+    let status = &ra.sources[0].status;
+    assert!(status.starts_with("lease lost"), "{ra:#?}");
+    let fetched = hits.lock().unwrap().len();
+    assert!(
+        fetched < 12,
+        "kept working on a lost source: {fetched} articles"
+    );
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT lease_owner FROM sources WHERE name = 'stolen'")
+            .fetch_one(&probe)
+            .await
+            .unwrap();
+    assert_eq!(
+        owner.as_deref(),
+        Some("thief"),
+        "the thief's lease was released"
+    );
+}
+
+/// A run whose process was killed (started, never finished, no live lease) is marked
+/// `abandoned` by the next run once the lease time has passed, and `logs` says so; a run that
+/// still holds a live lease is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_killed_processes_are_marked_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("abandoned.db");
+    let config_path = dir.path().join("abandoned.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[storage]\nurl = \"sqlite://{}\"\n\n[schedule]\nlease = \"1s\"\n\n[[sources]]\n\
+             name = \"idle\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/feed.xml\"\n\
+             enabled = false\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let config = Arc::new(Config::load(&config_path).expect("config"));
+    let store: Arc<dyn Store> = Arc::from(store::open(&config.storage.url).await.unwrap());
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let dead = store.start_run(Trigger::Schedule, hour_ago).await.unwrap();
+    // A live one: its process holds a lease that is still valid.
+    let alive = store.start_run(Trigger::Manual, hour_ago).await.unwrap();
+    let probe = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let p = Pipeline::new(config.clone(), store.clone()).unwrap();
+    p.sync_sources().await.unwrap();
+    let until = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    sqlx::query("UPDATE runs SET owner = 'other-daemon' WHERE id = ?")
+        .bind(alive)
+        .execute(&probe)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sources SET lease_owner = 'other-daemon', lease_until = ?")
+        .bind(until)
+        .execute(&probe)
+        .await
+        .unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = p
+        .run(
+            &RunRequest {
+                trigger: Trigger::Manual,
+                sources: vec![],
+                force: true,
+            },
+            rx,
+        )
+        .await
+        .expect("run");
+    let runs = store.runs(10, None).await.unwrap();
+    let run = |id: i64| runs.iter().find(|r| r.id == id).expect("run listed");
+    assert!(run(dead).abandoned_at.is_some(), "{runs:#?}");
+    assert!(run(dead).finished_at.is_none());
+    assert!(run(alive).abandoned_at.is_none(), "{runs:#?}");
+    assert!(run(report.run_id).finished_at.is_some());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config_path)
+        .arg("logs")
+        .output()
+        .expect("logs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{dead} ")))
+        .unwrap_or_else(|| panic!("run {dead} not in logs: {text}"));
+    assert!(line.contains("abandoned"), "{line}");
+}

@@ -85,7 +85,77 @@ contract!(
     set_cluster_ids_moves_stories_between_clusters,
     item_retries_are_kept_until_the_item_is_final,
     read_only_open_reads_counts_and_refuses_writes,
+    renewed_leases_hold_and_lost_ones_say_so,
+    dead_runs_are_marked_abandoned,
 );
+
+async fn renewed_leases_hold_and_lost_ones_say_so(db: Db) {
+    let a = with_sources(&db, 1).await;
+    let b = db.open().await;
+    let got = a
+        .lease_sources(&[], true, "daemon-a", t0(), LEASE)
+        .await
+        .expect("lease");
+    assert_eq!(got.len(), 1);
+    // Renewed before it runs out: still held past the first expiry.
+    assert!(a
+        .renew_lease("s0000", "daemon-a", t0() + secs(1200))
+        .await
+        .expect("renew"));
+    let at = t0() + secs(900);
+    let stolen = b
+        .lease_sources(&[], true, "daemon-b", at, LEASE)
+        .await
+        .expect("lease b");
+    assert!(stolen.is_empty(), "taken despite renewal");
+    // Past the renewed time it goes to daemon-b, and daemon-a learns it lost it.
+    let at = t0() + secs(1200);
+    let stolen = b
+        .lease_sources(&[], true, "daemon-b", at, LEASE)
+        .await
+        .expect("lease b");
+    assert_eq!(stolen.len(), 1);
+    assert!(!a
+        .renew_lease("s0000", "daemon-a", at + secs(600))
+        .await
+        .expect("renew"));
+    let s = b.sources().await.expect("sources");
+    assert_eq!(s[0].lease_owner.as_deref(), Some("daemon-b"));
+}
+
+async fn dead_runs_are_marked_abandoned(db: Db) {
+    let store = with_sources(&db, 1).await;
+    let dead = store.start_run(Trigger::Schedule, t0()).await.expect("run");
+    let live = store.start_run(Trigger::Manual, t0()).await.expect("run");
+    store
+        .claim_run_and_mark_abandoned(live, "daemon-live", t0(), LEASE)
+        .await
+        .expect("claim");
+    store
+        .lease_sources(&[], true, "daemon-live", t0() + secs(700), LEASE)
+        .await
+        .expect("lease");
+    let now = t0() + secs(700);
+    let newest = store.start_run(Trigger::Manual, now).await.expect("run");
+    let marked = store
+        .claim_run_and_mark_abandoned(newest, "daemon-new", now, LEASE)
+        .await
+        .expect("mark");
+    assert_eq!(marked, 1);
+    let runs = store.runs(10, None).await.expect("runs");
+    let run = |id: i64| runs.iter().find(|r| r.id == id).expect("listed").clone();
+    assert_eq!(run(dead).abandoned_at, Some(now));
+    assert_eq!(run(live).abandoned_at, None);
+    assert_eq!(run(newest).abandoned_at, None);
+    // A run marked by mistake that finishes after all is not abandoned.
+    store
+        .finish_run(dead, &RunCounts::default(), now + secs(1))
+        .await
+        .expect("finish");
+    let runs = store.runs(10, Some(dead)).await.expect("runs");
+    assert_eq!(runs[0].abandoned_at, None);
+    assert!(runs[0].finished_at.is_some());
+}
 
 /// A fixed instant with whole milliseconds (what both stores keep).
 fn t0() -> DateTime<Utc> {
@@ -109,6 +179,7 @@ fn src(name: &str) -> SourceConfig {
         drop_selectors: Vec::new(),
         max_body_bytes: None,
         interval: None,
+        max_items_per_run: None,
         enabled: true,
     }
 }

@@ -424,9 +424,16 @@ async fn health(State(st): State<Arc<AdminState>>) -> Response {
         }
         Err(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE, None),
     };
+    // A full disk answers reads but refuses every write: not healthy, whatever the sources say.
+    let write_error = st.store.write_error();
+    let (status, code) = match (&db, &write_error) {
+        (Ok(()), Some(_)) => ("disk_full", StatusCode::SERVICE_UNAVAILABLE),
+        _ => (status, code),
+    };
     let last_success = sources.as_ref().and_then(|h| h.last_success_at);
     let body = json!({
         "status": status,
+        "storage_error": write_error,
         "reason": sources.as_ref().and_then(|h| h.reason.clone()),
         "database": match (&db, &states) {
             (Ok(()), Ok(_)) => "ok".to_string(),

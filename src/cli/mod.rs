@@ -326,7 +326,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config, config_path)) {
+    let result = runtime.block_on(dispatch(cli.command, config, config_path));
+    // A blocking task still running (an extraction past its budget) must not hold the exit:
+    // dropping the runtime would wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -450,7 +454,9 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
                 .map(chrono::Duration::from_std)
                 .transpose()
                 .context("--since is too long")?
-                .map(|d| chrono::Utc::now() - d);
+                .map(|d| chrono::Utc::now().checked_sub_signed(d))
+                .map(|t| t.context("--since is too long"))
+                .transpose()?;
             let filter = EventFilter {
                 run_id: run,
                 source,
@@ -721,7 +727,10 @@ async fn cmd_logs(store: &dyn Store, filter: &EventFilter, format: Format) -> an
                 r.id.to_string(),
                 r.trigger.as_str().into(),
                 output::time(Some(r.started_at)),
-                output::time(r.finished_at),
+                match (r.finished_at, r.abandoned_at) {
+                    (None, Some(_)) => "abandoned".to_string(),
+                    (finished, _) => output::time(finished),
+                },
                 format!("{}/{}", c.sources - c.sources_failed, c.sources),
                 c.stored.to_string(),
                 c.duplicates.to_string(),

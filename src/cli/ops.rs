@@ -171,8 +171,8 @@ fn event_line(e: &Event) -> String {
         e.run_id,
         e.source,
         e.outcome.as_str(),
-        item.replace(['\n', '\r', '\t'], " "),
-        e.reason.replace(['\n', '\r', '\t'], " ")
+        output::escape_controls(&item.replace(['\n', '\r', '\t'], " ")),
+        output::escape_controls(&e.reason.replace(['\n', '\r', '\t'], " "))
     )
 }
 

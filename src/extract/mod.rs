@@ -4,6 +4,7 @@
 //! `text` has one paragraph per line, with clutter removed. Clutter rules live as data in
 //! [`rules`]; [`run_extract_command`] backs the `newsdesk extract` CLI subcommand.
 
+pub mod bounded;
 mod command;
 mod content;
 mod meta;
@@ -11,9 +12,11 @@ pub mod rules;
 
 pub use command::{run_extract_command, ExtractCommandError, ExtractFormat};
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use content::{Block, Kind};
-use scraper::{Html, Selector};
+use scraper::Selector;
 use url::Url;
 
 /// What the extractor found on a page.
@@ -59,7 +62,7 @@ impl SiteRules {
         let parse = |sel: &str| {
             Selector::parse(sel).map_err(|e| SiteRuleError {
                 selector: sel.to_string(),
-                reason: e.to_string(),
+                reason: crate::config::selector_reason(&e.to_string()),
             })
         };
         Ok(SiteRules {
@@ -79,25 +82,56 @@ pub fn extract(html: &str, page_url: Option<&Url>) -> Article {
     extract_with(html, page_url, &SiteRules::default())
 }
 
+/// Extraction gave up on a page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    /// The time budget ran out (a pathological page); the page is abandoned.
+    #[error("extraction took longer than {0:?}")]
+    TooSlow(Duration),
+}
+
 /// [`extract`] with an operator's [`SiteRules`]. A body selector that matches nothing on the
 /// page (a redesign) falls back to the generic extraction rather than storing an empty body.
+/// Nesting depth and element count are bounded (see [`bounded`]).
 pub fn extract_with(html: &str, page_url: Option<&Url>, rules: &SiteRules) -> Article {
-    let doc = Html::parse_document(html);
+    // Without a budget there is no deadline to pass.
+    extract_within(html, page_url, rules, None).unwrap_or_default()
+}
+
+/// [`extract_with`] that gives up once `budget` has been spent (checked between chunks of
+/// parsing and between stages), so a blocking thread running it always comes back.
+pub fn extract_within(
+    html: &str,
+    page_url: Option<&Url>,
+    rules: &SiteRules,
+    budget: Option<Duration>,
+) -> Result<Article, ExtractError> {
+    let started = Instant::now();
+    let deadline = budget.and_then(|b| started.checked_add(b));
+    let too_slow = || ExtractError::TooSlow(budget.unwrap_or_default());
+    let past = || deadline.is_some_and(|d| Instant::now() >= d);
+    let doc = bounded::parse_document(html, deadline).map_err(|_| too_slow())?;
     let meta = meta::read(&doc, page_url);
+    if past() {
+        return Err(too_slow());
+    }
     let blocks = content::extract_blocks(&doc, &meta.title_variants, rules);
+    if past() {
+        return Err(too_slow());
+    }
     let text = blocks
         .iter()
         .map(|b| b.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    Article {
+    Ok(Article {
         title: meta.title,
         author: meta.author,
         published_at: meta.published_at,
         canonical_url: meta.canonical_url,
         text,
         html: sanitize(&assemble_html(&blocks), page_url),
-    }
+    })
 }
 
 /// An element's attribute by name. `Element::attr` interns the name as an atom on every call

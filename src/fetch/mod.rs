@@ -92,6 +92,9 @@ pub enum FetchError {
     Network(String),
 }
 
+/// Longest `ETag` / `Last-Modified` kept for the next conditional GET.
+const MAX_VALIDATOR_BYTES: usize = 1024;
+
 /// Generic `Accept` when the caller names none.
 const DEFAULT_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -252,9 +255,11 @@ impl Fetcher {
                 .map(str::to_string)
         };
         let content_type = text_header(header::CONTENT_TYPE);
+        // Validators are stored per source and sent back: a giant one is junk, not kept.
+        let validator = |name| text_header(name).filter(|v| v.len() <= MAX_VALIDATOR_BYTES);
         let validators = Validators {
-            etag: text_header(header::ETAG),
-            last_modified: text_header(header::LAST_MODIFIED),
+            etag: validator(header::ETAG),
+            last_modified: validator(header::LAST_MODIFIED),
         };
         if status == 304 {
             return Ok(Fetched {
@@ -367,12 +372,18 @@ fn merge_validators(got: Validators, sent: Option<&Validators>) -> Validators {
 fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(FetchError::InvalidUrl(format!(
-            "scheme '{}' is not http or https: {url}",
-            url.scheme()
+            "scheme '{}' is not http or https: {}",
+            truncate_chars(url.scheme(), 40),
+            url_for_message(url.as_str())
         )));
     }
     let ip = match url.host() {
-        None => return Err(FetchError::InvalidUrl(format!("no host: {url}"))),
+        None => {
+            return Err(FetchError::InvalidUrl(format!(
+                "no host: {}",
+                url_for_message(url.as_str())
+            )))
+        }
         Some(url::Host::Domain(_)) => return Ok(()),
         Some(url::Host::Ipv4(v4)) => std::net::IpAddr::V4(v4),
         Some(url::Host::Ipv6(v6)) => std::net::IpAddr::V6(v6),
@@ -381,9 +392,26 @@ fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
         return Ok(());
     }
     match ssrf::blocked_reason(ip) {
-        Some(why) => Err(FetchError::Blocked(format!("{url}: {ip} is {why}"))),
+        Some(why) => Err(FetchError::Blocked(format!(
+            "{}: {ip} is {why}",
+            url_for_message(url.as_str())
+        ))),
         None => Ok(()),
     }
+}
+
+/// `s` cut to at most `max` characters, ending in `…` when cut: URLs and error chains quoted
+/// in messages (a 100 KB link must not fill every log line).
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if s.chars().count() > max => format!("{}…", &s[..at]),
+        _ => s.to_string(),
+    }
+}
+
+/// A URL as quoted in messages: at most 200 characters.
+pub fn url_for_message(url: &str) -> String {
+    truncate_chars(url, 200)
 }
 
 /// `Retry-After` is either delta-seconds or an HTTP date.
@@ -416,7 +444,7 @@ fn map_reqwest(e: reqwest::Error) -> FetchError {
         chain.push(s.to_string());
         src = s.source();
     }
-    let text = chain.join(": ");
+    let text = truncate_chars(&chain.join(": "), 1000);
     if e.is_timeout() {
         FetchError::Timeout(text)
     } else {
@@ -427,6 +455,15 @@ fn map_reqwest(e: reqwest::Error) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_text_is_cut_on_a_char_boundary() {
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abcd", 3), "ab…");
+        assert_eq!(truncate_chars("ééééé", 4), "ééé…");
+        let url = format!("https://e.example/{}", "x".repeat(100_000));
+        assert_eq!(url_for_message(&url).chars().count(), 200);
+    }
 
     #[test]
     fn retry_after_forms() {

@@ -41,6 +41,11 @@ const BLOCKED_V6: &[(u128, u8, &str)] = &[
         20,
         "documentation",
     ),
+    (
+        0x0064_ff9b_0001_0000_0000_0000_0000_0000,
+        48,
+        "local-use NAT64",
+    ),
     (0xfc00_0000_0000_0000_0000_0000_0000_0000, 7, "unique-local"),
     (0xfe80_0000_0000_0000_0000_0000_0000_0000, 10, "link-local"),
     (0xfec0_0000_0000_0000_0000_0000_0000_0000, 10, "site-local"),
@@ -49,6 +54,10 @@ const BLOCKED_V6: &[(u128, u8, &str)] = &[
 
 /// NAT64 well-known prefix 64:ff9b::/96: the low 32 bits are an IPv4 address.
 const NAT64_PREFIX: u128 = 0x0064_ff9b_0000_0000_0000_0000_0000_0000;
+/// SIIT IPv4-translated addresses ::ffff:0:0:0/96 (RFC 2765): the low 32 bits are IPv4.
+const SIIT_PREFIX: u128 = 0x0000_0000_0000_0000_ffff_0000_0000_0000;
+/// 6to4 2002::/16 (RFC 3056): bits 16–48 are the IPv4 address of the site.
+const SIX_TO_FOUR_PREFIX: u128 = 0x2002_0000_0000_0000_0000_0000_0000_0000;
 
 fn in_prefix(addr: u128, net: u128, len: u8, bits: u8) -> bool {
     if len == 0 {
@@ -67,8 +76,14 @@ pub fn blocked_reason(ip: IpAddr) -> Option<&'static str> {
                 return blocked_v4(v4);
             }
             let bits = u128::from(v6);
-            if in_prefix(bits, NAT64_PREFIX, 96, 128) {
-                return blocked_v4(Ipv4Addr::from(bits as u32));
+            // Forms that carry an IPv4 address are judged by it: NAT64 and SIIT in the low 32
+            // bits, 6to4 in bits 16–48 (2002:AABB:CCDD::).
+            let low32 = Ipv4Addr::from((bits & 0xffff_ffff) as u32);
+            if in_prefix(bits, NAT64_PREFIX, 96, 128) || in_prefix(bits, SIIT_PREFIX, 96, 128) {
+                return blocked_v4(low32);
+            }
+            if in_prefix(bits, SIX_TO_FOUR_PREFIX, 16, 128) {
+                return blocked_v4(Ipv4Addr::from(((bits >> 80) & 0xffff_ffff) as u32));
             }
             blocked_v6(v6)
         }
@@ -206,6 +221,14 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::7f00:1",
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101:1::1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a00:1",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b:1::a00:1",
         ];
         for ip in blocked {
             let ip: IpAddr = ip.parse().unwrap();
@@ -219,6 +242,8 @@ mod tests {
             "2606:4700::1111",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:0:808:808",
         ];
         for ip in public {
             let ip: IpAddr = ip.parse().unwrap();

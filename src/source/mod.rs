@@ -200,6 +200,37 @@ fn http_url(base: &Url, href: &str) -> Option<Url> {
     matches!(u.scheme(), "http" | "https").then_some(u)
 }
 
+/// Whether `c` is a control character (C0, DEL, C1) or a bidirectional formatting character
+/// (embeddings, overrides, isolates, marks): what lets a remote site drive an operator's
+/// terminal (ESC sequences, BEL) or reorder what it shows (`U+202E`).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Remote text made one safe line: whitespace controls become spaces, other controls and
+/// bidirectional formatting characters are removed, runs of spaces collapse, ends are trimmed.
+pub fn clean_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = match c {
+            '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => ' ',
+            c if is_unsafe_char(c) => continue,
+            c => c,
+        };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let kept = out.trim_end().len();
+    out.truncate(kept);
+    out
+}
+
 fn entry_to_item(e: &feed_rs::model::Entry, base: &Url) -> Option<SourceItem> {
     let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
     // An RSS guid is often the permalink itself when there is no <link>.
@@ -211,12 +242,15 @@ fn entry_to_item(e: &feed_rs::model::Entry, base: &Url) -> Option<SourceItem> {
     Some(SourceItem {
         guid,
         url,
-        title: e.title.as_ref().map(plain_text).filter(|t| !t.is_empty()),
+        title: e
+            .title
+            .as_ref()
+            .map(|t| clean_line(&plain_text(t)))
+            .filter(|t| !t.is_empty()),
         author: e
             .authors
             .iter()
-            .find_map(|p| p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()))
-            .map(str::to_string),
+            .find_map(|p| p.name.as_deref().map(clean_line).filter(|n| !n.is_empty())),
         published_at: e.published.or(e.updated),
     })
 }
@@ -231,13 +265,18 @@ pub fn parse_listing(
     base: &Url,
     link_selector: &str,
 ) -> Result<Vec<SourceItem>, SourceError> {
-    let sel = scraper::Selector::parse(link_selector)
-        .map_err(|e| SourceError::Selector(format!("'{link_selector}': {e}")))?;
+    let sel = scraper::Selector::parse(link_selector).map_err(|e| {
+        SourceError::Selector(format!(
+            "'{link_selector}': {}",
+            crate::config::selector_reason(&e.to_string())
+        ))
+    })?;
     let anchor =
         scraper::Selector::parse("a[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
     let base_sel =
         scraper::Selector::parse("base[href]").map_err(|e| SourceError::Selector(e.to_string()))?;
-    let doc = scraper::Html::parse_document(html);
+    // Bounded like article pages: a listing page is just as remote.
+    let doc = crate::extract::bounded::parse(html);
     let page_base = doc
         .select(&base_sel)
         .next()
@@ -280,6 +319,16 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://news.example.com/section/").unwrap()
+    }
+
+    #[test]
+    fn clean_line_strips_terminal_controls_and_bidi_overrides() {
+        assert_eq!(
+            clean_line("Story \u{1b}[31mRED\u{7} \u{202E}gnp.exe\u{9b}2J\n next"),
+            "Story [31mRED gnp.exe2J next"
+        );
+        assert_eq!(clean_line("  plain  title "), "plain title");
+        assert_eq!(clean_line("\u{2067}x\u{2069}\u{200F}"), "x");
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub mod sqlite;
 pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The disk (or the database's size limit) is full: no write succeeds until space is freed.
+    #[error("disk full: {0}")]
+    DiskFull(sqlx::Error),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -42,6 +45,50 @@ pub enum StoreError {
         /// The value found.
         value: String,
     },
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Sorts out a full disk (SQLite `SQLITE_FULL`, PostgreSQL `53100`, `ENOSPC`), which the
+    /// pipeline treats differently from every other database error: it stops the run.
+    fn from(e: sqlx::Error) -> StoreError {
+        let full = match &e {
+            sqlx::Error::Database(db) => {
+                matches!(db.code().as_deref(), Some("13" | "53100"))
+                    || db.message().contains("database or disk is full")
+            }
+            sqlx::Error::Io(io) => io.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        };
+        if full {
+            StoreError::DiskFull(e)
+        } else {
+            StoreError::Database(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether this is a full disk: every further write will fail too.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull(_))
+    }
+}
+
+/// The last write failure for want of space, kept in memory (the database cannot hold it)
+/// for `/health`; shared by the store implementations.
+#[derive(Debug, Clone, Default)]
+pub struct WriteHealth(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl WriteHealth {
+    /// The failure, if one is standing.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records a failure, or clears it with `None`.
+    pub fn set(&self, error: Option<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
 }
 
 /// What started a run.
@@ -374,6 +421,9 @@ pub struct Run {
     pub started_at: DateTime<Utc>,
     /// End time; `None` while running (or if the process died).
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the run was found abandoned: unfinished, older than the lease, and its process holds
+    /// no live lease any more (killed). Cleared should it finish after all.
+    pub abandoned_at: Option<DateTime<Utc>>,
     /// Its counts.
     pub counts: RunCounts,
 }
@@ -525,8 +575,28 @@ pub trait Store: Send + Sync {
         update: &SourceUpdate,
     ) -> Result<(), StoreError>;
 
+    /// Extends `owner`'s lease on `name` to `until` (a heartbeat while the run still works on
+    /// it); `false` when the lease is no longer `owner`'s (another run took the source over).
+    async fn renew_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Records the start of a run; gives its id.
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError>;
+
+    /// Names `owner` (the pipeline's lease owner) as the process of run `run_id`, and marks
+    /// abandoned every other unfinished run started more than `lease` before `now` whose process
+    /// holds no live lease; gives how many were marked.
+    async fn claim_run_and_mark_abandoned(
+        &self,
+        run_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<u64, StoreError>;
 
     /// Records the end of a run.
     async fn finish_run(
@@ -641,6 +711,11 @@ pub trait Store: Send + Sync {
 
     /// Size of the database in bytes, as the database reports it.
     async fn database_size(&self) -> Result<i64, StoreError>;
+    /// The standing write failure (a full disk) a run reported, for health checks.
+    fn write_error(&self) -> Option<String>;
+
+    /// Records (or, with `None`, clears) the standing write failure.
+    fn set_write_error(&self, error: Option<String>);
 }
 
 /// Opens the store named by `storage.url`, creating the database and running migrations.

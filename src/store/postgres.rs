@@ -40,6 +40,7 @@ const STATEMENT_TIMEOUT: &str = "60s";
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    write_health: WriteHealth,
 }
 
 impl PgStore {
@@ -77,7 +78,10 @@ impl PgStore {
             Err(e) => return Err(e.into()),
         };
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            write_health: WriteHealth::default(),
+        })
     }
 
     /// Connects to an existing, migrated database for reading only: nothing is created or
@@ -105,7 +109,10 @@ impl PgStore {
                 .await
                 .map_err(|e| bad_url(format!("cannot read its schema version: {e}")))?;
         super::check_schema_version(&redact_url(url), applied, &MIGRATOR)?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            write_health: WriteHealth::default(),
+        })
     }
 
     /// The connection pool (for tests and tools that inspect the database).
@@ -272,6 +279,7 @@ fn run_from_row(row: &PgRow) -> Result<Run, StoreError> {
         trigger,
         started_at: row.try_get("started_at")?,
         finished_at: row.try_get("finished_at")?,
+        abandoned_at: row.try_get("abandoned_at")?,
         counts: RunCounts {
             sources: row.try_get("sources")?,
             sources_failed: row.try_get("sources_failed")?,
@@ -438,6 +446,22 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn renew_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE sources SET lease_until = $1 WHERE name = $2 AND lease_owner = $3")
+                .bind(until)
+                .bind(name)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let row =
             sqlx::query("INSERT INTO runs (trigger, started_at) VALUES ($1, $2) RETURNING id")
@@ -448,6 +472,36 @@ impl Store for PgStore {
         Ok(row.try_get("id")?)
     }
 
+    async fn claim_run_and_mark_abandoned(
+        &self,
+        run_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        let before = chrono::Duration::from_std(lease)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(now);
+        sqlx::query("UPDATE runs SET owner = $1 WHERE id = $2")
+            .bind(owner)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        let done = sqlx::query(
+            "UPDATE runs SET abandoned_at = $1 \
+             WHERE finished_at IS NULL AND abandoned_at IS NULL AND id <> $2 AND started_at <= $3 \
+               AND NOT EXISTS (SELECT 1 FROM sources \
+                               WHERE lease_owner = runs.owner AND lease_until > $1)",
+        )
+        .bind(now)
+        .bind(run_id)
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn finish_run(
         &self,
         run_id: i64,
@@ -455,7 +509,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE runs SET finished_at = $1, sources = $2, sources_failed = $3, items = $4, \
+            "UPDATE runs SET finished_at = $1, abandoned_at = NULL, sources = $2, sources_failed = $3, items = $4, \
              known = $5, stored = $6, duplicates = $7, off_topic = $8, failed = $9 \
              WHERE id = $10",
         )
@@ -761,6 +815,14 @@ impl Store for PgStore {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    fn write_error(&self) -> Option<String> {
+        self.write_health.get()
+    }
+
+    fn set_write_error(&self, error: Option<String>) {
+        self.write_health.set(error);
     }
 }
 

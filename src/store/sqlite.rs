@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    write_health: WriteHealth,
 }
 
 /// `<database>-wal`, SQLite's write-ahead log beside the database.
@@ -52,6 +53,15 @@ async fn lock_for_migration(db_file: &Path, url: &str) -> Result<std::fs::File, 
 impl SqliteStore {
     /// Opens (creating file and folders) and migrates the database at `url` (`sqlite://path`).
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        Self::open_with_pragmas(url, &[]).await
+    }
+
+    /// [`SqliteStore::open`] with extra `PRAGMA`s run on every connection (for instance
+    /// `max_page_count`, to bound the file: tests use it to fill the "disk").
+    pub async fn open_with_pragmas(
+        url: &str,
+        pragmas: &[(&str, &str)],
+    ) -> Result<SqliteStore, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Url {
                 url: url.to_string(),
@@ -71,20 +81,29 @@ impl SqliteStore {
                 })?;
             }
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
         // SQLite gives sqlx's migrator no lock, so two processes opening a new database at once
         // (a manual fetch started beside the daemon) would both apply the first migration. A
-        // lock file beside the database makes the second wait and then find it applied.
+        // lock file beside the database makes the second wait and then find it applied. It is
+        // taken before connecting: the first connection to a new file switches it to WAL, which
+        // needs an exclusive lock that SQLite's busy timeout does not wait for.
         let _migration_lock = if file == Path::new(":memory:") {
             None
         } else {
             Some(lock_for_migration(&file, url).await?)
         };
+        let mut opts = opts;
+        for (key, value) in pragmas {
+            opts = opts.pragma(key.to_string(), value.to_string());
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            write_health: WriteHealth::default(),
+        })
     }
 
     /// Opens an existing, migrated database at `url` for reading only: no file or folder is
@@ -140,7 +159,13 @@ impl SqliteStore {
         let applied = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
             .fetch_one(&pool)
             .await?;
-        Ok((SqliteStore { pool }, applied))
+        Ok((
+            SqliteStore {
+                pool,
+                write_health: WriteHealth::default(),
+            },
+            applied,
+        ))
     }
 
     async fn lease(
@@ -266,6 +291,7 @@ fn run_from_row(row: &SqliteRow) -> Result<Run, StoreError> {
         trigger,
         started_at: from_millis(row.try_get("started_at")?),
         finished_at: opt_time(row, "finished_at")?,
+        abandoned_at: opt_time(row, "abandoned_at")?,
         counts: RunCounts {
             sources: row.try_get("sources")?,
             sources_failed: row.try_get("sources_failed")?,
@@ -426,6 +452,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn renew_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE sources SET lease_until = ? WHERE name = ? AND lease_owner = ?")
+                .bind(to_millis(until))
+                .bind(name)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn start_run(&self, trigger: Trigger, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let row = sqlx::query("INSERT INTO runs (trigger, started_at) VALUES (?, ?) RETURNING id")
             .bind(trigger.as_str())
@@ -435,6 +477,35 @@ impl Store for SqliteStore {
         Ok(row.try_get("id")?)
     }
 
+    async fn claim_run_and_mark_abandoned(
+        &self,
+        run_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        let now_ms = to_millis(now);
+        let before = now_ms.saturating_sub(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        sqlx::query("UPDATE runs SET owner = ? WHERE id = ?")
+            .bind(owner)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        let done = sqlx::query(
+            "UPDATE runs SET abandoned_at = ? \
+             WHERE finished_at IS NULL AND abandoned_at IS NULL AND id <> ? AND started_at <= ? \
+               AND NOT EXISTS (SELECT 1 FROM sources \
+                               WHERE lease_owner = runs.owner AND lease_until > ?)",
+        )
+        .bind(now_ms)
+        .bind(run_id)
+        .bind(before)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn finish_run(
         &self,
         run_id: i64,
@@ -442,7 +513,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE runs SET finished_at = ?, sources = ?, sources_failed = ?, items = ?, \
+            "UPDATE runs SET finished_at = ?, abandoned_at = NULL, sources = ?, sources_failed = ?, items = ?, \
              known = ?, stored = ?, duplicates = ?, off_topic = ?, failed = ? WHERE id = ?",
         )
         .bind(to_millis(now))
@@ -747,6 +818,14 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?)
     }
+
+    fn write_error(&self) -> Option<String> {
+        self.write_health.get()
+    }
+
+    fn set_write_error(&self, error: Option<String>) {
+        self.write_health.set(error);
+    }
 }
 
 impl SqliteStore {
@@ -832,7 +911,12 @@ impl SqliteStore {
                 self.record_item(Some(seen), &ev).await?;
                 Ok(InsertOutcome::Duplicate { of, key })
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                // Roll back now, on this connection, rather than when the dropped transaction
+                // gets to it: after "disk full" SQLite may keep the write lock until then.
+                let _ = tx.rollback().await;
+                Err(e.into())
+            }
         }
     }
 }

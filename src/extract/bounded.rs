@@ -1,0 +1,270 @@
+//! Bounded tree building: a page's nesting depth and element count are capped while html5ever
+//! builds the tree, and a deadline is checked between chunks of input.
+//!
+//! html5ever scans its stack of open elements on most tags, so a page nested tens of thousands
+//! deep costs time quadratic in its size (a 40,000-deep `<ul><li>` took 11 s, a 15 MB one did not
+//! end). A token filter between the tokenizer and the tree builder drops start tags once the
+//! builder holds [`MAX_DEPTH`] elements (or has built [`MAX_ELEMENTS`]), and the matching end tags
+//! with them: the text of the dropped elements stays, in their nearest kept ancestor.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Instant;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+use html5ever::tree_builder::{Tracer, TreeBuilder, TreeBuilderOpts, TreeSink};
+use html5ever::{LocalName, TokenizerResult};
+use scraper::{Html, HtmlTreeSink};
+
+/// Most elements the tree builder may hold open (open elements plus active formatting ones).
+pub const MAX_DEPTH: usize = 512;
+/// Most elements built for one page; later start tags are dropped, their text kept.
+pub const MAX_ELEMENTS: usize = 250_000;
+/// Input handed to the parser between two deadline checks.
+const CHUNK_BYTES: usize = 8 * 1024;
+/// Elements the tree builder may add on its own for one start tag (`html`, `body`, `tbody`, …).
+const IMPLIED: usize = 4;
+
+/// The deadline passed before the page was parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePassed;
+
+type Handle = <HtmlTreeSink as TreeSink>::Handle;
+type Builder = TreeBuilder<Handle, HtmlTreeSink>;
+
+/// Parses `html` as a document within the bounds; `Err` once `deadline` has passed.
+pub fn parse_document(html: &str, deadline: Option<Instant>) -> Result<Html, DeadlinePassed> {
+    let builder = TreeBuilder::new(
+        HtmlTreeSink::new(Html::new_document()),
+        TreeBuilderOpts::default(),
+    );
+    let tokenizer = Tokenizer::new(Guard::new(builder), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    let mut rest = html;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(CHUNK_BYTES);
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let (chunk, tail) = rest.split_at(cut);
+        rest = tail;
+        input.push_back(StrTendril::from_slice(chunk));
+        // `Script` and encoding hints only pause the tokenizer; nothing runs scripts here.
+        while !matches!(tokenizer.feed(&input), TokenizerResult::Done) {}
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(DeadlinePassed);
+        }
+    }
+    tokenizer.end();
+    Ok(tokenizer.sink.builder.sink.finish())
+}
+
+/// [`parse_document`] without a deadline.
+pub fn parse(html: &str) -> Html {
+    // Without a deadline there is none to pass.
+    parse_document(html, None).unwrap_or_else(|DeadlinePassed| Html::new_document())
+}
+
+/// Counts the handles the tree builder holds.
+struct Counter(Cell<usize>);
+
+impl Tracer for Counter {
+    type Handle = Handle;
+    fn trace_handle(&self, _node: &Handle) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+/// The token filter in front of the tree builder.
+struct Guard {
+    builder: Builder,
+    /// Handles the builder held at the last count, plus what may have been added since.
+    depth_bound: Cell<usize>,
+    /// Set when the last count found the builder full and no end tag has passed since: start
+    /// tags are dropped without counting again (the depth cannot have shrunk).
+    full: Cell<bool>,
+    /// Start tags passed on (the element count).
+    elements: Cell<usize>,
+    /// Dropped start tags by name, whose end tags are dropped too.
+    dropped: RefCell<HashMap<LocalName, usize>>,
+    /// The raw-text element (`script`, `style`, …) being skipped after its start tag was dropped.
+    skipping: RefCell<Option<LocalName>>,
+}
+
+impl Guard {
+    fn new(builder: Builder) -> Guard {
+        Guard {
+            builder,
+            depth_bound: Cell::new(0),
+            full: Cell::new(false),
+            elements: Cell::new(0),
+            dropped: RefCell::new(HashMap::new()),
+            skipping: RefCell::new(None),
+        }
+    }
+
+    /// Whether one more start tag could take the builder past [`MAX_DEPTH`].
+    fn at_limit(&self) -> bool {
+        if self.full.get() {
+            return true;
+        }
+        if self.depth_bound.get() + IMPLIED < MAX_DEPTH {
+            return false;
+        }
+        let counter = Counter(Cell::new(0));
+        self.builder.trace_handles(&counter);
+        let depth = counter.0.get();
+        self.depth_bound.set(depth);
+        let full = depth + IMPLIED >= MAX_DEPTH;
+        self.full.set(full);
+        full
+    }
+
+    /// Decides on a start tag: pass it on, or drop it (and skip a raw-text body).
+    fn start_tag(&self, tag: Tag, line: u64) -> TokenSinkResult<Handle> {
+        if self.elements.get() >= MAX_ELEMENTS || self.at_limit() {
+            if !tag.self_closing {
+                *self
+                    .dropped
+                    .borrow_mut()
+                    .entry(tag.name.clone())
+                    .or_default() += 1;
+            }
+            // The tokenizer must still read a raw-text body as text, not as markup.
+            let raw = match &*tag.name {
+                "script" => Some(RawKind::ScriptData),
+                "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
+                    Some(RawKind::Rawtext)
+                }
+                "textarea" | "title" => Some(RawKind::Rcdata),
+                _ => None,
+            };
+            return match raw {
+                Some(kind) => {
+                    *self.skipping.borrow_mut() = Some(tag.name);
+                    TokenSinkResult::RawData(kind)
+                }
+                None => TokenSinkResult::Continue,
+            };
+        }
+        self.elements.set(self.elements.get() + 1);
+        self.depth_bound.set(self.depth_bound.get() + IMPLIED);
+        self.builder.process_token(Token::TagToken(tag), line)
+    }
+
+    /// Drops the end tag of a dropped element; passes on any other.
+    fn end_tag(&self, tag: Tag, line: u64) -> TokenSinkResult<Handle> {
+        {
+            let mut dropped = self.dropped.borrow_mut();
+            if let Some(n) = dropped.get_mut(&tag.name) {
+                *n -= 1;
+                if *n == 0 {
+                    dropped.remove(&tag.name);
+                }
+                return TokenSinkResult::Continue;
+            }
+        }
+        self.full.set(false);
+        self.builder.process_token(Token::TagToken(tag), line)
+    }
+}
+
+impl TokenSink for Guard {
+    type Handle = Handle;
+
+    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<Handle> {
+        let skipping = self.skipping.borrow().clone();
+        if let Some(name) = skipping {
+            // Inside a dropped raw-text element the tokenizer gives text and, at its end, the
+            // one end tag that closes it.
+            return match token {
+                Token::TagToken(t) if t.kind == TagKind::EndTag && t.name == name => {
+                    *self.skipping.borrow_mut() = None;
+                    self.end_tag(t, line)
+                }
+                Token::EOFToken => {
+                    *self.skipping.borrow_mut() = None;
+                    self.builder.process_token(Token::EOFToken, line)
+                }
+                _ => TokenSinkResult::Continue,
+            };
+        }
+        match token {
+            Token::TagToken(t) if t.kind == TagKind::StartTag => self.start_tag(t, line),
+            Token::TagToken(t) => self.end_tag(t, line),
+            other => self.builder.process_token(other, line),
+        }
+    }
+
+    fn end(&self) {
+        self.builder.end();
+    }
+
+    fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
+        self.builder
+            .adjusted_current_node_present_but_not_in_html_namespace()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth_of(doc: &Html) -> usize {
+        doc.tree
+            .root()
+            .descendants()
+            .map(|n| n.ancestors().count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn deep_nesting_is_capped_and_text_kept() {
+        let n = 40_000;
+        let html = format!(
+            "<html><body>{}<p>deep text</p>{}<p>after</p></body></html>",
+            "<ul><li>".repeat(n),
+            "</li></ul>".repeat(n)
+        );
+        let doc = parse_document(&html, None).expect("no deadline");
+        assert!(depth_of(&doc) <= MAX_DEPTH + 8, "{}", depth_of(&doc));
+        let text: String = doc.root_element().text().collect();
+        assert!(text.contains("deep text"), "{text}");
+        assert!(text.contains("after"), "{text}");
+    }
+
+    #[test]
+    fn ordinary_page_is_unchanged() {
+        let html = "<!doctype html><html><head><title>T</title><style>p{}</style></head>\
+                    <body><div><p>one<p>two<ul><li>a<li>b</ul><script>if (a<b) {}</script>\
+                    <table><tr><td>c</table></div></body></html>";
+        let ours = parse_document(html, None).expect("parses");
+        assert_eq!(ours.html(), Html::parse_document(html).html());
+    }
+
+    #[test]
+    fn dropped_raw_text_is_skipped_not_parsed() {
+        let html = format!(
+            "<body>{}<script>document.write('<b>x</b>')</script><style>p {{}}</style>kept{}",
+            "<div>".repeat(2 * MAX_DEPTH),
+            "</div>".repeat(2 * MAX_DEPTH)
+        );
+        let doc = parse_document(&html, None).expect("parses");
+        let text: String = doc.root_element().text().collect();
+        assert_eq!(text.trim(), "kept");
+    }
+
+    #[test]
+    fn past_deadline_gives_up() {
+        let html = "<p>x</p>".repeat(10_000);
+        assert_eq!(
+            parse_document(&html, Some(Instant::now())).unwrap_err(),
+            DeadlinePassed
+        );
+    }
+}
