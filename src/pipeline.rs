@@ -705,9 +705,9 @@ impl Pipeline {
             // A manual run polls out of turn: the adaptive interval and the due time stay as
             // the schedule set them (a Retry-After the server sent still pushes the due time).
             update.interval_secs = state.interval_secs;
+            // Saturating, and clamped like the scheduled path: Retry-After is the server's number.
             let floor = retry_after
-                .and_then(|ra| chrono::Duration::from_std(ra).ok())
-                .map(|ra| started + ra);
+                .map(|ra| add_secs(started, secs_i64(ra.min(self.config.schedule.max_interval))));
             update.next_due_at = state.next_due_at.max(floor.unwrap_or(state.next_due_at));
         }
         if update.result.is_ok() {

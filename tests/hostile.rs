@@ -1364,7 +1364,9 @@ fn processes_opening_a_new_database_at_once_never_see_it_locked() {
                 std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
                     .arg("--config")
                     .arg(&config)
-                    .arg("sources")
+                    // `sources` reads only; a run opens the database for writing, as `fetch` beside
+                    // a daemon does.
+                    .args(["fetch", "--no-daemon"])
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::piped())
                     .spawn()
