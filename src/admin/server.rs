@@ -156,6 +156,8 @@ fn remove_socket(path: &Path) {
 }
 
 fn router(state: Arc<AdminState>, token: Option<String>) -> Router {
+    // The desk has its own login (a session cookie), so it is merged outside the bearer layer.
+    let desk = crate::desk::router(state.clone(), token.clone());
     Router::new()
         .route("/fetch", post(fetch))
         .route("/health", get(health))
@@ -169,6 +171,7 @@ fn router(state: Arc<AdminState>, token: Option<String>) -> Router {
             let token = token.clone();
             async move { authorize(token.as_deref(), req, next).await }
         }))
+        .merge(desk)
 }
 
 async fn authorize(token: Option<&str>, req: Request, next: Next) -> Response {

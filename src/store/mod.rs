@@ -635,6 +635,17 @@ pub trait Store: Send + Sync {
 
     /// Cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// One story by id (the desk's story page).
+    async fn story(&self, id: i64) -> Result<Option<Story>, StoreError>;
+
+    /// Events matching `filter` with an id below `before_id`, newest first: the next page of
+    /// a paginated log.
+    async fn events_before(
+        &self,
+        filter: &EventFilter,
+        before_id: i64,
+    ) -> Result<Vec<Event>, StoreError>;
 }
 
 /// Opens the store named by `storage.url`, creating the database and running migrations.
