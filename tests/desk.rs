@@ -1,0 +1,500 @@
+//! The desk: the real daemon's `/desk/` pages over its TCP admin listener, fed by the fixture
+//! site and a hostile feed on loopback; then the same in a real browser (Chromium over
+//! WebDriver) when one is installed.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::header;
+use axum::routing::get;
+use axum::Router;
+use common::{newsdesk_async, FixtureSite};
+use newsdesk::store::{self, Store, StoryFilter, StoryStatus};
+
+/// A cron expression that does not fire during a test: only manual runs.
+const NEVER: &str = "0 0 0 1 1 *";
+const TOKEN: &str = "desk-test-token-0123456789abcdef";
+/// Marks the hostile story; its title, byline and body all try to run script.
+const HOSTILE_TITLE: &str =
+    "<script>window.xssRan='title';alert('title')</script>Microsoft and OpenAI <b>sign</b> a new deal";
+const HOSTILE_AUTHOR: &str = "<img src=x onerror=\"window.xssRan='author';alert('author')\">Eve";
+
+const HOSTILE_PARAGRAPHS: &[&str] = &[
+    "Microsoft and OpenAI said on Monday that they had signed a new agreement that changes how the two companies share revenue from the models OpenAI trains on Microsoft's Azure cloud.",
+    "Under the deal, Microsoft keeps its exclusive rights to OpenAI's intellectual property until the end of the decade, while OpenAI may buy computing capacity from other providers for research.",
+    "Executives at Microsoft told analysts that the partnership with OpenAI remains the foundation of its Copilot products, and that Azure revenue linked to OpenAI grew faster than expected.",
+    "OpenAI's chief executive said the new terms give the company room to raise money for data centers, and that Microsoft's stake in OpenAI is unchanged by the restructuring.",
+    "Regulators in Brussels and Washington have been examining the Microsoft and OpenAI relationship for more than a year, and both companies said they had briefed the authorities on the changes.",
+];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A site whose one feed item carries script in its title, author and article body.
+async fn hostile_site() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Hostile</title><link>{base}/</link><description>x</description>
+<item><title>{t}</title><link>{base}/post/deal.html</link><guid isPermaLink="false">hostile-1</guid>
+<dc:creator>{a}</dc:creator><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate>
+<description>{d}</description></item>
+</channel></rss>"#,
+        t = esc(HOSTILE_TITLE),
+        a = esc(HOSTILE_AUTHOR),
+        d = esc("<script>window.xssRan='summary'</script>summary"),
+    );
+    let paragraphs: Vec<String> = HOSTILE_PARAGRAPHS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match i {
+            1 => format!("<p>{p}<script>window.xssRan='body';alert('body')</script></p>"),
+            2 => format!(
+                "<p onmouseover=\"window.xssRan='attr'\">{p} <img src=\"x\" onerror=\"window.xssRan='img';alert('img')\"></p>"
+            ),
+            3 => format!(
+                "<p>{p} <a href=\"javascript:window.xssRan='link'\">details</a> <iframe src=\"javascript:alert(1)\"></iframe></p>"
+            ),
+            _ => format!("<p>{p}</p>"),
+        })
+        .collect();
+    let article = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>
+<meta property="og:title" content="{t}"><meta name="author" content="{a}">
+<meta property="article:published_time" content="2026-11-24T08:00:00Z"></head>
+<body><article><h1>{t}</h1><div class="byline">By {ab}</div>
+<div class="entry-content">{body}</div></article></body></html>"#,
+        t = esc(HOSTILE_TITLE),
+        a = esc(HOSTILE_AUTHOR),
+        ab = esc(HOSTILE_AUTHOR),
+        body = paragraphs.join("\n"),
+    );
+    let app = Router::new()
+        .route(
+            "/hostile.rss",
+            get(move || {
+                let f = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], f) }
+            }),
+        )
+        .route(
+            "/post/deal.html",
+            get(move || {
+                let a = article.clone();
+                async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], a) }
+            }),
+        );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    (addr, tx)
+}
+
+/// The daemon as a child process, killed on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A running daemon with the fixture site's and the hostile feed's stories stored.
+struct Env {
+    _site: FixtureSite,
+    _hostile: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+    _daemon: Daemon,
+    base: String,
+    db: PathBuf,
+}
+
+async fn start() -> Env {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FixtureSite::start().await;
+    let (hostile, hostile_stop) = hostile_site().await;
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let port = free_port();
+    let toml = site
+        .config_toml(&db)
+        .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
+        .replacen(
+            "\n[[sources]]",
+            &format!("\n[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"{TOKEN}\"\n\n[[sources]]"),
+            1,
+        )
+        + &format!(
+            "\n[[sources]]\nname = \"h-hostile\"\nkind = \"feed\"\nurl = \"http://{hostile}/hostile.rss\"\n"
+        );
+    std::fs::write(&config, toml).expect("write config");
+    let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let daemon = Daemon(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http();
+    let started = Instant::now();
+    while client
+        .get(format!("{base}/desk/login"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the daemon's admin listener did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The editor's stories come from a real run, started through the daemon.
+    let out = newsdesk_async(&config, &["fetch"]).await;
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 1),
+        "fetch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Env {
+        _site: site,
+        _hostile: hostile_stop,
+        _dir: dir,
+        _daemon: daemon,
+        base,
+        db,
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body, as a browser posts a form.
+fn form_body<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut f = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        f.append_pair(k.as_ref(), v.as_ref());
+    }
+    f.finish()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+async fn open_store(db: &Path) -> Box<dyn Store> {
+    store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open store")
+}
+
+async fn new_stories(db: &Path) -> Vec<store::Story> {
+    open_store(db)
+        .await
+        .stories(&StoryFilter {
+            status: Some(StoryStatus::New),
+            source: None,
+            cluster_id: None,
+            limit: 1000,
+        })
+        .await
+        .expect("stories")
+}
+
+/// Asserts that a page can run no script but the desk's own file: one `<script>` element (ours),
+/// no event-handler attribute on any tag, no `javascript:` link, no frames.
+fn assert_no_executable_script(page: &str) {
+    let lower = page.to_ascii_lowercase();
+    let ours = "<script src=\"/desk/assets/desk.js\" defer></script>";
+    assert_eq!(lower.matches("<script").count(), 1, "{page}");
+    assert_eq!(lower.matches(ours).count(), 1, "{page}");
+    let handler = regex::Regex::new(r#"(?i)<[a-z][^>]*\son[a-z]+\s*="#).expect("regex");
+    assert!(!handler.is_match(page), "event handler attribute in {page}");
+    let js_url = regex::Regex::new(r#"(?i)(href|src)\s*=\s*"?\s*javascript:"#).expect("regex");
+    assert!(!js_url.is_match(page), "javascript: URL in {page}");
+    assert!(
+        !lower.contains("<iframe") && !lower.contains("<object"),
+        "{page}"
+    );
+}
+
+fn csrf_of(page: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).expect("regex");
+    re.captures(page)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
+}
+
+async fn login(base: &str) -> String {
+    let resp = http()
+        .post(format!("{base}/desk/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("token", TOKEN)]))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303);
+    let cookie = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .trim()
+        .to_string()
+}
+
+async fn get_page(base: &str, cookie: &str, path: &str) -> (u16, String) {
+    let resp = http()
+        .get(format!("{base}{path}"))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    let csp = resp
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("style-src 'self'")
+            && csp.contains("default-src 'none'")
+            && !csp.contains("unsafe-inline"),
+        "{path}: CSP '{csp}'"
+    );
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
+    let env = start().await;
+    let base = &env.base;
+    let client = http();
+
+    // Not logged in: pages send to the login form, posts are refused, a wrong token too.
+    let resp = client
+        .get(format!("{base}/desk/"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/desk/login");
+    let resp = client
+        .post(format!("{base}/desk/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("token", "wrong")]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    let forged = client
+        .get(format!("{base}/desk/"))
+        .header(header::COOKIE, "newsdesk_desk=00")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(forged.status(), 303);
+    let cookie = login(base).await;
+
+    // The queue lists every new story, the hostile one with its markup as text.
+    let stories = new_stories(&env.db).await;
+    assert!(stories.len() >= 4, "{stories:?}");
+    let (status, queue) = get_page(base, &cookie, "/desk/").await;
+    assert_eq!(status, 200, "{queue}");
+    assert_no_executable_script(&queue);
+    for s in &stories {
+        assert!(
+            queue.contains(&format!("href=\"/desk/story/{}\"", s.id)),
+            "story {} missing from {queue}",
+            s.id
+        );
+    }
+    let hostile = stories
+        .iter()
+        .find(|s| s.source == "h-hostile")
+        .unwrap_or_else(|| panic!("the hostile story was not stored: {stories:?}"));
+    assert!(
+        hostile
+            .title
+            .as_deref()
+            .is_some_and(|t| t.contains("<script>")),
+        "the stored title keeps the markup as text: {:?}",
+        hostile.title
+    );
+    assert!(queue.contains("&lt;script&gt;window.xssRan="), "{queue}");
+
+    // The story page: the stored body, escaped title and byline, nothing executable.
+    let (status, page) = get_page(base, &cookie, &format!("/desk/story/{}", hostile.id)).await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&page);
+    assert!(
+        page.contains(&esc(HOSTILE_PARAGRAPHS[0]).replace("&quot;", "\"")),
+        "{page}"
+    );
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+    let (status, _) = get_page(base, &cookie, "/desk/story/999999").await;
+    assert_eq!(status, 404);
+
+    // Publishing needs the session's CSRF token.
+    let csrf = csrf_of(&queue);
+    let post = |form: Vec<(&'static str, String)>, cookie: String| {
+        let client = client.clone();
+        let url = format!("{base}/desk/status");
+        async move {
+            client
+                .post(url)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&form))
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let target = stories[0].id;
+    for bad in [None, Some("0".repeat(64))] {
+        let mut form = vec![
+            ("action", "publish".to_string()),
+            ("id", target.to_string()),
+        ];
+        if let Some(b) = bad {
+            form.push(("csrf", b));
+        }
+        assert_eq!(post(form, cookie.clone()).await.status(), 403);
+    }
+    assert!(new_stories(&env.db).await.iter().any(|s| s.id == target));
+    let resp = post(
+        vec![
+            ("action", "publish".into()),
+            ("id", target.to_string()),
+            ("csrf", csrf.clone()),
+            ("back", "https://evil.example/".into()),
+        ],
+        cookie.clone(),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/desk/");
+    let left = new_stories(&env.db).await;
+    assert!(!left.iter().any(|s| s.id == target));
+    // A whole cluster at once (the cluster form posts every id).
+    let pair: Vec<i64> = left.iter().take(2).map(|s| s.id).collect();
+    let resp = post(
+        vec![
+            ("action", "reject".into()),
+            ("id", pair[0].to_string()),
+            ("id", pair[1].to_string()),
+            ("csrf", csrf.clone()),
+        ],
+        cookie.clone(),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let store = open_store(&env.db).await;
+    for id in &pair {
+        let s = store.story(*id).await.expect("story").expect("exists");
+        assert_eq!(s.status, StoryStatus::Rejected);
+    }
+    let (_, queue) = get_page(base, &cookie, "/desk/").await;
+    assert!(!queue.contains(&format!("href=\"/desk/story/{target}\"")));
+
+    // The log: filtered to off_topic, only off-topic events; the cursor pages by id.
+    let (status, log) = get_page(base, &cookie, "/desk/log?outcome=off_topic").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&log);
+    let outcomes: Vec<&str> = log
+        .match_indices("data-outcome=\"")
+        .filter_map(|(i, m)| log.get(i + m.len()..))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(!outcomes.is_empty(), "no off-topic events in {log}");
+    assert!(outcomes.iter().all(|o| *o == "off_topic"), "{outcomes:?}");
+    let (_, all) = get_page(base, &cookie, "/desk/log").await;
+    let ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"><td>(\d+)</td>"#)
+        .expect("regex")
+        .captures_iter(&all)
+        .filter_map(|c| c.get(1)?.as_str().parse().ok())
+        .collect();
+    assert!(ids.len() > 3, "{all}");
+    let cut = ids[2];
+    let (_, older) = get_page(base, &cookie, &format!("/desk/log?before={cut}")).await;
+    let older_ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"><td>(\d+)</td>"#)
+        .expect("regex")
+        .captures_iter(&older)
+        .filter_map(|c| c.get(1)?.as_str().parse().ok())
+        .collect();
+    assert_eq!(older_ids, ids[3..].to_vec());
+    assert!(
+        older.contains("href=\"/desk/log\""),
+        "a link back to the newest"
+    );
+    let (status, _) = get_page(base, &cookie, "/desk/log?outcome=nope").await;
+    assert_eq!(status, 400);
+    let (status, by_source) = get_page(base, &cookie, "/desk/log?source=h-hostile").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&by_source);
+    assert!(by_source.contains("&lt;script&gt;"), "{by_source}");
+
+    // Logging out ends the session.
+    let resp = client
+        .post(format!("{base}/desk/logout"))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(resp.status(), 303);
+    let resp = client
+        .get(format!("{base}/desk/"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 303);
+}
