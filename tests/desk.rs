@@ -498,3 +498,387 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         .expect("get");
     assert_eq!(resp.status(), 303);
 }
+
+/// Finds a program on `PATH`, or where the environment variable `var` says.
+fn program(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// chromedriver as a child process, killed on drop.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("desk-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn shot(client: &fantoccini::Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write png");
+}
+
+/// Waits until `check` holds (the page navigated after a form post).
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn press(client: &fantoccini::Client, keys: &str) {
+    client
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys(keys)
+        .await
+        .expect("keys");
+}
+
+async fn data_story_ids(client: &fantoccini::Client) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for e in client
+        .find_all(fantoccini::Locator::Css("[data-story]"))
+        .await
+        .expect("stories")
+    {
+        if let Some(id) = e.attr("data-story").await.expect("attr") {
+            ids.push(id.parse().expect("story id"));
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_in_a_real_browser() {
+    use fantoccini::Locator;
+    let (Some(driver_bin), Some(chromium)) = (
+        program("NEWSDESK_CHROMEDRIVER", &["chromedriver"]),
+        program("NEWSDESK_CHROMIUM", &["chromium", "chromium-browser"]),
+    ) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but chromium/chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        println!("SKIPPED: desk_in_a_real_browser needs chromium and chromedriver on PATH");
+        return;
+    };
+    let env = start().await;
+    let base = env.base.clone();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let caps: fantoccini::wd::Capabilities = serde_json::from_value(serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    }))
+    .expect("capabilities");
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let start_at = Instant::now();
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match fantoccini::ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(
+                    start_at.elapsed() < Duration::from_secs(30),
+                    "no WebDriver session: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+
+    // Log in with the token; the queue shows every new story.
+    client.goto(&format!("{base}/desk/")).await.expect("goto");
+    assert!(client.current_url().await.expect("url").path() == "/desk/login");
+    client
+        .find(Locator::Css("input[name=token]"))
+        .await
+        .expect("token field")
+        .send_keys(TOKEN)
+        .await
+        .expect("type token");
+    client
+        .find(Locator::Css("form.login button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("log in");
+    until("the queue", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/desk/")
+    })
+    .await;
+    let stored = new_stories(&env.db).await;
+    let hostile = stored
+        .iter()
+        .find(|s| s.source == "h-hostile")
+        .expect("the hostile story")
+        .clone();
+    let shown = data_story_ids(&client).await;
+    assert_eq!(shown.len(), stored.len(), "{shown:?}");
+    shot(&client, "queue").await;
+
+    // j selects the first story, p publishes it (the form posts, the queue reloads without it).
+    let first = shown[0];
+    press(&client, "j").await;
+    let current = client
+        .find(Locator::Css("[data-story].current"))
+        .await
+        .expect("a selected story");
+    assert_eq!(
+        current.attr("data-story").await.expect("attr"),
+        Some(first.to_string())
+    );
+    press(&client, "p").await;
+    until("the published story to leave the queue", || async {
+        !data_story_ids(&client).await.contains(&first)
+    })
+    .await;
+    let store = open_store(&env.db).await;
+    assert_eq!(
+        store
+            .story(first)
+            .await
+            .expect("story")
+            .expect("exists")
+            .status,
+        StoryStatus::Published
+    );
+
+    // Open a story with Enter: its page shows the body; r rejects it.
+    let other = data_story_ids(&client)
+        .await
+        .last()
+        .copied()
+        .expect("a story left");
+    let order = data_story_ids(&client).await;
+    let at = order
+        .iter()
+        .position(|id| *id == other)
+        .expect("on the page");
+    press(&client, &"j".repeat(at + 1)).await;
+    press(&client, "\u{E007}").await;
+    until("the story page", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == format!("/desk/story/{other}"))
+    })
+    .await;
+    let body = client
+        .find(Locator::Css("article.full .body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text");
+    assert!(body.len() > 200, "{body}");
+    shot(&client, "story").await;
+    press(&client, "r").await;
+    until("the queue after rejecting", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/desk/")
+    })
+    .await;
+    assert_eq!(
+        store
+            .story(other)
+            .await
+            .expect("story")
+            .expect("exists")
+            .status,
+        StoryStatus::Rejected
+    );
+
+    // A whole cluster with P: the first cluster on the page with more than one story.
+    let cluster_ids: Vec<i64> = {
+        let mut ids = Vec::new();
+        for section in client
+            .find_all(Locator::Css("section[data-cluster]"))
+            .await
+            .expect("clusters")
+        {
+            let members = section
+                .find_all(Locator::Css("[data-story]"))
+                .await
+                .expect("members");
+            if members.len() > 1 {
+                for m in members {
+                    ids.push(
+                        m.attr("data-story")
+                            .await
+                            .expect("attr")
+                            .unwrap_or_default()
+                            .parse::<i64>()
+                            .expect("id"),
+                    );
+                }
+                break;
+            }
+        }
+        ids
+    };
+    println!("cluster published with P: {cluster_ids:?}");
+    if cluster_ids.is_empty() {
+        println!(
+            "no multi-story cluster in this run; publishing a cluster by keyboard not exercised"
+        );
+    } else {
+        let order = data_story_ids(&client).await;
+        let at = order
+            .iter()
+            .position(|id| *id == cluster_ids[0])
+            .expect("on the page");
+        press(&client, &"j".repeat(at + 1)).await;
+        press(&client, "P").await;
+        until("the cluster to leave the queue", || async {
+            let left = data_story_ids(&client).await;
+            !cluster_ids.iter().any(|id| left.contains(id))
+        })
+        .await;
+        for id in &cluster_ids {
+            assert_eq!(
+                store
+                    .story(*id)
+                    .await
+                    .expect("story")
+                    .expect("exists")
+                    .status,
+                StoryStatus::Published
+            );
+        }
+    }
+
+    // The log, filtered to off_topic with the form.
+    client
+        .goto(&format!("{base}/desk/log"))
+        .await
+        .expect("goto log");
+    client
+        .find(Locator::Css("select[name=outcome] option[value=off_topic]"))
+        .await
+        .expect("off_topic option")
+        .click()
+        .await
+        .expect("pick off_topic");
+    client
+        .find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .expect("filter button")
+        .click()
+        .await
+        .expect("filter");
+    until("the filtered log", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("outcome=off_topic")))
+    })
+    .await;
+    let rows = client
+        .find_all(Locator::Css("tr[data-outcome]"))
+        .await
+        .expect("rows");
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert_eq!(
+            r.attr("data-outcome").await.expect("attr").as_deref(),
+            Some("off_topic")
+        );
+    }
+    shot(&client, "log").await;
+
+    // The hostile story: its markup shows as text and nothing it carries runs.
+    client
+        .goto(&format!("{base}/desk/story/{}", hostile.id))
+        .await
+        .expect("goto hostile");
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .expect("text");
+    assert!(heading.contains("<script>window.xssRan="), "{heading}");
+    assert!(client.get_alert_text().await.is_err(), "an alert is open");
+    let ran = client
+        .execute(
+            "return typeof window.xssRan === 'undefined' ? null : String(window.xssRan);",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(ran, serde_json::Value::Null, "hostile script ran");
+    // Hovering the paragraph that had an onmouseover in the source does nothing either.
+    for p in client
+        .find_all(Locator::Css(".body p"))
+        .await
+        .expect("paragraphs")
+    {
+        let _ = p.click().await;
+    }
+    assert!(client.get_alert_text().await.is_err(), "an alert is open");
+    let ran = client
+        .execute(
+            "return typeof window.xssRan === 'undefined' ? null : String(window.xssRan);",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(ran, serde_json::Value::Null, "hostile script ran");
+    shot(&client, "xss").await;
+    client.close().await.expect("close");
+}
