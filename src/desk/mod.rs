@@ -214,32 +214,52 @@ impl Desk {
     }
 
     /// Lets a page through, or sends the browser to the login form.
-    fn page_access(&self, headers: &HeaderMap) -> Result<String, Response> {
+    fn page_access(&self, headers: &HeaderMap) -> Result<String, Refusal> {
         match self.access(headers) {
             Access::Allowed { csrf } => Ok(csrf),
-            Access::Denied => Err(redirect("/desk/login")),
+            Access::Denied => Err(Refusal::Login),
         }
     }
 
     /// Lets a form post through when it carries the session's CSRF token.
-    fn post_access(&self, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), Response> {
+    fn post_access(&self, headers: &HeaderMap, form: &[(String, String)]) -> Result<(), Refusal> {
         match self.access(headers) {
             Access::Allowed { csrf } => {
                 if first(form, "csrf").is_some_and(|given| token_matches(given, &csrf)) {
                     Ok(())
                 } else {
-                    Err(message(
-                        StatusCode::FORBIDDEN,
-                        "Form expired",
-                        "The form's CSRF token is missing or stale; reload the page and try again.",
-                    ))
+                    Err(Refusal::Csrf)
                 }
             }
-            Access::Denied => Err(message(
+            Access::Denied => Err(Refusal::NotLoggedIn),
+        }
+    }
+}
+
+/// Why a request was turned away.
+enum Refusal {
+    /// A page without a session: off to the login form.
+    Login,
+    /// A post without a session.
+    NotLoggedIn,
+    /// A post without the session's CSRF token.
+    Csrf,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Login => redirect("/desk/login"),
+            Refusal::NotLoggedIn => message(
                 StatusCode::FORBIDDEN,
                 "Not logged in",
                 "Log in with the admin token first.",
-            )),
+            ),
+            Refusal::Csrf => message(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form's CSRF token is missing or stale; reload the page and try again.",
+            ),
         }
     }
 }
@@ -335,7 +355,7 @@ async fn login(State(desk): State<Arc<Desk>>, body: Bytes) -> Response {
 async fn logout(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = form_values(&body);
     if let Err(r) = desk.post_access(&headers, &form) {
-        return r;
+        return r.into_response();
     }
     desk.end_session(&headers);
     let mut resp = redirect("/desk/login");
@@ -391,7 +411,7 @@ fn group_by_cluster(stories: Vec<Story>) -> Vec<Group> {
 async fn queue(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
     let csrf = match desk.page_access(&headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let filter = StoryFilter {
         status: Some(StoryStatus::New),
@@ -418,7 +438,7 @@ async fn story(
 ) -> Response {
     let csrf = match desk.page_access(&headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Ok(id) = id.parse::<i64>() else {
         return message(
@@ -476,7 +496,7 @@ fn safe_back(back: Option<&str>) -> &str {
 async fn set_status(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = form_values(&body);
     if let Err(r) = desk.post_access(&headers, &form) {
-        return r;
+        return r.into_response();
     }
     let status = match first(&form, "action") {
         Some("publish") => StoryStatus::Published,
@@ -582,7 +602,7 @@ impl LogQuery {
 async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let csrf = match desk.page_access(&headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let query = match LogQuery::parse(q.as_deref()) {
         Ok(q) => q,
