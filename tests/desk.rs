@@ -480,6 +480,59 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
     assert_no_executable_script(&by_source);
     assert!(by_source.contains("&lt;script&gt;"), "{by_source}");
 
+    // Sources: health and next try per source; "fetch now" queues a run in the daemon.
+    let (status, page) = get_page(base, &cookie, "/desk/sources").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&page);
+    for name in ["a-rss", "c-json", "f-error", "h-hostile"] {
+        assert!(
+            page.contains(&format!("<tr data-source=\"{name}\"")),
+            "{name}: {page}"
+        );
+    }
+    assert!(page.contains("HTTP 500"), "f-error's last error: {page}");
+    assert!(page.contains("degraded"), "{page}");
+    let fetch = |form: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = format!("{base}/desk/fetch");
+        let cookie = cookie.clone();
+        async move {
+            client
+                .post(url)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&form))
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let runs_before = store.runs(100, None).await.expect("runs").len();
+    assert_eq!(fetch(vec![("source", "c-json".into())]).await.status(), 403);
+    assert_eq!(
+        fetch(vec![("source", "nope".into()), ("csrf", csrf.clone())])
+            .await
+            .status(),
+        400
+    );
+    let resp = fetch(vec![("source", "c-json".into()), ("csrf", csrf.clone())]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[header::LOCATION],
+        "/desk/sources?queued=c-json"
+    );
+    let started = Instant::now();
+    loop {
+        let runs = store.runs(100, None).await.expect("runs");
+        if runs.len() > runs_before && runs[0].finished_at.is_some() {
+            assert_eq!(runs[0].trigger.as_str(), "manual");
+            assert_eq!(runs[0].counts.sources, 1, "{:?}", runs[0]);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Logging out ends the session.
     let resp = client
         .post(format!("{base}/desk/logout"))
@@ -839,6 +892,28 @@ async fn desk_in_a_real_browser() {
         );
     }
     shot(&client, "log").await;
+
+    // Sources: fetch one now with its button.
+    client
+        .goto(&format!("{base}/desk/sources"))
+        .await
+        .expect("goto sources");
+    shot(&client, "sources").await;
+    client
+        .find(Locator::Css("tr[data-source=c-json] form.fetch button"))
+        .await
+        .expect("fetch button")
+        .click()
+        .await
+        .expect("fetch now");
+    until("the queued notice", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query() == Some("queued=c-json"))
+    })
+    .await;
+    client.find(Locator::Css("p.notice")).await.expect("notice");
 
     // The hostile story: its markup shows as text and nothing it carries runs.
     client

@@ -6,6 +6,8 @@
 //! - `POST /desk/status`: publish or reject stories (form fields `action`, `id`…, `csrf`).
 //! - `GET /desk/log`: runs and item events, filtered by `source`, `outcome`, `run`, paged
 //!   with `before`.
+//! - `GET /desk/sources`: each source's health and next try; `POST /desk/fetch` (`source`
+//!   optional) queues a manual run in the daemon.
 //! - `GET /desk/login`, `POST /desk/login`, `POST /desk/logout`: the session when the
 //!   endpoint has a token.
 //!
@@ -86,6 +88,8 @@ pub fn router(admin: Arc<AdminState>, token: Option<String>) -> Router {
         .route("/desk/story/{id}", get(story))
         .route("/desk/status", post(set_status))
         .route("/desk/log", get(log))
+        .route("/desk/sources", get(sources))
+        .route("/desk/fetch", post(fetch_now))
         .route("/desk/login", get(login_form).post(login))
         .route("/desk/logout", post(logout))
         .route("/desk/assets/desk.js", get(js))
@@ -656,6 +660,93 @@ async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): Raw
             newer: query.before.map(|_| query.href(None)),
         }),
     )
+}
+
+/// One row of the sources page.
+pub(crate) struct SourceRow {
+    state: crate::store::SourceState,
+    enabled: bool,
+    next: crate::schedule::NextTry,
+}
+
+async fn sources(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let csrf = match desk.page_access(&headers) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let config = desk.admin.current.borrow().clone();
+    let states: Vec<crate::store::SourceState> = match desk.admin.store.sources().await {
+        Ok(s) => s
+            .into_iter()
+            .filter(|s| config.source(&s.name).is_some())
+            .collect(),
+        Err(e) => return unavailable(e),
+    };
+    let now = Utc::now();
+    let health = crate::admin::server::source_health(&config, &states, now, desk.admin.started_at);
+    let rows: Vec<SourceRow> = states
+        .into_iter()
+        .map(|state| SourceRow {
+            enabled: config.source(&state.name).is_some_and(|c| c.enabled),
+            next: crate::schedule::next_try(&config, &state, now),
+            state,
+        })
+        .collect();
+    let queued = url::form_urlencoded::parse(q.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "queued")
+        .map(|(_, v)| v.into_owned());
+    html_page(
+        StatusCode::OK,
+        pages::sources(&csrf, &health, &rows, queued.as_deref()),
+    )
+}
+
+/// Queues a manual run like `newsdesk fetch` and goes back to the sources page; the run's
+/// events appear in the log as it goes.
+async fn fetch_now(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_values(&body);
+    if let Err(r) = desk.post_access(&headers, &form) {
+        return r.into_response();
+    }
+    let source = first(&form, "source").filter(|s| !s.is_empty());
+    if let Some(name) = source {
+        if desk.admin.current.borrow().source(name).is_none() {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Unknown source",
+                &format!("There is no source named '{name}' in the config."),
+            );
+        }
+    }
+    // Nobody waits for the report here: the log page shows the run.
+    let (respond, _) = tokio::sync::oneshot::channel();
+    let trigger = crate::schedule::ManualTrigger {
+        sources: source.map(str::to_string).into_iter().collect(),
+        respond,
+        progress: None,
+    };
+    match desk.admin.manual.try_send(trigger) {
+        Ok(()) => {
+            tracing::info!(source = source.unwrap_or("all"), "desk: manual run queued");
+            let mut back = url::form_urlencoded::Serializer::new(String::new());
+            back.append_pair("queued", source.unwrap_or("all sources"));
+            redirect(&format!("/desk/sources?{}", back.finish()))
+        }
+        Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "Too many manual runs are queued; try again when they finish.",
+        ),
+        Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Stopping",
+            "The daemon is stopping.",
+        ),
+    }
 }
 
 fn when(t: DateTime<Utc>) -> String {

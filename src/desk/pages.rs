@@ -2,7 +2,8 @@
 
 use maud::{html, Markup};
 
-use super::{body_html, doc, when, Group, LogQuery};
+use super::{body_html, doc, when, Group, LogQuery, SourceRow};
+use crate::admin::server::SourceHealth;
 use crate::store::{Event, Outcome, Run, Story};
 
 /// Outcomes offered by the log filter, in the order operators look for them.
@@ -28,6 +29,7 @@ pub(super) fn layout(title: &str, csrf: Option<&str>, active: &str, main: Markup
                 strong { "newsdesk" }
                 (tab("/desk/", "queue", "Queue"))
                 (tab("/desk/log", "log", "Ingestion log"))
+                (tab("/desk/sources", "sources", "Sources"))
                 @if let Some(csrf) = csrf {
                     form.inline method="post" action="/desk/logout" {
                         input type="hidden" name="csrf" value=(csrf);
@@ -266,6 +268,63 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
             div.pager {
                 @if let Some(n) = &v.newer { a href=(n) { "← Newest" } }
                 @if let Some(o) = &v.older { a rel="next" href=(o) { "Older →" } }
+            }
+        },
+    )
+}
+
+fn fetch_button(csrf: &str, source: Option<&str>, label: &str) -> Markup {
+    html! {
+        form.inline.fetch method="post" action="/desk/fetch" {
+            input type="hidden" name="csrf" value=(csrf);
+            @if let Some(s) = source { input type="hidden" name="source" value=(s); }
+            button type="submit" { (label) }
+        }
+    }
+}
+
+fn opt_when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or_else(|| "never".into(), when)
+}
+
+pub(super) fn sources(
+    csrf: &str,
+    health: &SourceHealth,
+    rows: &[SourceRow],
+    queued: Option<&str>,
+) -> Markup {
+    layout(
+        "Sources",
+        Some(csrf),
+        "sources",
+        html! {
+            h1 { "Sources" }
+            @if let Some(q) = queued {
+                p.notice { "Fetch of " (q) " queued; its events appear in the " a href="/desk/log" { "ingestion log" } " as it runs." }
+            }
+            p {
+                "Health: " strong class={ "health-" (health.status) } { (health.status) }
+                @if let Some(r) = &health.reason { " — " (r) }
+                " · last success " (opt_when(health.last_success_at)) " "
+                (fetch_button(csrf, None, "Fetch all now"))
+            }
+            table.sources {
+                thead { tr { th { "Source" } th { "Kind" } th { "Last success" } th { "Errors in a row" } th { "Last error" } th { "Next try" } th { "Why" } th { "Interval" } th {} } }
+                tbody {
+                    @for r in rows {
+                        tr data-source=(r.state.name) class=[(!r.enabled).then_some("disabled")] {
+                            td { a href={ "/desk/log?source=" (r.state.name) } { (r.state.name) } br; span.meta { (r.state.url) } }
+                            td { (r.state.kind) }
+                            td { (opt_when(r.state.last_success_at)) }
+                            td class=[(r.state.consecutive_errors > 0).then_some("error")] { (r.state.consecutive_errors) }
+                            td.reason { (r.state.last_error.as_deref().unwrap_or("")) }
+                            td { (opt_when(r.next.at)) }
+                            td.reason { (r.next.reason) }
+                            td { (humantime::format_duration(std::time::Duration::from_secs(r.state.interval_secs.max(0).unsigned_abs()))) }
+                            td { @if r.enabled { (fetch_button(csrf, Some(&r.state.name), "Fetch now")) } }
+                        }
+                    }
+                }
             }
         },
     )
