@@ -854,6 +854,54 @@ async fn desk_in_a_real_browser() {
         }
     }
 
+    // The newest log page is live: a run started elsewhere shows up without a reload.
+    client
+        .goto(&format!("{base}/desk/log"))
+        .await
+        .expect("goto log");
+    let top_event = || async {
+        client
+            .find(Locator::Css("tr[data-outcome] td"))
+            .await
+            .expect("an event row")
+            .text()
+            .await
+            .expect("text")
+            .parse::<i64>()
+            .expect("event id")
+    };
+    let before = top_event().await;
+    client
+        .execute("window.deskMarker = 'same page';", vec![])
+        .await
+        .expect("mark the page");
+    let cookie = login(&base).await;
+    let (_, page) = get_page(&base, &cookie, "/desk/log").await;
+    let resp = http()
+        .post(format!("{base}/desk/fetch"))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("source", "b-atom"),
+            ("csrf", csrf_of(&page).as_str()),
+        ]))
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(resp.status(), 303);
+    until("new events on the live log", || async {
+        top_event().await > before
+    })
+    .await;
+    assert_eq!(
+        client
+            .execute("return window.deskMarker || null;", vec![])
+            .await
+            .expect("marker"),
+        serde_json::json!("same page"),
+        "the log reloaded instead of refreshing in place"
+    );
+
     // The log, filtered to off_topic with the form.
     client
         .goto(&format!("{base}/desk/log"))

@@ -5,7 +5,7 @@
 //! - `GET /desk/story/{id}`: one story as it will be published.
 //! - `POST /desk/status`: publish or reject stories (form fields `action`, `id`…, `csrf`).
 //! - `GET /desk/log`: runs and item events, filtered by `source`, `outcome`, `run`, paged
-//!   with `before`.
+//!   with `before`; the newest page refreshes itself every 3 s (polling, with JavaScript).
 //! - `GET /desk/sources`: each source's health and next try; `POST /desk/fetch` (`source`
 //!   optional) queues a manual run in the daemon.
 //! - `GET /desk/login`, `POST /desk/login`, `POST /desk/logout`: the session when the
@@ -52,7 +52,7 @@ const MAX_IDS: usize = 1000;
 /// The policy every desk response carries: nothing inline, nothing from elsewhere except
 /// images in story bodies (`https:`), no framing.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                   img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; \
+                   img-src 'self' https: data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
                    base-uri 'none'";
 
 const DESK_JS: &str = include_str!("assets/desk.js");

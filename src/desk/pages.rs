@@ -218,48 +218,51 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
                 button type="submit" { "Filter" }
                 a href="/desk/log" { "clear" }
             }
-            h2 { "Runs" }
-            table.runs {
-                thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Duration" } th { "Sources (failed)" } th { "Items" } th { "Stored" } th { "Duplicates" } th { "Off topic" } th { "Failed" } } }
-                tbody {
-                    @for r in v.runs {
-                        tr {
-                            td { a href={ "/desk/log?run=" (r.id) } { (r.id) } }
-                            td { (r.trigger.as_str()) }
-                            td { (when(r.started_at)) }
-                            td { @match r.finished_at {
-                                Some(f) => { ((f - r.started_at).num_milliseconds().max(0) as f64 / 1000.0) " s" }
-                                None => { "running" }
-                            } }
-                            td { (r.counts.sources) " (" (r.counts.sources_failed) ")" }
-                            td { (r.counts.items) }
-                            td { (r.counts.stored) }
-                            td { (r.counts.duplicates) }
-                            td { (r.counts.off_topic) }
-                            td { (r.counts.failed) }
+            // The newest page is live: desk.js re-reads it and swaps this region.
+            div #live data-live=[v.newer.is_none().then_some("3000")] {
+                h2 { "Runs" }
+                table.runs {
+                    thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Duration" } th { "Sources (failed)" } th { "Items" } th { "Stored" } th { "Duplicates" } th { "Off topic" } th { "Failed" } } }
+                    tbody {
+                        @for r in v.runs {
+                            tr {
+                                td { a href={ "/desk/log?run=" (r.id) } { (r.id) } }
+                                td { (r.trigger.as_str()) }
+                                td { (when(r.started_at)) }
+                                td { @match r.finished_at {
+                                    Some(f) => { ((f - r.started_at).num_milliseconds().max(0) as f64 / 1000.0) " s" }
+                                    None => { "running" }
+                                } }
+                                td { (r.counts.sources) " (" (r.counts.sources_failed) ")" }
+                                td { (r.counts.items) }
+                                td { (r.counts.stored) }
+                                td { (r.counts.duplicates) }
+                                td { (r.counts.off_topic) }
+                                td { (r.counts.failed) }
+                            }
                         }
                     }
                 }
-            }
-            h2 { "Events" }
-            @if v.events.is_empty() { p { "No events match." } }
-            @else {
-                table.events {
-                    thead { tr { th { "Id" } th { "Time" } th { "Run" } th { "Source" } th { "Outcome" } th { "Item" } th { "Reason" } th { "Story" } } }
-                    tbody {
-                        @for e in v.events {
-                            tr data-outcome=(e.outcome.as_str()) {
-                                td { (e.id) }
-                                td { (when(e.at)) }
-                                td { a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } }
-                                td { (e.source) }
-                                td class={ "outcome-" (e.outcome.as_str()) } { (e.outcome.as_str()) }
-                                td {
-                                    @if let Some(t) = &e.title { (t) br; }
-                                    @if let Some(u) = &e.url { span.meta { (u) } }
+                h2 { "Events" }
+                @if v.events.is_empty() { p { "No events match." } }
+                @else {
+                    table.events {
+                        thead { tr { th { "Id" } th { "Time" } th { "Run" } th { "Source" } th { "Outcome" } th { "Item" } th { "Reason" } th { "Story" } } }
+                        tbody {
+                            @for e in v.events {
+                                tr data-outcome=(e.outcome.as_str()) {
+                                    td { (e.id) }
+                                    td { (when(e.at)) }
+                                    td { a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } }
+                                    td { (e.source) }
+                                    td class={ "outcome-" (e.outcome.as_str()) } { (e.outcome.as_str()) }
+                                    td {
+                                        @if let Some(t) = &e.title { (t) br; }
+                                        @if let Some(u) = &e.url { span.meta { (u) } }
+                                    }
+                                    td.reason { (e.reason) @if let Some(s) = e.score { " (" (format!("{s:.2}")) ")" } }
+                                    td { (event_link(e)) }
                                 }
-                                td.reason { (e.reason) @if let Some(s) = e.score { " (" (format!("{s:.2}")) ")" } }
-                                td { (event_link(e)) }
                             }
                         }
                     }

@@ -1,6 +1,7 @@
 // Keyboard shortcuts for the desk; every action is also a plain form, so the pages work
 // without this file. j/k move, p/r publish/reject the current story, P/R the whole cluster,
-// o opens the original article, Enter the story page.
+// o opens the original article, Enter the story page. The newest page of the log refreshes
+// itself every few seconds (new events appear while a run is going).
 (function () {
   "use strict";
   var items = Array.prototype.slice.call(document.querySelectorAll("[data-story]"));
@@ -40,4 +41,23 @@
     var act = actions[e.key];
     if (act) { e.preventDefault(); act(); }
   });
+
+  // Live log: re-reads this same page and swaps the region the server marked as live.
+  var live = document.querySelector("[data-live]");
+  if (live && window.fetch && window.DOMParser) {
+    var every = parseInt(live.dataset.live, 10) || 3000;
+    var refresh = function () {
+      if (document.hidden) { return; }
+      window.fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (text) {
+          if (!text) { return; }
+          var fresh = new window.DOMParser().parseFromString(text, "text/html").querySelector("[data-live]");
+          var current = document.querySelector("[data-live]");
+          if (fresh && current) { current.replaceWith(document.importNode(fresh, true)); }
+        })
+        .catch(function () { /* the next tick tries again */ });
+    };
+    window.setInterval(refresh, every);
+  }
 }());
