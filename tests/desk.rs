@@ -1005,3 +1005,97 @@ async fn desk_in_a_real_browser() {
     shot(&client, "xss").await;
     client.close().await.expect("close");
 }
+
+/// Sends one raw HTTP/1.1 request over a Unix socket; gives the status code, the head and the
+/// body.
+fn unix_request(sock: &Path, request: &str) -> (u16, String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("connect admin socket");
+    s.write_all(request.as_bytes()).expect("write request");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read response");
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_on_the_unix_socket_needs_no_login_but_still_csrf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FixtureSite::start().await;
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let sock = dir.path().join("admin.sock");
+    let toml = site
+        .config_toml(&db)
+        .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
+        .replacen(
+            "\n[[sources]]",
+            &format!(
+                "\n[admin]\nlisten = \"unix:{}\"\n\n[[sources]]",
+                sock.display()
+            ),
+            1,
+        );
+    std::fs::write(&config, toml).expect("write config");
+    let _daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env_remove("NOTIFY_SOCKET")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn daemon"),
+    );
+    let started = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no socket");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = newsdesk_async(&config, &["fetch"]).await;
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let get = |path: &str| {
+        unix_request(
+            &sock,
+            &format!("GET {path} HTTP/1.1\r\nHost: newsdesk\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let (status, head, queue) = get("/desk/");
+    assert_eq!(status, 200, "{head}");
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("content-security-policy: default-src 'none'"));
+    assert_no_executable_script(&queue);
+    let story = new_stories(&db).await.first().expect("a stored story").id;
+    assert!(queue.contains(&format!("href=\"/desk/story/{story}\"")));
+    // No login form without a token.
+    let (status, head, _) = get("/desk/login");
+    assert_eq!(status, 303, "{head}");
+    let post = |body: String| {
+        unix_request(
+            &sock,
+            &format!(
+                "POST /desk/status HTTP/1.1\r\nHost: newsdesk\r\nConnection: close\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let (status, _, _) = post(format!("action=reject&id={story}"));
+    assert_eq!(status, 403);
+    let (status, _, _) = post(format!("action=reject&id={story}&csrf={}", csrf_of(&queue)));
+    assert_eq!(status, 303);
+    let s = open_store(&db).await.story(story).await.expect("story");
+    assert_eq!(s.expect("exists").status, StoryStatus::Rejected);
+}
