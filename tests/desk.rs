@@ -533,6 +533,33 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The same run streamed for the page's script: the CSRF token in a header.
+    let stream = |token: Option<String>| {
+        let client = client.clone();
+        let url = format!("{base}/desk/fetch/stream?source=c-json");
+        let cookie = cookie.clone();
+        async move {
+            let mut req = client.post(url).header(header::COOKIE, cookie);
+            if let Some(t) = token {
+                req = req.header("x-csrf-token", t);
+            }
+            req.send().await.expect("post")
+        }
+    };
+    assert_eq!(stream(None).await.status(), 403);
+    let resp = stream(Some(csrf.clone())).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/x-ndjson");
+    let lines: Vec<serde_json::Value> = resp
+        .text()
+        .await
+        .expect("body")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+        .collect();
+    let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    assert_eq!(events, ["queued", "started", "source_done", "finished"]);
+
     // Logging out ends the session.
     let resp = client
         .post(format!("{base}/desk/logout"))
@@ -941,12 +968,11 @@ async fn desk_in_a_real_browser() {
     }
     shot(&client, "log").await;
 
-    // Sources: fetch one now with its button.
+    // Sources: fetch one now with its button; the run's progress streams into the page.
     client
         .goto(&format!("{base}/desk/sources"))
         .await
         .expect("goto sources");
-    shot(&client, "sources").await;
     client
         .find(Locator::Css("tr[data-source=c-json] form.fetch button"))
         .await
@@ -954,14 +980,30 @@ async fn desk_in_a_real_browser() {
         .click()
         .await
         .expect("fetch now");
-    until("the queued notice", || async {
+    until("the run's progress to finish", || async {
         client
-            .current_url()
+            .find_all(Locator::Css("ol#progress li.finished"))
             .await
-            .is_ok_and(|u| u.query() == Some("queued=c-json"))
+            .is_ok_and(|f| !f.is_empty())
     })
     .await;
-    client.find(Locator::Css("p.notice")).await.expect("notice");
+    let lines = client
+        .find(Locator::Css("ol#progress"))
+        .await
+        .expect("progress")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        lines.contains("queued") && lines.contains("started") && lines.contains("c-json: ok"),
+        "{lines}"
+    );
+    assert_eq!(
+        client.current_url().await.expect("url").path(),
+        "/desk/sources",
+        "streamed in place"
+    );
+    shot(&client, "sources").await;
 
     // The hostile story: its markup shows as text and nothing it carries runs.
     client

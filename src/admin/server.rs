@@ -205,7 +205,7 @@ fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
 
 /// `POST /fetch[?source=NAME…]`: queues a manual run in the daemon loop and streams its
 /// progress as NDJSON; the last line is `finished` (with the report) or `error`.
-async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Response {
+pub(crate) async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Response {
     let sources = query_values(q.as_deref(), "source");
     let config = st.current.borrow().clone();
     if let Some(unknown) = sources.iter().find(|s| config.source(s).is_none()) {

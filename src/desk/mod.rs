@@ -7,7 +7,9 @@
 //! - `GET /desk/log`: runs and item events, filtered by `source`, `outcome`, `run`, paged
 //!   with `before`; the newest page refreshes itself every 3 s (polling, with JavaScript).
 //! - `GET /desk/sources`: each source's health and next try; `POST /desk/fetch` (`source`
-//!   optional) queues a manual run in the daemon.
+//!   optional) queues a manual run in the daemon; `POST /desk/fetch/stream?source=NAME`
+//!   (CSRF token in `X-CSRF-Token`) does the same and streams its progress as NDJSON, the
+//!   lines of the admin `POST /fetch`, for the page's script.
 //! - `GET /desk/login`, `POST /desk/login`, `POST /desk/logout`: the session when the
 //!   endpoint has a token.
 //!
@@ -90,6 +92,7 @@ pub fn router(admin: Arc<AdminState>, token: Option<String>) -> Router {
         .route("/desk/log", get(log))
         .route("/desk/sources", get(sources))
         .route("/desk/fetch", post(fetch_now))
+        .route("/desk/fetch/stream", post(fetch_stream))
         .route("/desk/login", get(login_form).post(login))
         .route("/desk/logout", post(logout))
         .route("/desk/assets/desk.js", get(js))
@@ -747,6 +750,23 @@ async fn fetch_now(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Byte
             "The daemon is stopping.",
         ),
     }
+}
+
+/// The admin endpoint's `POST /fetch` (NDJSON progress, then the report) for a desk session;
+/// the CSRF token comes in a header because the page's script sends it.
+async fn fetch_stream(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Err(r) = desk.post_access(&headers, &[("csrf".to_string(), token.to_string())]) {
+        return r.into_response();
+    }
+    crate::admin::server::fetch(State(desk.admin.clone()), RawQuery(q)).await
 }
 
 fn when(t: DateTime<Utc>) -> String {

@@ -311,6 +311,7 @@ pub(super) fn sources(
                 " · last success " (opt_when(health.last_success_at)) " "
                 (fetch_button(csrf, None, "Fetch all now"))
             }
+            ol #progress hidden {}
             table.sources {
                 thead { tr { th { "Source" } th { "Kind" } th { "Last success" } th { "Errors in a row" } th { "Last error" } th { "Next try" } th { "Why" } th { "Interval" } th {} } }
                 tbody {

@@ -60,4 +60,64 @@
     };
     window.setInterval(refresh, every);
   }
+
+  // Fetch now: with script, the run's progress streams into the page (NDJSON, one line per
+  // event); without, the form posts and the page says the run was queued.
+  var progress = document.getElementById("progress");
+  var describe = function (line) {
+    switch (line.event) {
+      case "queued": return "queued";
+      case "started": return "run " + line.run_id + " started: " + line.sources + " source(s)";
+      case "source_done":
+        var r = line.report || {};
+        var c = r.counts || {};
+        return (r.name || "source") + ": " + r.status + ", " + (c.items || 0) + " item(s), " +
+          (c.stored || 0) + " stored, " + (c.duplicates || 0) + " duplicate(s), " +
+          (c.off_topic || 0) + " off topic, " + (c.failed || 0) + " failed";
+      case "finished":
+        var t = (line.report && line.report.counts) || {};
+        return "finished: " + (t.stored || 0) + " stored";
+      case "error": return "error: " + line.error;
+      default: return line.event;
+    }
+  };
+  Array.prototype.forEach.call(document.querySelectorAll("form.fetch"), function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!progress || !window.fetch || !window.TextDecoder) { return; }
+      e.preventDefault();
+      var source = form.querySelector("input[name=source]");
+      var url = "/desk/fetch/stream" + (source ? "?source=" + encodeURIComponent(source.value) : "");
+      var csrf = form.querySelector("input[name=csrf]").value;
+      progress.hidden = false;
+      progress.textContent = "";
+      var add = function (text, cls) {
+        var li = document.createElement("li");
+        li.textContent = text;
+        if (cls) { li.className = cls; }
+        progress.appendChild(li);
+      };
+      window.fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } })
+        .then(function (resp) {
+          if (!resp.ok || !resp.body) { add("refused: HTTP " + resp.status, "error"); return null; }
+          var reader = resp.body.getReader();
+          var decoder = new window.TextDecoder();
+          var buffered = "";
+          var pump = function () {
+            return reader.read().then(function (chunk) {
+              buffered += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+              var lines = buffered.split("\n");
+              buffered = lines.pop();
+              lines.filter(function (l) { return l.trim() !== ""; }).forEach(function (l) {
+                var line;
+                try { line = JSON.parse(l); } catch (err) { add("unreadable progress line", "error"); return; }
+                add(describe(line), line.event === "error" ? "error" : line.event);
+              });
+              return chunk.done ? null : pump();
+            });
+          };
+          return pump();
+        })
+        .catch(function (err) { add("connection lost: " + err, "error"); });
+    });
+  });
 }());
