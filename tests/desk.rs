@@ -377,6 +377,38 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         "{page}"
     );
     assert!(page.contains("&lt;script&gt;"), "{page}");
+    assert!(
+        page.contains("Passed: score "),
+        "the reason it passed: {page}"
+    );
+    // A story with a copy dropped for it lists the copy with its reason.
+    let dup = open_store(&env.db)
+        .await
+        .events(&store::EventFilter {
+            outcome: Some(store::Outcome::Duplicate),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .into_iter()
+        .find(|e| e.duplicate_of.is_some())
+        .expect("the fixture's syndicated copy is a duplicate");
+    let (status, page) = get_page(
+        base,
+        &cookie,
+        &format!("/desk/story/{}", dup.duplicate_of.unwrap_or_default()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let dropped = page
+        .split("Duplicates dropped for it")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no duplicates section: {page}"));
+    assert!(
+        dropped.contains(&format!("{}: ", dup.source)) && dropped.contains(&dup.reason),
+        "{dropped}"
+    );
     let (status, _) = get_page(base, &cookie, "/desk/story/999999").await;
     assert_eq!(status, 404);
 

@@ -1217,6 +1217,29 @@ async fn story_by_id_and_events_before_for_the_desk(db: Db) {
         InsertOutcome::Stored(id) => id,
         other => panic!("{other:?}"),
     };
+    // Events about the story: the one that stored it and a copy dropped for it.
+    let mut copy = item_event(run, Outcome::Duplicate, t0(), "https://e.com/copy");
+    copy.duplicate_of = Some(id);
+    s.record_event(&copy).await.expect("event");
+    let about: Vec<(Outcome, Option<i64>, Option<i64>)> = s
+        .story_events(id, 10)
+        .await
+        .expect("story events")
+        .into_iter()
+        .map(|e| (e.outcome, e.story_id, e.duplicate_of))
+        .collect();
+    assert_eq!(
+        about,
+        vec![
+            (Outcome::Duplicate, None, Some(id)),
+            (Outcome::Stored, Some(id), None)
+        ]
+    );
+    assert!(s
+        .story_events(id + 1000, 10)
+        .await
+        .expect("none")
+        .is_empty());
     let got = s.story(id).await.expect("story").expect("found");
     assert_eq!((got.id, got.title.as_deref()), (id, Some("Title 0")));
     assert_eq!(got.html, st.html);
@@ -1237,7 +1260,7 @@ async fn story_by_id_and_events_before_for_the_desk(db: Db) {
         })
         .await
         .expect("events");
-    assert_eq!(all.len(), 6);
+    assert_eq!(all.len(), 7);
     let page = |before: i64, outcome: Option<Outcome>, limit: i64| {
         let s = s.clone();
         async move {

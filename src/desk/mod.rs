@@ -482,7 +482,15 @@ async fn story(
             .collect(),
         None => Vec::new(),
     };
-    html_page(StatusCode::OK, pages::story(&csrf, &story, &siblings))
+    // The event that stored it (why it passed) and the items dropped as its copies.
+    let events = match desk.admin.store.story_events(story.id, 100).await {
+        Ok(e) => e,
+        Err(e) => return unavailable(e),
+    };
+    html_page(
+        StatusCode::OK,
+        pages::story(&csrf, &story, &siblings, &events),
+    )
 }
 
 /// Only paths inside the desk are followed after a form post (no open redirect).

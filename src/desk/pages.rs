@@ -134,7 +134,12 @@ pub(super) fn queue(csrf: &str, groups: &[Group], total: usize, limit: usize) ->
     )
 }
 
-pub(super) fn story(csrf: &str, s: &Story, siblings: &[Story]) -> Markup {
+pub(super) fn story(csrf: &str, s: &Story, siblings: &[Story], events: &[Event]) -> Markup {
+    let stored = events.iter().find(|e| e.story_id == Some(s.id));
+    let dropped: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.duplicate_of == Some(s.id))
+        .collect();
     let mut all: Vec<i64> = vec![s.id];
     all.extend(siblings.iter().map(|x| x.id));
     layout(
@@ -152,8 +157,22 @@ pub(super) fn story(csrf: &str, s: &Story, siblings: &[Story]) -> Markup {
                         a href=(s.url) rel="noopener noreferrer" target="_blank" { (s.url) }
                     }
                     @if s.canonical_url != s.url { p.meta { "Canonical URL: " (s.canonical_url) } }
+                    @if let Some(e) = stored {
+                        p.meta.passed { "Passed: " (e.reason) " (run " a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } ", " (when(e.at)) ")" }
+                    }
                     (actions(csrf, &[s.id], "one", "/desk/", ""))
                     div.body { (body_html(&s.html)) }
+                }
+                @if !dropped.is_empty() {
+                    h2 { "Duplicates dropped for it" }
+                    ul.dropped {
+                        @for e in &dropped {
+                            li {
+                                (e.source) ": " (e.title.as_deref().or(e.url.as_deref()).unwrap_or("(no title)"))
+                                " — " (e.reason) " (" (when(e.at)) ")"
+                            }
+                        }
+                    }
                 }
                 @if !siblings.is_empty() {
                     h2 { "Same event" }

@@ -639,6 +639,10 @@ pub trait Store: Send + Sync {
     /// One story by id (the desk's story page).
     async fn story(&self, id: i64) -> Result<Option<Story>, StoreError>;
 
+    /// Events about one story, newest first: the one that stored it and the items dropped as
+    /// its duplicates.
+    async fn story_events(&self, story_id: i64, limit: i64) -> Result<Vec<Event>, StoreError>;
+
     /// Events matching `filter` with an id below `before_id`, newest first: the next page of
     /// a paginated log.
     async fn events_before(

@@ -706,6 +706,18 @@ impl Store for PgStore {
         row.as_ref().map(story_from_row).transpose()
     }
 
+    async fn story_events(&self, story_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM run_events WHERE story_id = $1 OR duplicate_of = $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(story_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     async fn events_before(
         &self,
         f: &EventFilter,

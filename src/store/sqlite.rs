@@ -657,6 +657,19 @@ impl Store for SqliteStore {
         row.as_ref().map(story_from_row).transpose()
     }
 
+    async fn story_events(&self, story_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM run_events WHERE story_id = ? OR duplicate_of = ? \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(story_id)
+        .bind(story_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     async fn events_before(
         &self,
         f: &EventFilter,
