@@ -112,6 +112,11 @@ pub struct StorageConfig {
     /// How long run events are kept, e.g. `30d`.
     #[serde(default = "default_event_retention", with = "humantime_serde_compat")]
     pub event_retention: Duration,
+    /// File whose first line is the PostgreSQL password, put into `url` by
+    /// [`Config::load_secrets`] (`${VAR}` is replaced from the environment). `PGPASSWORD` and
+    /// `PGPASSFILE` work too, as with libpq.
+    #[serde(default)]
+    pub password_file: Option<String>,
 }
 
 impl Default for StorageConfig {
@@ -119,6 +124,7 @@ impl Default for StorageConfig {
         Self {
             url: default_storage_url(),
             event_retention: default_event_retention(),
+            password_file: None,
         }
     }
 }
@@ -390,13 +396,111 @@ pub struct AdminConfig {
     /// `unix:/path/to.sock`, `127.0.0.1:PORT`, or empty to disable.
     #[serde(default)]
     pub listen: String,
-    /// Bearer token required on TCP.
+    /// Bearer token required on TCP. Filled from `token_file` or `NEWSDESK_ADMIN_TOKEN` by
+    /// [`Config::load_secrets`] when not written in the file.
     #[serde(default)]
     pub token: Option<String>,
     /// `/health` says `failing` when no source was fetched successfully for this long; unset
     /// means twice `schedule.max_interval` (see [`Config::health_max_age`]).
     #[serde(default, with = "humantime_serde_compat::option")]
     pub health_max_age: Option<Duration>,
+    /// File whose first line is the token, so the config itself can stay world-readable;
+    /// `${VAR}` is replaced from the environment (`${CREDENTIALS_DIRECTORY}/admin-token` with
+    /// systemd's `LoadCredential=`).
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// Group given the Unix socket (e.g. `newsdesk`), so its members can use the endpoint.
+    #[serde(default)]
+    pub socket_group: Option<String>,
+    /// Mode of the Unix socket as octal text (`"0660"`); `0600` by default, `0660` by default
+    /// when `socket_group` is set.
+    #[serde(default)]
+    pub socket_mode: Option<String>,
+}
+
+impl AdminConfig {
+    /// The Unix socket's mode: `socket_mode`, else 0660 with a `socket_group`, else 0600.
+    pub fn socket_mode(&self) -> u32 {
+        match &self.socket_mode {
+            Some(m) => parse_mode(m).unwrap_or(0o600),
+            None if self.socket_group.is_some() => 0o660,
+            None => 0o600,
+        }
+    }
+}
+
+/// Parses an octal permission mode such as `0660`; at most 0777.
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.trim();
+    let digits = digits.strip_prefix("0o").unwrap_or(digits);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 && !digits.is_empty() => Ok(m),
+        _ => Err(format!(
+            "'{s}' is not an octal permission mode like \"0660\""
+        )),
+    }
+}
+
+/// Environment variable holding the admin token; when set it overrides `admin.token` and
+/// `admin.token_file` (an operator's CLI needs the token too when the daemon asks for one).
+pub const ADMIN_TOKEN_ENV: &str = "NEWSDESK_ADMIN_TOKEN";
+
+/// Environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "NEWSDESK_CONFIG";
+
+/// Where the CLI looks for its config when neither `--config` nor `NEWSDESK_CONFIG` names one,
+/// in order: the installed service's file, then the checkout's.
+pub const CONFIG_SEARCH_PATH: &[&str] = &["/etc/newsdesk/newsdesk.toml", DEFAULT_CONFIG_PATH];
+
+/// The config file to use: `explicit` (from `--config` or `NEWSDESK_CONFIG`), else the first
+/// file of [`CONFIG_SEARCH_PATH`] that exists, else the last one (whose absence is then
+/// reported when it is read).
+pub fn find_config(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    CONFIG_SEARCH_PATH
+        .iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .unwrap_or(Path::new(DEFAULT_CONFIG_PATH))
+        .to_path_buf()
+}
+
+/// Replaces `${NAME}` with the environment variable `NAME`; an unset variable is an error
+/// naming it.
+fn expand_env(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '${{' in '{s}'"))?;
+        let name = &after[..end];
+        let value = std::env::var(name).map_err(|_| {
+            format!(
+                "'{s}' names ${{{name}}}, which is not set (systemd sets CREDENTIALS_DIRECTORY \
+                 only inside the service)"
+            )
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Reads a secret: the first line of the file, without surrounding whitespace.
+fn read_secret(path_template: &str) -> Result<String, String> {
+    let path = expand_env(path_template)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_string();
+    if secret.is_empty() {
+        return Err(format!("{path} is empty"));
+    }
+    Ok(secret)
 }
 
 /// What kind of source a `[[sources]]` entry is.
@@ -557,10 +661,15 @@ impl Config {
                 ));
             }
         }
+        self.validate_secrets_and_socket()?;
         if !self.admin.listen.is_empty() {
             let addr = crate::admin::ListenAddr::parse(&self.admin.listen)
                 .map_err(|e| ("admin.listen".to_string(), e))?;
-            if matches!(addr, crate::admin::ListenAddr::Tcp(_)) && self.admin.token.is_none() {
+            if matches!(addr, crate::admin::ListenAddr::Tcp(_))
+                && self.admin.token.is_none()
+                && self.admin.token_file.is_none()
+                && std::env::var_os(ADMIN_TOKEN_ENV).is_none()
+            {
                 return Err((
                     "admin.token".into(),
                     format!(
@@ -615,6 +724,114 @@ impl Config {
             if src.max_body_bytes == Some(0) {
                 return Err((key("max_body_bytes"), "must be above 0".into()));
             }
+        }
+        Ok(())
+    }
+
+    /// The keys of [`Config::load_secrets`] and the socket's access keys.
+    fn validate_secrets_and_socket(&self) -> Result<(), (String, String)> {
+        let a = &self.admin;
+        if a.token.is_some() && a.token_file.is_some() {
+            return Err((
+                "admin.token_file".into(),
+                "set either admin.token or admin.token_file, not both".into(),
+            ));
+        }
+        if let Some(m) = &a.socket_mode {
+            let mode = parse_mode(m).map_err(|e| ("admin.socket_mode".to_string(), e))?;
+            if mode & 0o002 != 0 {
+                return Err((
+                    "admin.socket_mode".into(),
+                    format!(
+                        "'{m}' lets any local user trigger runs and mark stories published; \
+                         give a group access (admin.socket_group) instead"
+                    ),
+                ));
+            }
+        }
+        if let Some(g) = &a.socket_group {
+            if g.trim().is_empty() {
+                return Err(("admin.socket_group".into(), "must not be empty".into()));
+            }
+        }
+        if let Some(pf) = &self.storage.password_file {
+            if !(self.storage.url.starts_with("postgres://")
+                || self.storage.url.starts_with("postgresql://"))
+            {
+                return Err((
+                    "storage.password_file".into(),
+                    "only a postgres:// storage.url takes a password".into(),
+                ));
+            }
+            if url::Url::parse(&self.storage.url).is_ok_and(|u| u.password().is_some()) {
+                return Err((
+                    "storage.password_file".into(),
+                    "storage.url already holds a password; keep it in one place".into(),
+                ));
+            }
+            if pf.trim().is_empty() {
+                return Err(("storage.password_file".into(), "must not be empty".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Why the secrets cannot be read in this process, when a secret's path names an
+    /// environment variable that is not set here (`${CREDENTIALS_DIRECTORY}` exists only inside
+    /// the service); `None` when [`Config::load_secrets`] can try.
+    pub fn secrets_outside_service(&self) -> Option<String> {
+        [
+            ("admin.token_file", &self.admin.token_file),
+            ("storage.password_file", &self.storage.password_file),
+        ]
+        .into_iter()
+        .find_map(|(key, v)| {
+            let v = v.as_ref()?;
+            expand_env(v).err().map(|e| format!("{key}: {e}"))
+        })
+    }
+
+    /// Fills the secrets kept outside the file: `admin.token` from `NEWSDESK_ADMIN_TOKEN` when
+    /// set (it overrides the file's), else from `admin.token_file`; and the PostgreSQL password of `storage.url` from
+    /// `storage.password_file`. The daemon calls it at start and refuses a secret it cannot
+    /// read; read-only CLI commands may go on without (they need neither secret on SQLite).
+    pub fn load_secrets(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let err = |key: &str, reason: String| ConfigError {
+            file: path.to_path_buf(),
+            key: key.into(),
+            reason,
+        };
+        if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
+            // The environment wins: it is how an operator's CLI gets a token it cannot read
+            // from the service's credential.
+            if token.trim().len() < 16 {
+                return Err(err(
+                    "admin.token",
+                    format!("{ADMIN_TOKEN_ENV} must be at least 16 characters"),
+                ));
+            }
+            self.admin.token = Some(token.trim().to_string());
+        } else if let Some(tf) = &self.admin.token_file {
+            let token = read_secret(tf).map_err(|r| err("admin.token_file", r))?;
+            if token.len() < 16 {
+                return Err(err(
+                    "admin.token_file",
+                    "the token must be at least 16 characters (e.g. `openssl rand -hex 32`)".into(),
+                ));
+            }
+            self.admin.token = Some(token);
+        }
+        if let Some(pf) = &self.storage.password_file {
+            let password = read_secret(pf).map_err(|r| err("storage.password_file", r))?;
+            let mut u = url::Url::parse(&self.storage.url)
+                .map_err(|e| err("storage.url", e.to_string()))?;
+            u.set_password(Some(&password)).map_err(|()| {
+                err(
+                    "storage.password_file",
+                    "storage.url has no user to give the password to".into(),
+                )
+            })?;
+            self.storage.url = u.to_string();
         }
         Ok(())
     }
@@ -879,6 +1096,78 @@ link_selector = "a[[["
         assert_eq!(e.key, "schedule.item_retry_delays");
         let e = parse("[admin]\nhealth_max_age = \"0s\"\n").unwrap_err();
         assert_eq!(e.key, "admin.health_max_age");
+    }
+
+    #[test]
+    fn socket_access_keys() {
+        let c = parse("[admin]\nlisten = \"unix:/run/n.sock\"\nsocket_group = \"newsdesk\"\n")
+            .expect("valid");
+        assert_eq!(c.admin.socket_mode(), 0o660, "a group gets rw by default");
+        assert_eq!(parse("").expect("valid").admin.socket_mode(), 0o600);
+        let c = parse("[admin]\nsocket_mode = \"0640\"\n").expect("valid");
+        assert_eq!(c.admin.socket_mode(), 0o640);
+        for (mode, reason) in [
+            ("0666", "any local user"),
+            ("rw-rw----", "octal"),
+            ("1777", "octal"),
+        ] {
+            let e = parse(&format!("[admin]\nsocket_mode = \"{mode}\"\n")).unwrap_err();
+            assert_eq!(e.key, "admin.socket_mode");
+            assert!(e.reason.contains(reason), "{mode}: {}", e.reason);
+        }
+    }
+
+    #[test]
+    fn secrets_come_from_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("token"), "0123456789abcdef0123\n").expect("write");
+        std::fs::write(dir.path().join("pw"), "s3cr:t/pass\n").expect("write");
+        // ${VAR} is expanded from the environment (cargo sets CARGO_MANIFEST_DIR for tests).
+        let rel = dir
+            .path()
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .map(|r| format!("${{CARGO_MANIFEST_DIR}}/{}", r.display()))
+            .unwrap_or_else(|_| dir.path().display().to_string());
+        let text = format!(
+            "[storage]\nurl = \"postgres://nd@db.example/nd\"\npassword_file = \"{}/pw\"\n\
+             [admin]\nlisten = \"127.0.0.1:8089\"\ntoken_file = \"{rel}/token\"\n",
+            dir.path().display()
+        );
+        let mut c = parse(&text).expect("a token file stands for the token");
+        assert_eq!(c.admin.token, None, "secrets are read by load_secrets only");
+        c.load_secrets(Path::new("test.toml")).expect("secrets");
+        assert_eq!(c.admin.token.as_deref(), Some("0123456789abcdef0123"));
+        let u = url::Url::parse(&c.storage.url).expect("url");
+        assert_eq!(u.username(), "nd");
+        assert_eq!(
+            u.password().map(|p| p.to_string()),
+            Some("s3cr%3At%2Fpass".to_string())
+        );
+
+        let e = parse("[admin]\ntoken = \"0123456789abcdef\"\ntoken_file = \"/x\"\n").unwrap_err();
+        assert_eq!(e.key, "admin.token_file");
+        let e =
+            parse("[storage]\nurl = \"postgres://a:b@h/d\"\npassword_file = \"/x\"\n").unwrap_err();
+        assert_eq!(e.key, "storage.password_file");
+        let mut c = parse("[admin]\ntoken_file = \"${NEWSDESK_TEST_SURELY_UNSET}/t\"\n")
+            .expect("valid until read");
+        let e = c.load_secrets(Path::new("test.toml")).unwrap_err();
+        assert_eq!(e.key, "admin.token_file");
+        assert!(
+            e.reason.contains("NEWSDESK_TEST_SURELY_UNSET"),
+            "{}",
+            e.reason
+        );
+    }
+
+    #[test]
+    fn explicit_config_path_wins() {
+        assert_eq!(
+            find_config(Some(Path::new("/tmp/x.toml"))),
+            Path::new("/tmp/x.toml")
+        );
+        let found = find_config(None);
+        assert!(CONFIG_SEARCH_PATH.iter().any(|p| Path::new(p) == found));
     }
 
     #[test]

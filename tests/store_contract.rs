@@ -85,6 +85,7 @@ contract!(
     set_cluster_ids_moves_stories_between_clusters,
     item_retries_are_kept_until_the_item_is_final,
     story_by_id_and_events_before_for_the_desk,
+    read_only_open_reads_counts_and_refuses_writes,
 );
 
 /// A fixed instant with whole milliseconds (what both stores keep).
@@ -1291,4 +1292,58 @@ async fn story_by_id_and_events_before_for_the_desk(db: Db) {
         page(off_topic[0], Some(Outcome::OffTopic), 100).await,
         off_topic[1..].to_vec()
     );
+}
+
+async fn read_only_open_reads_counts_and_refuses_writes(db: Db) {
+    // Nothing there yet (SQLite: no file; PostgreSQL: no database or one never migrated).
+    assert!(store::open_read_only(&db.url).await.is_err());
+    let rw = with_sources(&db, 1).await;
+    let run = rw.start_run(Trigger::Manual, t0()).await.expect("run");
+    let stored = [
+        story(1, "https://a.example/1", "fp-1"),
+        story(2, "https://a.example/2", "fp-2"),
+        story(3, "https://a.example/3", "fp-3"),
+    ];
+    for s in &stored {
+        let ev = item_event(run, Outcome::Stored, t0(), &s.url);
+        rw.insert_story(s, &seen_of(s), &ev).await.expect("insert");
+    }
+    let ids: Vec<i64> = rw
+        .stories(&StoryFilter {
+            limit: 10,
+            ..StoryFilter::default()
+        })
+        .await
+        .expect("stories")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    rw.set_story_status(&ids[..1], StoryStatus::Published)
+        .await
+        .expect("publish");
+
+    let ro = store::open_read_only(&db.url)
+        .await
+        .expect("read-only open");
+    assert_eq!(
+        ro.story_counts().await.expect("counts"),
+        vec![(StoryStatus::New, 2), (StoryStatus::Published, 1)]
+    );
+    assert!(ro.database_size().await.expect("size") > 0);
+    assert_eq!(
+        ro.stories(&StoryFilter {
+            limit: 10,
+            ..StoryFilter::default()
+        })
+        .await
+        .expect("stories")
+        .len(),
+        3
+    );
+    // Writes through a read-only handle fail; the data is unchanged.
+    assert!(ro
+        .set_story_status(&ids, StoryStatus::Rejected)
+        .await
+        .is_err());
+    assert_eq!(rw.story_counts().await.expect("counts").len(), 2);
 }

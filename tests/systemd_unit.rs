@@ -1,5 +1,6 @@
-//! The shipped unit file: `systemd-analyze verify` prints nothing, the offline security rating
-//! is at most 2.0 ("OK"), and it uses the readiness protocol the daemon speaks.
+//! The shipped unit file: `systemd-analyze verify` prints nothing (man pages checked: its
+//! `Documentation=man:newsdesk(1)` must resolve to the shipped page), the offline security
+//! rating is at most 2.0 ("OK"), and it uses the readiness protocol the daemon speaks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,12 +19,27 @@ fn systemd_analyze_available() -> bool {
     found
 }
 
+/// Whether `man` is installed (verify runs it for every `Documentation=man:` link).
+fn man_available() -> bool {
+    let found = Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found && std::env::var_os("CI").is_some() {
+        panic!("man is required in CI (.ci/run installs Debian's man-db package)");
+    }
+    if !found {
+        eprintln!("SKIPPED: man not installed (apt-get install man-db)");
+    }
+    found
+}
+
 /// The shipped unit with ExecStart pointing at the binary under test, so `verify` can check it.
 fn unit_under_test(dir: &Path) -> PathBuf {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/newsdesk.service");
     let text = std::fs::read_to_string(&shipped).expect("systemd/newsdesk.service");
-    assert!(text.contains("ExecStart=/usr/local/bin/newsdesk "));
-    let text = text.replace("/usr/local/bin/newsdesk", env!("CARGO_BIN_EXE_newsdesk"));
+    assert!(text.contains("ExecStart=/usr/bin/newsdesk "));
+    let text = text.replace("/usr/bin/newsdesk", env!("CARGO_BIN_EXE_newsdesk"));
     let path = dir.join("newsdesk.service");
     std::fs::write(&path, text).expect("write unit");
     path
@@ -31,14 +47,17 @@ fn unit_under_test(dir: &Path) -> PathBuf {
 
 #[test]
 fn unit_verifies_cleanly() {
-    if !systemd_analyze_available() {
+    if !systemd_analyze_available() || !man_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let unit = unit_under_test(dir.path());
+    // The man pages as installed (`man/man1` is what the package and the README install), and
+    // verify's default `--man=yes`: a missing page is reported.
     let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
+        .arg("verify")
         .arg(&unit)
+        .env("MANPATH", Path::new(env!("CARGO_MANIFEST_DIR")).join("man"))
         .output()
         .expect("run systemd-analyze");
     let printed = format!(
@@ -51,6 +70,17 @@ fn unit_verifies_cleanly() {
         out.status.success() && printed.trim().is_empty(),
         "{printed}"
     );
+
+    // Without the pages the same check fails, as it did on hosts with man before they existed.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .env("MANPATH", empty.path())
+        .output()
+        .expect("run systemd-analyze");
+    let printed = String::from_utf8_lossy(&out.stderr);
+    assert!(printed.contains("man newsdesk(1)"), "{printed}");
 }
 
 #[test]

@@ -86,10 +86,8 @@ pub async fn bind(addr: &ListenAddr, state: AdminState) -> Result<AdminServer, A
                     .map_err(|e| fail(format!("cannot remove the stale socket: {e}")))?;
             }
             let l = tokio::net::UnixListener::bind(path).map_err(|e| fail(e.to_string()))?;
-            // Only the daemon's user (and root) may talk to it.
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| fail(format!("cannot restrict the socket's mode: {e}")))?;
+            // The daemon's user (and root), plus `admin.socket_group` when set, may talk to it.
+            restrict_socket(path, &state.config.admin).map_err(fail)?;
             Listener::Unix(l, path.clone())
         }
         ListenAddr::Tcp(a) => Listener::Tcp(
@@ -145,6 +143,26 @@ impl AdminServer {
             tracing::error!(error = %e, "admin endpoint stopped");
         }
     }
+}
+
+/// Gives the socket `admin.socket_group` (a name or a numeric id) and `admin.socket_mode`.
+fn restrict_socket(path: &Path, admin: &crate::config::AdminConfig) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Some(group) = &admin.socket_group {
+        let gid = match group.parse::<u32>() {
+            Ok(id) => id,
+            Err(_) => nix::unistd::Group::from_name(group)
+                .map_err(|e| format!("admin.socket_group '{group}': {e}"))?
+                .ok_or_else(|| format!("admin.socket_group: no group named '{group}'"))?
+                .gid
+                .as_raw(),
+        };
+        std::os::unix::fs::chown(path, None, Some(gid))
+            .map_err(|e| format!("cannot give the socket to group '{group}': {e}"))?;
+    }
+    let mode = admin.socket_mode();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("cannot set the socket's mode to {mode:o}: {e}"))
 }
 
 fn remove_socket(path: &Path) {

@@ -1,18 +1,20 @@
 //! Command line: clap definitions and one small function per command, each calling into the
 //! library. Errors end here as `anyhow` with exit code 1; a refused config exits 2.
 
+mod man;
 mod ops;
 mod output;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
 
-use newsdesk::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use newsdesk::config::{Config, ConfigError};
 use newsdesk::extract::SiteRules;
 use newsdesk::pipeline::{Pipeline, RunReport};
 use newsdesk::publish::StoryFormat;
@@ -22,9 +24,10 @@ use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatu
 #[derive(Parser, Debug)]
 #[command(name = "newsdesk", version, about, propagate_version = true)]
 struct Cli {
-    /// Config file.
-    #[arg(long, global = true, env = "NEWSDESK_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
-    config: PathBuf,
+    /// Config file [default: /etc/newsdesk/newsdesk.toml when it exists, else
+    /// config/newsdesk.toml].
+    #[arg(long, global = true, env = "NEWSDESK_CONFIG")]
+    config: Option<PathBuf>,
     /// Log line format on stderr (filter with RUST_LOG).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -174,6 +177,20 @@ enum Command {
     },
     /// Validate the config file and exit.
     CheckConfig,
+    /// What an operator reads first: daemon up or not, last run, failing sources, next due
+    /// source, stories waiting, database size.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Write the man pages (generated from these definitions) into a folder.
+    #[command(hide = true)]
+    Man {
+        /// Folder to write `newsdesk.1` and one `newsdesk-COMMAND.1` per command into.
+        #[arg(long, default_value = "man/man1")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -223,14 +240,34 @@ enum KindArg {
     Page,
 }
 
+/// The command line: the derived definitions plus the environment and files of `--help`.
+fn command() -> clap::Command {
+    Cli::command().after_long_help(man::environment_and_files_text())
+}
+
 fn parse_age(s: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 2h: {e}"))
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     init_tracing(cli.log_format, matches!(cli.command, Command::Run));
+    if let Command::Man { dir } = &cli.command {
+        return match man::write_pages(Cli::command(), dir) {
+            Ok(n) => {
+                println!("{n} man page(s) written to {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // Extraction needs no config: it must work on a bare checkout or a laptop.
     if let Command::Extract {
         url,
@@ -249,18 +286,35 @@ pub fn main() -> ExitCode {
         };
         return cmd_extract(files, url.as_ref(), &rules, *format);
     }
-    let config = match Config::load(&cli.config) {
+    let config_path = newsdesk::config::find_config(cli.config.as_deref());
+    let mut config = match Config::load(&config_path) {
         Ok(c) => c,
         Err(e) => return config_refused(&e),
     };
     if let Command::CheckConfig = cli.command {
+        // Secrets behind ${CREDENTIALS_DIRECTORY} exist only inside the service.
+        let note = match config.secrets_outside_service() {
+            Some(why) => format!("; secrets not read here: {why}"),
+            None => match config.load_secrets(&config_path) {
+                Ok(()) => String::new(),
+                Err(e) => return config_refused(&e),
+            },
+        };
         println!(
-            "{}: ok ({} sources, storage {})",
-            cli.config.display(),
+            "{}: ok ({} sources, storage {}){note}",
+            config_path.display(),
             config.sources.len(),
             store::postgres::redact_url(&config.storage.url)
         );
         return ExitCode::SUCCESS;
+    }
+    if let Err(e) = config.load_secrets(&config_path) {
+        // The daemon refuses to start without its secrets; the CLI goes on (an operator may
+        // not read them, and read-only commands on SQLite need none).
+        if matches!(cli.command, Command::Run) {
+            return config_refused(&e);
+        }
+        tracing::debug!(error = %e, "secrets not loaded");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -272,7 +326,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config, cli.config)) {
+    match runtime.block_on(dispatch(cli.command, config, config_path)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -329,12 +383,32 @@ fn init_tracing(format: LogFormat, daemon: bool) {
     }
 }
 
+/// Opens the database for reading only (no migration, no lock): for the commands that only
+/// read, so an operator who may read the database file but not write it can run them.
+async fn open_store_read_only(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::open_read_only(&config.storage.url)
+        .await
+        .with_context(|| {
+            format!(
+                "opening storage {} read-only",
+                store::postgres::redact_url(&config.storage.url)
+            )
+        })?;
+    Ok(Arc::from(store))
+}
+
+/// Opens the database for writing (creating and migrating it when needed).
 async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = store::open(&config.storage.url).await.with_context(|| {
-        format!(
-            "opening storage {}",
-            store::postgres::redact_url(&config.storage.url)
-        )
+    let store = store::open(&config.storage.url).await.map_err(|e| {
+        let url = store::postgres::redact_url(&config.storage.url);
+        // An operator who may only read the database: say how writes get done instead.
+        let hint = if e.to_string().contains("Permission denied") {
+            "; this user may not write the database: start the daemon (writes then go through \
+             its admin socket) or run the command as the daemon's user"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("opening storage {url}: {e}{hint}")
     })?;
     Ok(Arc::from(store))
 }
@@ -358,7 +432,7 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
             follow,
             errors,
         } => {
-            let store = open_store(&config).await?;
+            let store = open_store_read_only(&config).await?;
             // A filter naming nothing that exists is a typo, not an empty log.
             if let Some(id) = run {
                 if store.runs(1, Some(id)).await?.is_empty() {
@@ -412,7 +486,8 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
             output,
             mark_published,
         } => {
-            let store = open_store(&config).await?;
+            // Reading is read-only; `--mark-published` writes through the daemon when it runs.
+            let store = open_store_read_only(&config).await?;
             let filter = StoryFilter {
                 status: Some(status),
                 source,
@@ -445,7 +520,7 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
             limit,
             format,
         } => {
-            let store = open_store(&config).await?;
+            let store = open_store_read_only(&config).await?;
             let filter = StoryFilter {
                 status,
                 source,
@@ -458,23 +533,19 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
             action: None,
             format,
         } => {
-            let store = open_store(&config).await?;
-            store
-                .sync_sources(
-                    &config.sources,
-                    config.schedule.min_interval,
-                    chrono::Utc::now(),
-                )
-                .await?;
+            // No sync: a source added to the config shows as "not polled yet" until the daemon
+            // (or a fetch) syncs it, and the command stays read-only.
+            let store = open_store_read_only(&config).await?;
             cmd_sources(&config, store.as_ref(), format).await
         }
+        Command::Status { format } => status::cmd_status(&config, &config_path, format).await,
         Command::Preview {
             url,
             kind,
             link_selector,
             format,
         } => cmd_preview(config, url, kind, link_selector, format).await,
-        Command::CheckConfig | Command::Extract { .. } => Ok(()),
+        Command::CheckConfig | Command::Extract { .. } | Command::Man { .. } => Ok(()),
     }
 }
 
@@ -820,5 +891,17 @@ async fn cmd_sources(config: &Config, store: &dyn Store, format: Format) -> anyh
             60
         )
     );
+    let unsynced: Vec<&str> = config
+        .sources
+        .iter()
+        .filter(|c| !states.iter().any(|s| s.name == c.name))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !unsynced.is_empty() {
+        println!(
+            "not in the database yet (the daemon adds them when it starts): {}",
+            unsynced.join(", ")
+        );
+    }
     Ok(())
 }

@@ -650,6 +650,11 @@ pub trait Store: Send + Sync {
         filter: &EventFilter,
         before_id: i64,
     ) -> Result<Vec<Event>, StoreError>;
+    /// How many stories each status has (statuses with none are left out).
+    async fn story_counts(&self) -> Result<Vec<(StoryStatus, i64)>, StoreError>;
+
+    /// Size of the database in bytes, as the database reports it.
+    async fn database_size(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens the store named by `storage.url`, creating the database and running migrations.
@@ -664,6 +669,45 @@ pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
             reason: "expected a sqlite:, postgres: or postgresql: URL".into(),
         })
     }
+}
+
+/// Opens an existing database for reading only: no creation, no migration, no migration lock.
+/// What `stories`, `logs`, `sources`, `export` and `status` use, so an operator who may read
+/// the database but not write it can run them beside the daemon.
+pub async fn open_read_only(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(sqlite::SqliteStore::open_read_only(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Box::new(postgres::PgStore::open_read_only(url).await?))
+    } else {
+        Err(StoreError::Url {
+            url: url.to_string(),
+            reason: "expected a sqlite:, postgres: or postgresql: URL".into(),
+        })
+    }
+}
+
+/// Refuses a database whose applied migrations are not the ones this build ships (a read-only
+/// reader must not run them, and must not misread an older or newer schema).
+pub(crate) fn check_schema_version(
+    url: &str,
+    applied: Option<i64>,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let expected = migrator.iter().map(|m| m.version).max();
+    if applied == expected {
+        return Ok(());
+    }
+    let name = |v: Option<i64>| v.map_or("none".to_string(), |v| v.to_string());
+    Err(StoreError::Url {
+        url: url.to_string(),
+        reason: format!(
+            "the database's schema is at migration {}, this newsdesk expects {}: let the daemon \
+             (or a write command run as its user) migrate it first",
+            name(applied),
+            name(expected)
+        ),
+    })
 }
 
 pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {

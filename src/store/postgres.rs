@@ -80,6 +80,34 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// Connects to an existing, migrated database for reading only: nothing is created or
+    /// migrated, and every transaction of the session is read-only.
+    pub async fn open_read_only(url: &str) -> Result<PgStore, StoreError> {
+        let bad_url = |reason: String| StoreError::Url {
+            url: redact_url(url),
+            reason,
+        };
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| bad_url(e.to_string()))?
+            .application_name("newsdesk (read-only)")
+            .options([
+                ("statement_timeout", STATEMENT_TIMEOUT),
+                ("default_transaction_read_only", "on"),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .map_err(|e| bad_url(format!("cannot read its schema version: {e}")))?;
+        super::check_schema_version(&redact_url(url), applied, &MIGRATOR)?;
+        Ok(PgStore { pool })
+    }
+
     /// The connection pool (for tests and tools that inspect the database).
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -724,6 +752,24 @@ impl Store for PgStore {
         before_id: i64,
     ) -> Result<Vec<Event>, StoreError> {
         events_where(&self.pool, f, Some(before_id)).await
+    }
+
+    async fn story_counts(&self) -> Result<Vec<(StoryStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM stories GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((StoryStatus::parse(&s)?, n)))
+            .collect()
+    }
+
+    async fn database_size(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }
 

@@ -21,6 +21,13 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// `<database>-wal`, SQLite's write-ahead log beside the database.
+fn wal_file(db_file: &Path) -> std::path::PathBuf {
+    let mut path = db_file.as_os_str().to_owned();
+    path.push("-wal");
+    path.into()
+}
+
 /// Takes an exclusive lock on `<database>.lock` (released when the file is dropped).
 async fn lock_for_migration(db_file: &Path, url: &str) -> Result<std::fs::File, StoreError> {
     let mut path = db_file.as_os_str().to_owned();
@@ -78,6 +85,62 @@ impl SqliteStore {
         };
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+
+    /// Opens an existing, migrated database at `url` for reading only: no file or folder is
+    /// created, no migration runs and no lock is taken, so a user who may only read the file
+    /// (an operator in the service's group) can list stories and logs beside the daemon.
+    pub async fn open_read_only(url: &str) -> Result<SqliteStore, StoreError> {
+        let refused = |reason: String| StoreError::Url {
+            url: url.to_string(),
+            reason,
+        };
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| refused(e.to_string()))?
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(10));
+        let file = opts.get_filename().to_path_buf();
+        if file != Path::new(":memory:") {
+            match std::fs::metadata(&file) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(refused(format!(
+                        "no database at {} yet (the daemon or `newsdesk fetch` creates it)",
+                        file.display()
+                    )))
+                }
+                // Most often a folder of the daemon's that this user's groups cannot enter.
+                Err(e) => return Err(refused(format!("cannot reach {}: {e}", file.display()))),
+            }
+        }
+        let (store, applied) = match Self::read_schema_version(opts.clone()).await {
+            Ok(found) => found,
+            // A WAL database needs its `-shm` file, which SQLite creates on first open. When
+            // no process has it open (no `-wal` file: every change is in the main file) and
+            // this user may not create files beside it, the file can only be read as
+            // immutable, which is exact as long as no writer starts meanwhile.
+            Err(_) if !wal_file(&file).exists() => {
+                Self::read_schema_version(opts.immutable(true)).await?
+            }
+            Err(e) => return Err(e),
+        };
+        super::check_schema_version(url, applied, &MIGRATOR)?;
+        Ok(store)
+    }
+
+    /// Connects and reads the newest applied migration.
+    async fn read_schema_version(
+        opts: SqliteConnectOptions,
+    ) -> Result<(SqliteStore, Option<i64>), StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await?;
+        let applied = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pool)
+            .await?;
+        Ok((SqliteStore { pool }, applied))
     }
 
     async fn lease(
@@ -676,6 +739,24 @@ impl Store for SqliteStore {
         before_id: i64,
     ) -> Result<Vec<Event>, StoreError> {
         events_where(&self.pool, f, Some(before_id)).await
+    }
+
+    async fn story_counts(&self) -> Result<Vec<(StoryStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM stories GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((StoryStatus::parse(&s)?, n)))
+            .collect()
+    }
+
+    async fn database_size(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 }
 
