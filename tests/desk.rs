@@ -507,6 +507,18 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
     );
     let (status, _) = get_page(base, &cookie, "/desk/log?outcome=nope").await;
     assert_eq!(status, 400);
+    let (status, _) = get_page(base, &cookie, "/desk/log?since=soon").await;
+    assert_eq!(status, 400);
+    // Every event is minutes old: an hour keeps them all; an absurd span means no bound.
+    for since in ["1h", "500years", "99999999999years"] {
+        let (status, recent) = get_page(base, &cookie, &format!("/desk/log?since={since}")).await;
+        assert_eq!(status, 200, "{since}");
+        assert_eq!(
+            recent.matches("<tr data-outcome=").count(),
+            ids.len().min(50),
+            "{since}"
+        );
+    }
     let (status, by_source) = get_page(base, &cookie, "/desk/log?source=h-hostile").await;
     assert_eq!(status, 200);
     assert_no_executable_script(&by_source);

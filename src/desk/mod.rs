@@ -554,6 +554,8 @@ pub(crate) struct LogQuery {
     source: Option<String>,
     outcome: Option<Outcome>,
     run: Option<i64>,
+    /// Only events this recent (`2h`, `30m`, `1day`), as `newsdesk logs --since`.
+    since: Option<String>,
     before: Option<i64>,
 }
 
@@ -578,6 +580,12 @@ impl LogQuery {
                             .map_err(|_| format!("run '{v}' is not a run number"))?,
                     )
                 }
+                "since" => {
+                    humantime::parse_duration(v).map_err(|e| {
+                        format!("since '{v}' is not a duration like 2h or 30m: {e}")
+                    })?;
+                    out.since = Some(v.to_string())
+                }
                 "before" => {
                     out.before = Some(
                         v.parse()
@@ -601,6 +609,9 @@ impl LogQuery {
         }
         if let Some(r) = self.run {
             q.append_pair("run", &r.to_string());
+        }
+        if let Some(t) = &self.since {
+            q.append_pair("since", t);
         }
         if let Some(b) = before {
             q.append_pair("before", &b.to_string());
@@ -627,7 +638,13 @@ async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): Raw
         run_id: query.run,
         source: query.source.clone(),
         outcome: query.outcome,
-        since: None,
+        // Parsed already; a span reaching before any representable time means no bound.
+        since: query
+            .since
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .and_then(|d| Utc::now().checked_sub_signed(d)),
         after_id: None,
         // One more than shown tells whether an older page exists.
         limit: LOG_PAGE + 1,
@@ -877,6 +894,10 @@ mod tests {
         );
         assert!(LogQuery::parse(Some("outcome=nope")).is_err());
         assert!(LogQuery::parse(Some("run=x")).is_err());
+        assert!(LogQuery::parse(Some("since=soon")).is_err());
+        let q = LogQuery::parse(Some("since=2h&outcome=failed")).expect("parses");
+        assert_eq!(q.since.as_deref(), Some("2h"));
+        assert_eq!(q.href(None), "/desk/log?outcome=failed&since=2h");
     }
 
     #[test]

@@ -234,6 +234,7 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
                     }
                 }
                 label { "Run" input type="number" name="run" min="1" value=[q.run]; }
+                label { "Since (e.g. 2h)" input type="text" name="since" size="6" value=[q.since.as_deref()]; }
                 button type="submit" { "Filter" }
                 a href="/desk/log" { "clear" }
             }
