@@ -866,6 +866,32 @@ async fn desk_in_a_real_browser() {
         StoryStatus::Rejected
     );
 
+    // o opens the selected story's original article in a new tab (the fixture site).
+    let main_window = client.window().await.expect("window");
+    press(&client, "j").await;
+    press(&client, "o").await;
+    until("a tab with the original", || async {
+        client.windows().await.is_ok_and(|w| w.len() == 2)
+    })
+    .await;
+    for w in client.windows().await.expect("windows") {
+        if w != main_window {
+            client.switch_to_window(w).await.expect("switch");
+            until("the original to load", || async {
+                client
+                    .current_url()
+                    .await
+                    .is_ok_and(|u| u.host_str() == Some("127.0.0.1") && u.path() != "/desk/")
+            })
+            .await;
+            client.close_window().await.expect("close tab");
+        }
+    }
+    client
+        .switch_to_window(main_window)
+        .await
+        .expect("back to the desk");
+
     // A whole cluster with P: the first cluster on the page with more than one story.
     let cluster_ids: Vec<i64> = {
         let mut ids = Vec::new();
