@@ -4,7 +4,8 @@
 //! Routes: `POST /fetch[?source=NAME…]` (NDJSON progress, then the run report), `GET /health`,
 //! `GET /metrics` (Prometheus text), `GET /stories/new.json` (JSON Feed 1.1),
 //! `GET /stories/new.atom`, `POST /stories/publish` and `POST /stories/reject` (`{"ids":[…]}`).
-//! When `admin.token` is set every request needs `Authorization: Bearer TOKEN`; config
+//! The editors' web pages live under `/desk/` (see [`crate::desk`]), behind their own login.
+//! When `admin.token` is set every other request needs `Authorization: Bearer TOKEN`; config
 //! validation refuses a TCP address without one.
 
 pub mod client;

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod desk;
 pub mod extract;
 pub mod fetch;
 pub mod metrics;

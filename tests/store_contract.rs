@@ -84,6 +84,7 @@ contract!(
     guarded_inserts_store_one_of_concurrent_near_copies,
     set_cluster_ids_moves_stories_between_clusters,
     item_retries_are_kept_until_the_item_is_final,
+    story_by_id_and_events_before_for_the_desk,
     read_only_open_reads_counts_and_refuses_writes,
     renewed_leases_hold_and_lost_ones_say_so,
     dead_runs_are_marked_abandoned,
@@ -1271,6 +1272,96 @@ async fn item_retries_are_kept_until_the_item_is_final(db: Db) {
             .await
             .expect("read"),
         None
+    );
+}
+
+/// The desk's queries: one story by id, and the log paged with an id cursor (filters kept).
+async fn story_by_id_and_events_before_for_the_desk(db: Db) {
+    let s = with_sources(&db, 1).await;
+    let run = s.start_run(Trigger::Manual, t0()).await.expect("run");
+    let st = story(0, "https://example.com/desk", "fp-desk");
+    let ev = item_event(run, Outcome::Stored, t0(), &st.url);
+    let id = match s
+        .insert_story(&st, &seen_of(&st), &ev)
+        .await
+        .expect("insert")
+    {
+        InsertOutcome::Stored(id) => id,
+        other => panic!("{other:?}"),
+    };
+    // Events about the story: the one that stored it and a copy dropped for it.
+    let mut copy = item_event(run, Outcome::Duplicate, t0(), "https://e.com/copy");
+    copy.duplicate_of = Some(id);
+    s.record_event(&copy).await.expect("event");
+    let about: Vec<(Outcome, Option<i64>, Option<i64>)> = s
+        .story_events(id, 10)
+        .await
+        .expect("story events")
+        .into_iter()
+        .map(|e| (e.outcome, e.story_id, e.duplicate_of))
+        .collect();
+    assert_eq!(
+        about,
+        vec![
+            (Outcome::Duplicate, None, Some(id)),
+            (Outcome::Stored, Some(id), None)
+        ]
+    );
+    assert!(s
+        .story_events(id + 1000, 10)
+        .await
+        .expect("none")
+        .is_empty());
+    let got = s.story(id).await.expect("story").expect("found");
+    assert_eq!((got.id, got.title.as_deref()), (id, Some("Title 0")));
+    assert_eq!(got.html, st.html);
+    assert!(s.story(id + 1000).await.expect("story").is_none());
+    for n in 0..5 {
+        let outcome = if n % 2 == 0 {
+            Outcome::OffTopic
+        } else {
+            Outcome::Duplicate
+        };
+        let e = item_event(run, outcome, t0() + secs(n), &format!("https://e.com/{n}"));
+        s.record_event(&e).await.expect("event");
+    }
+    let all = s
+        .events(&EventFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("events");
+    assert_eq!(all.len(), 7);
+    let page = |before: i64, outcome: Option<Outcome>, limit: i64| {
+        let s = s.clone();
+        async move {
+            s.events_before(
+                &EventFilter {
+                    outcome,
+                    limit,
+                    ..Default::default()
+                },
+                before,
+            )
+            .await
+            .expect("page")
+            .into_iter()
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+        }
+    };
+    let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+    assert_eq!(page(ids[1], None, 2).await, ids[2..4].to_vec());
+    assert_eq!(page(ids[3], None, 100).await, ids[4..].to_vec());
+    let off_topic: Vec<i64> = all
+        .iter()
+        .filter(|e| e.outcome == Outcome::OffTopic)
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        page(off_topic[0], Some(Outcome::OffTopic), 100).await,
+        off_topic[1..].to_vec()
     );
 }
 

@@ -174,6 +174,8 @@ fn remove_socket(path: &Path) {
 }
 
 fn router(state: Arc<AdminState>, token: Option<String>) -> Router {
+    // The desk has its own login (a session cookie), so it is merged outside the bearer layer.
+    let desk = crate::desk::router(state.clone(), token.clone());
     Router::new()
         .route("/fetch", post(fetch))
         .route("/health", get(health))
@@ -187,6 +189,7 @@ fn router(state: Arc<AdminState>, token: Option<String>) -> Router {
             let token = token.clone();
             async move { authorize(token.as_deref(), req, next).await }
         }))
+        .merge(desk)
 }
 
 async fn authorize(token: Option<&str>, req: Request, next: Next) -> Response {
@@ -220,7 +223,7 @@ fn query_values(query: Option<&str>, key: &str) -> Vec<String> {
 
 /// `POST /fetch[?source=NAME…]`: queues a manual run in the daemon loop and streams its
 /// progress as NDJSON; the last line is `finished` (with the report) or `error`.
-async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Response {
+pub(crate) async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> Response {
     let sources = query_values(q.as_deref(), "source");
     let config = st.current.borrow().clone();
     if let Some(unknown) = sources.iter().find(|s| config.source(s).is_none()) {

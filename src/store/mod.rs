@@ -706,6 +706,20 @@ pub trait Store: Send + Sync {
     /// Cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// One story by id (the desk's story page).
+    async fn story(&self, id: i64) -> Result<Option<Story>, StoreError>;
+
+    /// Events about one story, newest first: the one that stored it and the items dropped as
+    /// its duplicates.
+    async fn story_events(&self, story_id: i64, limit: i64) -> Result<Vec<Event>, StoreError>;
+
+    /// Events matching `filter` with an id below `before_id`, newest first: the next page of
+    /// a paginated log.
+    async fn events_before(
+        &self,
+        filter: &EventFilter,
+        before_id: i64,
+    ) -> Result<Vec<Event>, StoreError>;
     /// How many stories each status has (statuses with none are left out).
     async fn story_counts(&self) -> Result<Vec<(StoryStatus, i64)>, StoreError>;
 

@@ -715,25 +715,7 @@ impl Store for SqliteStore {
     }
 
     async fn events(&self, f: &EventFilter) -> Result<Vec<Event>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM run_events WHERE 1=1");
-        if let Some(r) = f.run_id {
-            qb.push(" AND run_id = ").push_bind(r);
-        }
-        if let Some(s) = &f.source {
-            qb.push(" AND source = ").push_bind(s.clone());
-        }
-        if let Some(o) = f.outcome {
-            qb.push(" AND outcome = ").push_bind(o.as_str());
-        }
-        if let Some(t) = f.since {
-            qb.push(" AND at >= ").push_bind(to_millis(t));
-        }
-        if let Some(a) = f.after_id {
-            qb.push(" AND id > ").push_bind(a);
-        }
-        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter().map(event_from_row).collect()
+        events_where(&self.pool, f, None).await
     }
 
     async fn runs(&self, limit: i64, run_id: Option<i64>) -> Result<Vec<Run>, StoreError> {
@@ -801,6 +783,35 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn story(&self, id: i64) -> Result<Option<Story>, StoreError> {
+        let row = sqlx::query("SELECT * FROM stories WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(story_from_row).transpose()
+    }
+
+    async fn story_events(&self, story_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM run_events WHERE story_id = ? OR duplicate_of = ? \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(story_id)
+        .bind(story_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn events_before(
+        &self,
+        f: &EventFilter,
+        before_id: i64,
+    ) -> Result<Vec<Event>, StoreError> {
+        events_where(&self.pool, f, Some(before_id)).await
+    }
+
     async fn story_counts(&self) -> Result<Vec<(StoryStatus, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM stories GROUP BY status ORDER BY status")
@@ -826,6 +837,36 @@ impl Store for SqliteStore {
     fn set_write_error(&self, error: Option<String>) {
         self.write_health.set(error);
     }
+}
+
+/// Events matching `f` (and below `before_id` when given), newest first.
+async fn events_where(
+    pool: &sqlx::Pool<Sqlite>,
+    f: &EventFilter,
+    before_id: Option<i64>,
+) -> Result<Vec<Event>, StoreError> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM run_events WHERE 1=1");
+    if let Some(r) = f.run_id {
+        qb.push(" AND run_id = ").push_bind(r);
+    }
+    if let Some(s) = &f.source {
+        qb.push(" AND source = ").push_bind(s.clone());
+    }
+    if let Some(o) = f.outcome {
+        qb.push(" AND outcome = ").push_bind(o.as_str());
+    }
+    if let Some(t) = f.since {
+        qb.push(" AND at >= ").push_bind(to_millis(t));
+    }
+    if let Some(a) = f.after_id {
+        qb.push(" AND id > ").push_bind(a);
+    }
+    if let Some(b) = before_id {
+        qb.push(" AND id < ").push_bind(b);
+    }
+    qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter().map(event_from_row).collect()
 }
 
 impl SqliteStore {

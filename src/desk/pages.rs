@@ -1,0 +1,355 @@
+//! The desk's templates (maud: compiled into the binary, every `(value)` HTML-escaped).
+
+use maud::{html, Markup};
+
+use super::{body_html, doc, when, Group, LogQuery, SourceRow};
+use crate::admin::server::SourceHealth;
+use crate::store::{Event, Outcome, Run, Story};
+
+/// Outcomes offered by the log filter, in the order operators look for them.
+const OUTCOMES: &[Outcome] = &[
+    Outcome::Stored,
+    Outcome::Duplicate,
+    Outcome::OffTopic,
+    Outcome::Failed,
+    Outcome::GivenUp,
+    Outcome::Fetched,
+    Outcome::NotModified,
+];
+
+/// The frame of every page; `csrf` is `None` on pages shown before login.
+pub(super) fn layout(title: &str, csrf: Option<&str>, active: &str, main: Markup) -> Markup {
+    let tab = |href: &str, name: &str, label: &str| {
+        html! { a href=(href) class=[(active == name).then_some("active")] { (label) } }
+    };
+    doc(
+        title,
+        html! {
+            header.top {
+                strong { "newsdesk" }
+                (tab("/desk/", "queue", "Queue"))
+                (tab("/desk/log", "log", "Ingestion log"))
+                (tab("/desk/sources", "sources", "Sources"))
+                @if let Some(csrf) = csrf {
+                    form.inline method="post" action="/desk/logout" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "Log out" }
+                    }
+                }
+            }
+            main { (main) }
+        },
+    )
+}
+
+pub(super) fn login(error: Option<&str>) -> Markup {
+    layout(
+        "Log in",
+        None,
+        "",
+        html! {
+            h1 { "Log in to the desk" }
+            @if let Some(e) = error { p.error { (e) } }
+            form.login method="post" action="/desk/login" {
+                label for="token" { "Admin token (admin.token in the config)" }
+                input #token type="password" name="token" autocomplete="current-password" required autofocus;
+                button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+/// Publish and reject buttons for `ids`; `class` is `one` (a story) or `all` (a cluster).
+fn actions(csrf: &str, ids: &[i64], class: &str, back: &str, label: &str) -> Markup {
+    html! {
+        form class=(class) method="post" action="/desk/status" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="back" value=(back);
+            @for id in ids { input type="hidden" name="id" value=(id); }
+            button.publish type="submit" name="action" value="publish" { "Publish" (label) }
+            " "
+            button.reject type="submit" name="action" value="reject" { "Reject" (label) }
+        }
+    }
+}
+
+fn score(s: &Story) -> String {
+    s.topic_score
+        .map_or_else(|| "no score".into(), |v| format!("score {v:.2}"))
+}
+
+fn story_meta(s: &Story) -> Markup {
+    html! {
+        p.meta {
+            (s.source) " · fetched " (when(s.fetched_at))
+            @if let Some(p) = s.published_at { " · published " (when(p)) }
+            " · " (score(s))
+            @if let Some(a) = &s.author { " · by " (a) }
+        }
+    }
+}
+
+fn title(s: &Story) -> &str {
+    s.title.as_deref().unwrap_or("(untitled)")
+}
+
+pub(super) fn queue(csrf: &str, groups: &[Group], total: usize, limit: usize) -> Markup {
+    layout(
+        "Queue",
+        Some(csrf),
+        "queue",
+        html! {
+            h1 { "Queue: " (total) " new stor" @if total == 1 { "y" } @else { "ies" } }
+            p.hint { "Keys: j/k move · p publish · r reject · P/R the whole cluster · o open the original · Enter read" }
+            @if total >= limit { p.hint { "Showing the newest " (limit) "; publish or reject some to see older ones." } }
+            @if groups.is_empty() { p { "Nothing waiting. New stories appear here after the next run." } }
+            @for g in groups {
+                @let ids: Vec<i64> = g.stories.iter().map(|s| s.id).collect();
+                section.cluster data-cluster=[g.cluster_id] {
+                    @if let Some((lead, also)) = g.stories.split_first() {
+                        article data-story=(lead.id) data-url=(lead.url) {
+                            h2 { a.open href={ "/desk/story/" (lead.id) } { (title(lead)) } }
+                            (story_meta(lead))
+                            (actions(csrf, &[lead.id], "one", "/desk/", ""))
+                        }
+                        @if !also.is_empty() {
+                            p.meta { "Also reported by" }
+                            ul.also {
+                                @for s in also {
+                                    li data-story=(s.id) data-url=(s.url) {
+                                        a.open href={ "/desk/story/" (s.id) } { (s.source) ": " (title(s)) }
+                                        " " span.meta { (when(s.fetched_at)) " · " (score(s)) } " "
+                                        (actions(csrf, &[s.id], "one", "/desk/", ""))
+                                    }
+                                }
+                            }
+                            div.cluster-actions {
+                                (actions(csrf, &ids, "all", "/desk/", &format!(" all {}", ids.len())))
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub(super) fn story(csrf: &str, s: &Story, siblings: &[Story], events: &[Event]) -> Markup {
+    let stored = events.iter().find(|e| e.story_id == Some(s.id));
+    let dropped: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.duplicate_of == Some(s.id))
+        .collect();
+    let mut all: Vec<i64> = vec![s.id];
+    all.extend(siblings.iter().map(|x| x.id));
+    layout(
+        title(s),
+        Some(csrf),
+        "",
+        html! {
+            p { a href="/desk/" { "← Queue" } }
+            section data-cluster=[s.cluster_id] {
+                article.full data-story=(s.id) data-url=(s.url) {
+                    h1 { (title(s)) }
+                    (story_meta(s))
+                    p.meta {
+                        "Status " strong { (s.status.as_str()) } " · original: "
+                        a href=(s.url) rel="noopener noreferrer" target="_blank" { (s.url) }
+                    }
+                    @if s.canonical_url != s.url { p.meta { "Canonical URL: " (s.canonical_url) } }
+                    @if let Some(e) = stored {
+                        p.meta.passed { "Passed: " (e.reason) " (run " a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } ", " (when(e.at)) ")" }
+                    }
+                    (actions(csrf, &[s.id], "one", "/desk/", ""))
+                    div.body { (body_html(&s.html)) }
+                }
+                @if !dropped.is_empty() {
+                    h2 { "Duplicates dropped for it" }
+                    ul.dropped {
+                        @for e in &dropped {
+                            li {
+                                (e.source) ": " (e.title.as_deref().or(e.url.as_deref()).unwrap_or("(no title)"))
+                                " — " (e.reason) " (" (when(e.at)) ")"
+                            }
+                        }
+                    }
+                }
+                @if !siblings.is_empty() {
+                    h2 { "Same event" }
+                    ul.also {
+                        @for x in siblings {
+                            li { a href={ "/desk/story/" (x.id) } { (x.source) ": " (title(x)) } " (" (x.status.as_str()) ")" }
+                        }
+                    }
+                    (actions(csrf, &all, "all", "/desk/", &format!(" all {}", all.len())))
+                }
+            }
+        },
+    )
+}
+
+/// What the log page shows.
+pub(super) struct LogView<'a> {
+    pub csrf: &'a str,
+    pub query: &'a LogQuery,
+    pub sources: &'a [String],
+    pub runs: &'a [Run],
+    pub events: &'a [Event],
+    /// Link to the next older page.
+    pub older: Option<String>,
+    /// Link back to the newest page.
+    pub newer: Option<String>,
+}
+
+fn event_link(e: &Event) -> Markup {
+    html! {
+        @if let Some(id) = e.story_id { a href={ "/desk/story/" (id) } { "story " (id) } }
+        @if let Some(id) = e.duplicate_of { a href={ "/desk/story/" (id) } { "duplicate of " (id) } }
+    }
+}
+
+pub(super) fn log(v: &LogView<'_>) -> Markup {
+    let q = v.query;
+    layout(
+        "Ingestion log",
+        Some(v.csrf),
+        "log",
+        html! {
+            h1 { "Ingestion log" }
+            form.filters method="get" action="/desk/log" {
+                label { "Source"
+                    select name="source" {
+                        option value="" { "all" }
+                        @for s in v.sources {
+                            option value=(s) selected[q.source.as_deref() == Some(s.as_str())] { (s) }
+                        }
+                    }
+                }
+                label { "Outcome"
+                    select name="outcome" {
+                        option value="" { "all" }
+                        @for o in OUTCOMES {
+                            option value=(o.as_str()) selected[q.outcome == Some(*o)] { (o.as_str()) }
+                        }
+                    }
+                }
+                label { "Run" input type="number" name="run" min="1" value=[q.run]; }
+                label { "Since (e.g. 2h)" input type="text" name="since" size="6" value=[q.since.as_deref()]; }
+                button type="submit" { "Filter" }
+                a href="/desk/log" { "clear" }
+            }
+            // The newest page is live: desk.js re-reads it and swaps this region.
+            div #live data-live=[v.newer.is_none().then_some("3000")] {
+                h2 { "Runs" }
+                table.runs {
+                    thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Duration" } th { "Sources (failed)" } th { "Items" } th { "Stored" } th { "Duplicates" } th { "Off topic" } th { "Failed" } } }
+                    tbody {
+                        @for r in v.runs {
+                            tr {
+                                td { a href={ "/desk/log?run=" (r.id) } { (r.id) } }
+                                td { (r.trigger.as_str()) }
+                                td { (when(r.started_at)) }
+                                td { @match r.finished_at {
+                                    Some(f) => { ((f - r.started_at).num_milliseconds().max(0) as f64 / 1000.0) " s" }
+                                    None => { "running" }
+                                } }
+                                td { (r.counts.sources) " (" (r.counts.sources_failed) ")" }
+                                td { (r.counts.items) }
+                                td { (r.counts.stored) }
+                                td { (r.counts.duplicates) }
+                                td { (r.counts.off_topic) }
+                                td { (r.counts.failed) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Events" }
+                @if v.events.is_empty() { p { "No events match." } }
+                @else {
+                    table.events {
+                        thead { tr { th { "Id" } th { "Time" } th { "Run" } th { "Source" } th { "Outcome" } th { "Item" } th { "Reason" } th { "Story" } } }
+                        tbody {
+                            @for e in v.events {
+                                tr data-outcome=(e.outcome.as_str()) {
+                                    td { (e.id) }
+                                    td { (when(e.at)) }
+                                    td { a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } }
+                                    td { (e.source) }
+                                    td class={ "outcome-" (e.outcome.as_str()) } { (e.outcome.as_str()) }
+                                    td {
+                                        @if let Some(t) = &e.title { (t) br; }
+                                        @if let Some(u) = &e.url { span.meta { (u) } }
+                                    }
+                                    td.reason { (e.reason) @if let Some(s) = e.score { " (" (format!("{s:.2}")) ")" } }
+                                    td { (event_link(e)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.pager {
+                @if let Some(n) = &v.newer { a href=(n) { "← Newest" } }
+                @if let Some(o) = &v.older { a rel="next" href=(o) { "Older →" } }
+            }
+        },
+    )
+}
+
+fn fetch_button(csrf: &str, source: Option<&str>, label: &str) -> Markup {
+    html! {
+        form.inline.fetch method="post" action="/desk/fetch" {
+            input type="hidden" name="csrf" value=(csrf);
+            @if let Some(s) = source { input type="hidden" name="source" value=(s); }
+            button type="submit" { (label) }
+        }
+    }
+}
+
+fn opt_when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or_else(|| "never".into(), when)
+}
+
+pub(super) fn sources(
+    csrf: &str,
+    health: &SourceHealth,
+    rows: &[SourceRow],
+    queued: Option<&str>,
+) -> Markup {
+    layout(
+        "Sources",
+        Some(csrf),
+        "sources",
+        html! {
+            h1 { "Sources" }
+            @if let Some(q) = queued {
+                p.notice { "Fetch of " (q) " queued; its events appear in the " a href="/desk/log" { "ingestion log" } " as it runs." }
+            }
+            p {
+                "Health: " strong class={ "health-" (health.status) } { (health.status) }
+                @if let Some(r) = &health.reason { " — " (r) }
+                " · last success " (opt_when(health.last_success_at)) " "
+                (fetch_button(csrf, None, "Fetch all now"))
+            }
+            ol #progress hidden {}
+            table.sources {
+                thead { tr { th { "Source" } th { "Kind" } th { "Last success" } th { "Errors in a row" } th { "Last error" } th { "Next try" } th { "Why" } th { "Interval" } th {} } }
+                tbody {
+                    @for r in rows {
+                        tr data-source=(r.state.name) class=[(!r.enabled).then_some("disabled")] {
+                            td { a href={ "/desk/log?source=" (r.state.name) } { (r.state.name) } br; span.meta { (r.state.url) } }
+                            td { (r.state.kind) }
+                            td { (opt_when(r.state.last_success_at)) }
+                            td class=[(r.state.consecutive_errors > 0).then_some("error")] { (r.state.consecutive_errors) }
+                            td.reason { (r.state.last_error.as_deref().unwrap_or("")) }
+                            td { (opt_when(r.next.at)) }
+                            td.reason { (r.next.reason) }
+                            td { (humantime::format_duration(std::time::Duration::from_secs(r.state.interval_secs.max(0).unsigned_abs()))) }
+                            td { @if r.enabled { (fetch_button(csrf, Some(&r.state.name), "Fetch now")) } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,1213 @@
+//! The desk: the real daemon's `/desk/` pages over its TCP admin listener, fed by the fixture
+//! site and a hostile feed on loopback; then the same in a real browser (Chromium over
+//! WebDriver) when one is installed.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::header;
+use axum::routing::get;
+use axum::Router;
+use common::{newsdesk_async, FixtureSite};
+use newsdesk::store::{self, Store, StoryFilter, StoryStatus};
+
+/// A cron expression that does not fire during a test: only manual runs.
+const NEVER: &str = "0 0 0 1 1 *";
+const TOKEN: &str = "desk-test-token-0123456789abcdef";
+/// Marks the hostile story; its title, byline and body all try to run script.
+const HOSTILE_TITLE: &str =
+    "<script>window.xssRan='title';alert('title')</script>Microsoft and OpenAI <b>sign</b> a new deal";
+const HOSTILE_AUTHOR: &str = "<img src=x onerror=\"window.xssRan='author';alert('author')\">Eve";
+
+const HOSTILE_PARAGRAPHS: &[&str] = &[
+    "Microsoft and OpenAI said on Monday that they had signed a new agreement that changes how the two companies share revenue from the models OpenAI trains on Microsoft's Azure cloud.",
+    "Under the deal, Microsoft keeps its exclusive rights to OpenAI's intellectual property until the end of the decade, while OpenAI may buy computing capacity from other providers for research.",
+    "Executives at Microsoft told analysts that the partnership with OpenAI remains the foundation of its Copilot products, and that Azure revenue linked to OpenAI grew faster than expected.",
+    "OpenAI's chief executive said the new terms give the company room to raise money for data centers, and that Microsoft's stake in OpenAI is unchanged by the restructuring.",
+    "Regulators in Brussels and Washington have been examining the Microsoft and OpenAI relationship for more than a year, and both companies said they had briefed the authorities on the changes.",
+];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A site whose one feed item carries script in its title, author and article body.
+async fn hostile_site() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Hostile</title><link>{base}/</link><description>x</description>
+<item><title>{t}</title><link>{base}/post/deal.html</link><guid isPermaLink="false">hostile-1</guid>
+<dc:creator>{a}</dc:creator><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate>
+<description>{d}</description></item>
+</channel></rss>"#,
+        t = esc(HOSTILE_TITLE),
+        a = esc(HOSTILE_AUTHOR),
+        d = esc("<script>window.xssRan='summary'</script>summary"),
+    );
+    let paragraphs: Vec<String> = HOSTILE_PARAGRAPHS
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match i {
+            1 => format!("<p>{p}<script>window.xssRan='body';alert('body')</script></p>"),
+            2 => format!(
+                "<p onmouseover=\"window.xssRan='attr'\">{p} <img src=\"x\" onerror=\"window.xssRan='img';alert('img')\"></p>"
+            ),
+            3 => format!(
+                "<p>{p} <a href=\"javascript:window.xssRan='link'\">details</a> <iframe src=\"javascript:alert(1)\"></iframe></p>"
+            ),
+            _ => format!("<p>{p}</p>"),
+        })
+        .collect();
+    let article = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{t}</title>
+<meta property="og:title" content="{t}"><meta name="author" content="{a}">
+<meta property="article:published_time" content="2026-11-24T08:00:00Z"></head>
+<body><article><h1>{t}</h1><div class="byline">By {ab}</div>
+<div class="entry-content">{body}</div></article></body></html>"#,
+        t = esc(HOSTILE_TITLE),
+        a = esc(HOSTILE_AUTHOR),
+        ab = esc(HOSTILE_AUTHOR),
+        body = paragraphs.join("\n"),
+    );
+    let app = Router::new()
+        .route(
+            "/hostile.rss",
+            get(move || {
+                let f = feed.clone();
+                async move { ([(header::CONTENT_TYPE, "application/rss+xml")], f) }
+            }),
+        )
+        .route(
+            "/post/deal.html",
+            get(move || {
+                let a = article.clone();
+                async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], a) }
+            }),
+        );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    (addr, tx)
+}
+
+/// The daemon as a child process, killed on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A running daemon with the fixture site's and the hostile feed's stories stored.
+struct Env {
+    _site: FixtureSite,
+    _hostile: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+    _daemon: Daemon,
+    base: String,
+    db: PathBuf,
+}
+
+async fn start() -> Env {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FixtureSite::start().await;
+    let (hostile, hostile_stop) = hostile_site().await;
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let port = free_port();
+    let toml = site
+        .config_toml(&db)
+        .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
+        .replacen(
+            "\n[[sources]]",
+            &format!("\n[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"{TOKEN}\"\n\n[[sources]]"),
+            1,
+        )
+        + &format!(
+            "\n[[sources]]\nname = \"h-hostile\"\nkind = \"feed\"\nurl = \"http://{hostile}/hostile.rss\"\n"
+        );
+    std::fs::write(&config, toml).expect("write config");
+    let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let daemon = Daemon(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http();
+    let started = Instant::now();
+    while client
+        .get(format!("{base}/desk/login"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the daemon's admin listener did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The editor's stories come from a real run, started through the daemon.
+    let out = newsdesk_async(&config, &["fetch"]).await;
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 1),
+        "fetch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Env {
+        _site: site,
+        _hostile: hostile_stop,
+        _dir: dir,
+        _daemon: daemon,
+        base,
+        db,
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body, as a browser posts a form.
+fn form_body<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let mut f = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        f.append_pair(k.as_ref(), v.as_ref());
+    }
+    f.finish()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+async fn open_store(db: &Path) -> Box<dyn Store> {
+    store::open(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open store")
+}
+
+async fn new_stories(db: &Path) -> Vec<store::Story> {
+    open_store(db)
+        .await
+        .stories(&StoryFilter {
+            status: Some(StoryStatus::New),
+            source: None,
+            cluster_id: None,
+            limit: 1000,
+        })
+        .await
+        .expect("stories")
+}
+
+/// Asserts that a page can run no script but the desk's own file: one `<script>` element (ours),
+/// no event-handler attribute on any tag, no `javascript:` link, no frames.
+fn assert_no_executable_script(page: &str) {
+    let lower = page.to_ascii_lowercase();
+    let ours = "<script src=\"/desk/assets/desk.js\" defer></script>";
+    assert_eq!(lower.matches("<script").count(), 1, "{page}");
+    assert_eq!(lower.matches(ours).count(), 1, "{page}");
+    let handler = regex::Regex::new(r#"(?i)<[a-z][^>]*\son[a-z]+\s*="#).expect("regex");
+    assert!(!handler.is_match(page), "event handler attribute in {page}");
+    let js_url = regex::Regex::new(r#"(?i)(href|src)\s*=\s*"?\s*javascript:"#).expect("regex");
+    assert!(!js_url.is_match(page), "javascript: URL in {page}");
+    assert!(
+        !lower.contains("<iframe") && !lower.contains("<object"),
+        "{page}"
+    );
+}
+
+fn csrf_of(page: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).expect("regex");
+    re.captures(page)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
+}
+
+async fn login(base: &str) -> String {
+    let resp = http()
+        .post(format!("{base}/desk/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("token", TOKEN)]))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303);
+    let cookie = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .trim()
+        .to_string()
+}
+
+async fn get_page(base: &str, cookie: &str, path: &str) -> (u16, String) {
+    let resp = http()
+        .get(format!("{base}{path}"))
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .expect("get");
+    let status = resp.status().as_u16();
+    let csp = resp
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("style-src 'self'")
+            && csp.contains("default-src 'none'")
+            && !csp.contains("unsafe-inline"),
+        "{path}: CSP '{csp}'"
+    );
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
+    let env = start().await;
+    let base = &env.base;
+    let client = http();
+
+    // Not logged in: pages send to the login form, posts are refused, a wrong token too.
+    let resp = client
+        .get(format!("{base}/desk/"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/desk/login");
+    let resp = client
+        .post(format!("{base}/desk/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("token", "wrong")]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    let forged = client
+        .get(format!("{base}/desk/"))
+        .header(header::COOKIE, "newsdesk_desk=00")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(forged.status(), 303);
+    let cookie = login(base).await;
+
+    // The queue lists every new story, the hostile one with its markup as text.
+    let stories = new_stories(&env.db).await;
+    assert!(stories.len() >= 4, "{stories:?}");
+    let (status, queue) = get_page(base, &cookie, "/desk/").await;
+    assert_eq!(status, 200, "{queue}");
+    assert_no_executable_script(&queue);
+    for s in &stories {
+        assert!(
+            queue.contains(&format!("href=\"/desk/story/{}\"", s.id)),
+            "story {} missing from {queue}",
+            s.id
+        );
+    }
+    let hostile = stories
+        .iter()
+        .find(|s| s.source == "h-hostile")
+        .unwrap_or_else(|| panic!("the hostile story was not stored: {stories:?}"));
+    assert!(
+        hostile
+            .title
+            .as_deref()
+            .is_some_and(|t| t.contains("<script>")),
+        "the stored title keeps the markup as text: {:?}",
+        hostile.title
+    );
+    assert!(queue.contains("&lt;script&gt;window.xssRan="), "{queue}");
+
+    // The story page: the stored body, escaped title and byline, nothing executable.
+    let (status, page) = get_page(base, &cookie, &format!("/desk/story/{}", hostile.id)).await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&page);
+    assert!(
+        page.contains(&esc(HOSTILE_PARAGRAPHS[0]).replace("&quot;", "\"")),
+        "{page}"
+    );
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+    assert!(
+        page.contains("Passed: score "),
+        "the reason it passed: {page}"
+    );
+    // A story with a copy dropped for it lists the copy with its reason.
+    let dup = open_store(&env.db)
+        .await
+        .events(&store::EventFilter {
+            outcome: Some(store::Outcome::Duplicate),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .into_iter()
+        .find(|e| e.duplicate_of.is_some())
+        .expect("the fixture's syndicated copy is a duplicate");
+    let (status, page) = get_page(
+        base,
+        &cookie,
+        &format!("/desk/story/{}", dup.duplicate_of.unwrap_or_default()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let dropped = page
+        .split("Duplicates dropped for it")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no duplicates section: {page}"));
+    assert!(
+        dropped.contains(&format!("{}: ", dup.source)) && dropped.contains(&dup.reason),
+        "{dropped}"
+    );
+    let (status, _) = get_page(base, &cookie, "/desk/story/999999").await;
+    assert_eq!(status, 404);
+
+    // Publishing needs the session's CSRF token.
+    let csrf = csrf_of(&queue);
+    let post = |form: Vec<(&'static str, String)>, cookie: String| {
+        let client = client.clone();
+        let url = format!("{base}/desk/status");
+        async move {
+            client
+                .post(url)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&form))
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let target = stories[0].id;
+    for bad in [None, Some("0".repeat(64))] {
+        let mut form = vec![
+            ("action", "publish".to_string()),
+            ("id", target.to_string()),
+        ];
+        if let Some(b) = bad {
+            form.push(("csrf", b));
+        }
+        assert_eq!(post(form, cookie.clone()).await.status(), 403);
+    }
+    assert!(new_stories(&env.db).await.iter().any(|s| s.id == target));
+    let resp = post(
+        vec![
+            ("action", "publish".into()),
+            ("id", target.to_string()),
+            ("csrf", csrf.clone()),
+            ("back", "https://evil.example/".into()),
+        ],
+        cookie.clone(),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[header::LOCATION], "/desk/");
+    let left = new_stories(&env.db).await;
+    assert!(!left.iter().any(|s| s.id == target));
+    // A whole cluster at once (the cluster form posts every id).
+    let pair: Vec<i64> = left.iter().take(2).map(|s| s.id).collect();
+    let resp = post(
+        vec![
+            ("action", "reject".into()),
+            ("id", pair[0].to_string()),
+            ("id", pair[1].to_string()),
+            ("csrf", csrf.clone()),
+        ],
+        cookie.clone(),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let store = open_store(&env.db).await;
+    for id in &pair {
+        let s = store.story(*id).await.expect("story").expect("exists");
+        assert_eq!(s.status, StoryStatus::Rejected);
+    }
+    let (_, queue) = get_page(base, &cookie, "/desk/").await;
+    assert!(!queue.contains(&format!("href=\"/desk/story/{target}\"")));
+
+    // The log: filtered to off_topic, only off-topic events; the cursor pages by id.
+    let (status, log) = get_page(base, &cookie, "/desk/log?outcome=off_topic").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&log);
+    let outcomes: Vec<&str> = log
+        .match_indices("data-outcome=\"")
+        .filter_map(|(i, m)| log.get(i + m.len()..))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(!outcomes.is_empty(), "no off-topic events in {log}");
+    assert!(outcomes.iter().all(|o| *o == "off_topic"), "{outcomes:?}");
+    let (_, all) = get_page(base, &cookie, "/desk/log").await;
+    let ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"><td>(\d+)</td>"#)
+        .expect("regex")
+        .captures_iter(&all)
+        .filter_map(|c| c.get(1)?.as_str().parse().ok())
+        .collect();
+    assert!(ids.len() > 3, "{all}");
+    let cut = ids[2];
+    let (_, older) = get_page(base, &cookie, &format!("/desk/log?before={cut}")).await;
+    let older_ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"><td>(\d+)</td>"#)
+        .expect("regex")
+        .captures_iter(&older)
+        .filter_map(|c| c.get(1)?.as_str().parse().ok())
+        .collect();
+    assert_eq!(older_ids, ids[3..].to_vec());
+    assert!(
+        older.contains("href=\"/desk/log\""),
+        "a link back to the newest"
+    );
+    let (status, _) = get_page(base, &cookie, "/desk/log?outcome=nope").await;
+    assert_eq!(status, 400);
+    let (status, _) = get_page(base, &cookie, "/desk/log?since=soon").await;
+    assert_eq!(status, 400);
+    // Every event is minutes old: an hour keeps them all; an absurd span means no bound.
+    for since in ["1h", "500years", "99999999999years"] {
+        let (status, recent) = get_page(base, &cookie, &format!("/desk/log?since={since}")).await;
+        assert_eq!(status, 200, "{since}");
+        assert_eq!(
+            recent.matches("<tr data-outcome=").count(),
+            ids.len().min(50),
+            "{since}"
+        );
+    }
+    let (status, by_source) = get_page(base, &cookie, "/desk/log?source=h-hostile").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&by_source);
+    assert!(by_source.contains("&lt;script&gt;"), "{by_source}");
+
+    // Sources: health and next try per source; "fetch now" queues a run in the daemon.
+    let (status, page) = get_page(base, &cookie, "/desk/sources").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&page);
+    for name in ["a-rss", "c-json", "f-error", "h-hostile"] {
+        assert!(
+            page.contains(&format!("<tr data-source=\"{name}\"")),
+            "{name}: {page}"
+        );
+    }
+    assert!(page.contains("HTTP 500"), "f-error's last error: {page}");
+    assert!(page.contains("degraded"), "{page}");
+    let fetch = |form: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = format!("{base}/desk/fetch");
+        let cookie = cookie.clone();
+        async move {
+            client
+                .post(url)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&form))
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let runs_before = store.runs(100, None).await.expect("runs").len();
+    assert_eq!(fetch(vec![("source", "c-json".into())]).await.status(), 403);
+    assert_eq!(
+        fetch(vec![("source", "nope".into()), ("csrf", csrf.clone())])
+            .await
+            .status(),
+        400
+    );
+    let resp = fetch(vec![("source", "c-json".into()), ("csrf", csrf.clone())]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[header::LOCATION],
+        "/desk/sources?queued=c-json"
+    );
+    let started = Instant::now();
+    loop {
+        let runs = store.runs(100, None).await.expect("runs");
+        if runs.len() > runs_before && runs[0].finished_at.is_some() {
+            assert_eq!(runs[0].trigger.as_str(), "manual");
+            assert_eq!(runs[0].counts.sources, 1, "{:?}", runs[0]);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The same run streamed for the page's script: the CSRF token in a header.
+    let stream = |token: Option<String>| {
+        let client = client.clone();
+        let url = format!("{base}/desk/fetch/stream?source=c-json");
+        let cookie = cookie.clone();
+        async move {
+            let mut req = client.post(url).header(header::COOKIE, cookie);
+            if let Some(t) = token {
+                req = req.header("x-csrf-token", t);
+            }
+            req.send().await.expect("post")
+        }
+    };
+    assert_eq!(stream(None).await.status(), 403);
+    let resp = stream(Some(csrf.clone())).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/x-ndjson");
+    let lines: Vec<serde_json::Value> = resp
+        .text()
+        .await
+        .expect("body")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+        .collect();
+    let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    assert_eq!(events, ["queued", "started", "source_done", "finished"]);
+
+    // Logging out ends the session.
+    let resp = client
+        .post(format!("{base}/desk/logout"))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(resp.status(), 303);
+    let resp = client
+        .get(format!("{base}/desk/"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 303);
+}
+
+/// Finds a program on `PATH`, or where the environment variable `var` says.
+fn program(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// chromedriver as a child process, killed on drop.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("desk-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn shot(client: &fantoccini::Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write png");
+}
+
+/// Waits until `check` holds (the page navigated after a form post).
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn press(client: &fantoccini::Client, keys: &str) {
+    client
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .expect("body")
+        .send_keys(keys)
+        .await
+        .expect("keys");
+}
+
+async fn data_story_ids(client: &fantoccini::Client) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for e in client
+        .find_all(fantoccini::Locator::Css("[data-story]"))
+        .await
+        .expect("stories")
+    {
+        if let Some(id) = e.attr("data-story").await.expect("attr") {
+            ids.push(id.parse().expect("story id"));
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_in_a_real_browser() {
+    use fantoccini::Locator;
+    let (Some(driver_bin), Some(chromium)) = (
+        program("NEWSDESK_CHROMEDRIVER", &["chromedriver"]),
+        program("NEWSDESK_CHROMIUM", &["chromium", "chromium-browser"]),
+    ) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but chromium/chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        println!("SKIPPED: desk_in_a_real_browser needs chromium and chromedriver on PATH");
+        return;
+    };
+    let env = start().await;
+    let base = env.base.clone();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let caps: fantoccini::wd::Capabilities = serde_json::from_value(serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    }))
+    .expect("capabilities");
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let start_at = Instant::now();
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match fantoccini::ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(
+                    start_at.elapsed() < Duration::from_secs(30),
+                    "no WebDriver session: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+
+    // Log in with the token; the queue shows every new story.
+    client.goto(&format!("{base}/desk/")).await.expect("goto");
+    assert!(client.current_url().await.expect("url").path() == "/desk/login");
+    client
+        .find(Locator::Css("input[name=token]"))
+        .await
+        .expect("token field")
+        .send_keys(TOKEN)
+        .await
+        .expect("type token");
+    client
+        .find(Locator::Css("form.login button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("log in");
+    until("the queue", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/desk/")
+    })
+    .await;
+    let stored = new_stories(&env.db).await;
+    let hostile = stored
+        .iter()
+        .find(|s| s.source == "h-hostile")
+        .expect("the hostile story")
+        .clone();
+    let shown = data_story_ids(&client).await;
+    assert_eq!(shown.len(), stored.len(), "{shown:?}");
+    shot(&client, "queue").await;
+
+    // j selects the first story, p publishes it (the form posts, the queue reloads without it).
+    let first = shown[0];
+    press(&client, "j").await;
+    let current = client
+        .find(Locator::Css("[data-story].current"))
+        .await
+        .expect("a selected story");
+    assert_eq!(
+        current.attr("data-story").await.expect("attr"),
+        Some(first.to_string())
+    );
+    press(&client, "p").await;
+    until("the published story to leave the queue", || async {
+        !data_story_ids(&client).await.contains(&first)
+    })
+    .await;
+    let store = open_store(&env.db).await;
+    assert_eq!(
+        store
+            .story(first)
+            .await
+            .expect("story")
+            .expect("exists")
+            .status,
+        StoryStatus::Published
+    );
+
+    // Open a story with Enter: its page shows the body; r rejects it.
+    let other = data_story_ids(&client)
+        .await
+        .last()
+        .copied()
+        .expect("a story left");
+    let order = data_story_ids(&client).await;
+    let at = order
+        .iter()
+        .position(|id| *id == other)
+        .expect("on the page");
+    press(&client, &"j".repeat(at + 1)).await;
+    press(&client, "\u{E007}").await;
+    until("the story page", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == format!("/desk/story/{other}"))
+    })
+    .await;
+    let body = client
+        .find(Locator::Css("article.full .body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text");
+    assert!(body.len() > 200, "{body}");
+    shot(&client, "story").await;
+    press(&client, "r").await;
+    until("the queue after rejecting", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/desk/")
+    })
+    .await;
+    assert_eq!(
+        store
+            .story(other)
+            .await
+            .expect("story")
+            .expect("exists")
+            .status,
+        StoryStatus::Rejected
+    );
+
+    // o opens the selected story's original article in a new tab (the fixture site).
+    let main_window = client.window().await.expect("window");
+    press(&client, "j").await;
+    press(&client, "o").await;
+    until("a tab with the original", || async {
+        client.windows().await.is_ok_and(|w| w.len() == 2)
+    })
+    .await;
+    for w in client.windows().await.expect("windows") {
+        if w != main_window {
+            client.switch_to_window(w).await.expect("switch");
+            until("the original to load", || async {
+                client
+                    .current_url()
+                    .await
+                    .is_ok_and(|u| u.host_str() == Some("127.0.0.1") && u.path() != "/desk/")
+            })
+            .await;
+            client.close_window().await.expect("close tab");
+        }
+    }
+    client
+        .switch_to_window(main_window)
+        .await
+        .expect("back to the desk");
+
+    // A whole cluster with P: the first cluster on the page with more than one story.
+    let cluster_ids: Vec<i64> = {
+        let mut ids = Vec::new();
+        for section in client
+            .find_all(Locator::Css("section[data-cluster]"))
+            .await
+            .expect("clusters")
+        {
+            let members = section
+                .find_all(Locator::Css("[data-story]"))
+                .await
+                .expect("members");
+            if members.len() > 1 {
+                for m in members {
+                    ids.push(
+                        m.attr("data-story")
+                            .await
+                            .expect("attr")
+                            .unwrap_or_default()
+                            .parse::<i64>()
+                            .expect("id"),
+                    );
+                }
+                break;
+            }
+        }
+        ids
+    };
+    println!("cluster published with P: {cluster_ids:?}");
+    if cluster_ids.is_empty() {
+        println!(
+            "no multi-story cluster in this run; publishing a cluster by keyboard not exercised"
+        );
+    } else {
+        let order = data_story_ids(&client).await;
+        let at = order
+            .iter()
+            .position(|id| *id == cluster_ids[0])
+            .expect("on the page");
+        press(&client, &"j".repeat(at + 1)).await;
+        press(&client, "P").await;
+        until("the cluster to leave the queue", || async {
+            let left = data_story_ids(&client).await;
+            !cluster_ids.iter().any(|id| left.contains(id))
+        })
+        .await;
+        for id in &cluster_ids {
+            assert_eq!(
+                store
+                    .story(*id)
+                    .await
+                    .expect("story")
+                    .expect("exists")
+                    .status,
+                StoryStatus::Published
+            );
+        }
+    }
+
+    // The newest log page is live: a run started elsewhere shows up without a reload.
+    client
+        .goto(&format!("{base}/desk/log"))
+        .await
+        .expect("goto log");
+    let top_event = || async {
+        client
+            .find(Locator::Css("tr[data-outcome] td"))
+            .await
+            .expect("an event row")
+            .text()
+            .await
+            .expect("text")
+            .parse::<i64>()
+            .expect("event id")
+    };
+    let before = top_event().await;
+    client
+        .execute("window.deskMarker = 'same page';", vec![])
+        .await
+        .expect("mark the page");
+    let cookie = login(&base).await;
+    let (_, page) = get_page(&base, &cookie, "/desk/log").await;
+    let resp = http()
+        .post(format!("{base}/desk/fetch"))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("source", "b-atom"),
+            ("csrf", csrf_of(&page).as_str()),
+        ]))
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(resp.status(), 303);
+    until("new events on the live log", || async {
+        top_event().await > before
+    })
+    .await;
+    assert_eq!(
+        client
+            .execute("return window.deskMarker || null;", vec![])
+            .await
+            .expect("marker"),
+        serde_json::json!("same page"),
+        "the log reloaded instead of refreshing in place"
+    );
+
+    // The log, filtered to off_topic with the form.
+    client
+        .goto(&format!("{base}/desk/log"))
+        .await
+        .expect("goto log");
+    client
+        .find(Locator::Css("select[name=outcome] option[value=off_topic]"))
+        .await
+        .expect("off_topic option")
+        .click()
+        .await
+        .expect("pick off_topic");
+    client
+        .find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .expect("filter button")
+        .click()
+        .await
+        .expect("filter");
+    until("the filtered log", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query().is_some_and(|q| q.contains("outcome=off_topic")))
+    })
+    .await;
+    let rows = client
+        .find_all(Locator::Css("tr[data-outcome]"))
+        .await
+        .expect("rows");
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert_eq!(
+            r.attr("data-outcome").await.expect("attr").as_deref(),
+            Some("off_topic")
+        );
+    }
+    shot(&client, "log").await;
+
+    // Sources: fetch one now with its button; the run's progress streams into the page.
+    client
+        .goto(&format!("{base}/desk/sources"))
+        .await
+        .expect("goto sources");
+    client
+        .find(Locator::Css("tr[data-source=c-json] form.fetch button"))
+        .await
+        .expect("fetch button")
+        .click()
+        .await
+        .expect("fetch now");
+    until("the run's progress to finish", || async {
+        client
+            .find_all(Locator::Css("ol#progress li.finished"))
+            .await
+            .is_ok_and(|f| !f.is_empty())
+    })
+    .await;
+    let lines = client
+        .find(Locator::Css("ol#progress"))
+        .await
+        .expect("progress")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        lines.contains("queued") && lines.contains("started") && lines.contains("c-json: ok"),
+        "{lines}"
+    );
+    assert_eq!(
+        client.current_url().await.expect("url").path(),
+        "/desk/sources",
+        "streamed in place"
+    );
+    shot(&client, "sources").await;
+
+    // The hostile story: its markup shows as text and nothing it carries runs.
+    client
+        .goto(&format!("{base}/desk/story/{}", hostile.id))
+        .await
+        .expect("goto hostile");
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .expect("text");
+    assert!(heading.contains("<script>window.xssRan="), "{heading}");
+    assert!(client.get_alert_text().await.is_err(), "an alert is open");
+    let ran = client
+        .execute(
+            "return typeof window.xssRan === 'undefined' ? null : String(window.xssRan);",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(ran, serde_json::Value::Null, "hostile script ran");
+    // Hovering the paragraph that had an onmouseover in the source does nothing either.
+    for p in client
+        .find_all(Locator::Css(".body p"))
+        .await
+        .expect("paragraphs")
+    {
+        let _ = p.click().await;
+    }
+    assert!(client.get_alert_text().await.is_err(), "an alert is open");
+    let ran = client
+        .execute(
+            "return typeof window.xssRan === 'undefined' ? null : String(window.xssRan);",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(ran, serde_json::Value::Null, "hostile script ran");
+    shot(&client, "xss").await;
+    client.close().await.expect("close");
+}
+
+/// Sends one raw HTTP/1.1 request over a Unix socket; gives the status code, the head and the
+/// body.
+fn unix_request(sock: &Path, request: &str) -> (u16, String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("connect admin socket");
+    s.write_all(request.as_bytes()).expect("write request");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read response");
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_on_the_unix_socket_needs_no_login_but_still_csrf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FixtureSite::start().await;
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let sock = dir.path().join("admin.sock");
+    let toml = site
+        .config_toml(&db)
+        .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
+        .replacen(
+            "\n[[sources]]",
+            &format!(
+                "\n[admin]\nlisten = \"unix:{}\"\n\n[[sources]]",
+                sock.display()
+            ),
+            1,
+        );
+    std::fs::write(&config, toml).expect("write config");
+    let _daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env_remove("NOTIFY_SOCKET")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn daemon"),
+    );
+    let started = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no socket");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = newsdesk_async(&config, &["fetch"]).await;
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let get = |path: &str| {
+        unix_request(
+            &sock,
+            &format!("GET {path} HTTP/1.1\r\nHost: newsdesk\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let (status, head, queue) = get("/desk/");
+    assert_eq!(status, 200, "{head}");
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("content-security-policy: default-src 'none'"));
+    assert_no_executable_script(&queue);
+    let story = new_stories(&db).await.first().expect("a stored story").id;
+    assert!(queue.contains(&format!("href=\"/desk/story/{story}\"")));
+    // No login form without a token.
+    let (status, head, _) = get("/desk/login");
+    assert_eq!(status, 303, "{head}");
+    let post = |body: String| {
+        unix_request(
+            &sock,
+            &format!(
+                "POST /desk/status HTTP/1.1\r\nHost: newsdesk\r\nConnection: close\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let (status, _, _) = post(format!("action=reject&id={story}"));
+    assert_eq!(status, 403);
+    let (status, _, _) = post(format!("action=reject&id={story}&csrf={}", csrf_of(&queue)));
+    assert_eq!(status, 303);
+    let s = open_store(&db).await.story(story).await.expect("story");
+    assert_eq!(s.expect("exists").status, StoryStatus::Rejected);
+}
