@@ -111,6 +111,7 @@ impl<'a> Arena<'a> {
         let root = *root;
         let mut open: Vec<u32> = Vec::new();
         let mut cur = root;
+        let mut space_before = 0;
         loop {
             let flags = match cur.value() {
                 Node::Element(e) => {
@@ -121,11 +122,18 @@ impl<'a> Arena<'a> {
                         Some(f | attr_flags(e))
                     }
                 }
-                Node::Text(t) => (!t.trim().is_empty()).then_some(0),
+                Node::Text(t) => {
+                    let blank = t.trim().is_empty();
+                    if blank && !t.is_empty() {
+                        space_before = rules::F_SPACE_BEFORE;
+                    }
+                    (!blank).then_some(0)
+                }
                 _ => None,
             };
             let mut descended = false;
             if let Some(flags) = flags {
+                let flags = flags | std::mem::take(&mut space_before);
                 let idx = arena.nodes.len() as u32;
                 arena.nodes.push(cur);
                 arena.flags.push(flags);
@@ -469,8 +477,13 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
             }
         }
         if junk[i] {
+            // Whatever was dropped stood between two words.
+            b.pending_space = true;
             i = arena.end[i] as usize;
             continue;
+        }
+        if arena.flags[i] & rules::F_SPACE_BEFORE != 0 {
+            b.pending_space = true;
         }
         match arena.nodes[i].value() {
             Node::Text(t) => b.push_text(i as u32, &t.text),

@@ -113,6 +113,9 @@ pub const F_ITEMPROP_BODY: u32 = 1 << 17;
 pub const F_SITE_DROP: u32 = 1 << 18;
 /// Matched by an operator's body selector ([`super::SiteRules`]): the body is taken from here.
 pub const F_SITE_BODY: u32 = 1 << 19;
+/// Whitespace-only text came right before this node (such text is not kept in the arena, but
+/// it separates words: `<a>name</a>\n<span>wrote</span>` must not read "namewrote").
+pub const F_SPACE_BEFORE: u32 = 1 << 20;
 
 static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
     let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();

@@ -315,3 +315,14 @@ fn site_rules_refuse_bad_selectors() {
     assert!(SiteRules::new(None, &["p:::x".to_string()]).is_err());
     assert!(SiteRules::new(None, &[]).expect("no rules").is_empty());
 }
+
+#[test]
+fn whitespace_between_inline_elements_separates_words() {
+    // Whitespace-only text between elements is not kept as a node, but it still separates words.
+    let inside = "<p><a href=\"/p/1\">Ada Lovelace</a>\n<span>contributed a fix for the parser that \
+                  reads the configuration files of every source, long overdue.</span></p>\
+                  <p><b>Phase</b> <i>two</i>\n<em>landed</em> on schedule after three weeks of review work by the team.</p>";
+    let a = extract(&page(inside, ""), None);
+    assert!(a.text.contains("Ada Lovelace contributed"), "{}", a.text);
+    assert!(a.text.contains("Phase two landed"), "{}", a.text);
+}
