@@ -20,6 +20,8 @@ pub struct Block {
     pub html: String,
     /// Paragraph kind for the HTML output.
     pub kind: Kind,
+    /// Length in characters, whitespace left out, wide script counted by
+    /// [`rules::char_weight`].
     chars: u32,
     link_chars: u32,
     /// Arena index of the innermost block element around the block: lines split by `<br>` in
@@ -275,6 +277,16 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             holds_article[p as usize] = true;
         }
     }
+    // Inside an element the page itself calls the article body (`itemprop=articleBody`), the
+    // page has said where the article is: a widget in it (a gallery of captions) is not saved by
+    // holding most of the page's text.
+    let mut in_declared_body = vec![false; n];
+    for i in 0..n {
+        let p = arena.parent[i];
+        in_declared_body[i] = p != u32::MAX
+            && (in_declared_body[p as usize]
+                || arena.flags[p as usize] & rules::F_ITEMPROP_BODY != 0);
+    }
     // Pages repeat the same class lists: judge each distinct (class, id) once.
     let mut verdicts: HashMap<(Option<&str>, Option<&str>), bool, rules::FnvBuild> =
         HashMap::default();
@@ -313,9 +325,9 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         let clutter = *verdicts
             .entry((class, id))
             .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
+        let protected = prose_holder.get(i).copied().unwrap_or(false) && !in_declared_body[i];
         junk[i] = clutter
-            && ((!prose_holder.get(i).copied().unwrap_or(false) && !arena.quote[i])
-                || rules::names_comments(class, id));
+            && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
     junk
 }
@@ -354,7 +366,11 @@ impl BlockBuilder {
 
     fn push_text(&mut self, idx: u32, s: &str) {
         if self.light {
-            let n = s.chars().filter(|c| !c.is_whitespace()).count() as u32;
+            let n: u32 = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(rules::char_weight)
+                .sum();
             if n > 0 && self.chars == 0 {
                 self.anchor = idx;
             }
@@ -385,9 +401,10 @@ impl BlockBuilder {
                 '&' => self.html.push_str("&amp;"),
                 _ => self.html.push(c),
             }
-            self.chars += 1;
+            let w = rules::char_weight(c);
+            self.chars += w;
             if self.link_depth > 0 {
-                self.link_chars += 1;
+                self.link_chars += w;
             }
         }
     }
@@ -530,8 +547,7 @@ fn link_density(b: &Block) -> f32 {
 }
 
 fn ends_sentence(text: &str) -> bool {
-    text.trim_end()
-        .ends_with(['.', '!', '?', '"', '”', '’', ':', ';', ')', '…'])
+    text.trim_end().ends_with(rules::SENTENCE_ENDS)
 }
 
 fn is_phrase_clutter(b: &Block) -> bool {
@@ -573,7 +589,9 @@ fn block_weight(b: &Block, group: u32, phrase_clutter: bool) -> f32 {
         // A line of a paragraph split by `<br>` (lists of dates, poems, addresses).
         return len * 0.5;
     }
-    if b.chars < 25 && !ends_sentence(&b.text) {
+    // Short by characters, not weight: a dateline in a wide script is as short as in Latin.
+    let unweighted = || b.text.chars().filter(|c| !c.is_whitespace()).count();
+    if !ends_sentence(&b.text) && (b.chars < 25 || unweighted() < 25) {
         return -0.5 * len;
     }
     0.0

@@ -176,6 +176,37 @@ pub const NEVER_CARD_TAGS: &[&str] = &[
 /// An element holding this share of the page's prose is not dropped for its class words.
 pub const PROSE_HOLDER_SHARE: f32 = 0.6;
 
+/// Scripts written without spaces, where one character carries about a word (CJK ideographs, kana,
+/// hangul syllables): each counts [`WIDE_CHAR_WEIGHT`] characters in block lengths, so a Chinese
+/// sentence weighs like its translation rather than like a caption.
+pub const WIDE_CHAR_RANGES: &[(char, char)] = &[
+    ('\u{3040}', '\u{30ff}'),
+    ('\u{3400}', '\u{4dbf}'),
+    ('\u{4e00}', '\u{9fff}'),
+    ('\u{ac00}', '\u{d7af}'),
+    ('\u{f900}', '\u{faff}'),
+];
+
+/// See [`WIDE_CHAR_RANGES`].
+pub const WIDE_CHAR_WEIGHT: u32 = 2;
+
+/// Length weight of a character (see [`WIDE_CHAR_RANGES`]).
+pub fn char_weight(c: char) -> u32 {
+    if c < '\u{3040}' {
+        return 1;
+    }
+    if WIDE_CHAR_RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)) {
+        WIDE_CHAR_WEIGHT
+    } else {
+        1
+    }
+}
+
+/// Characters that end a sentence (closing quotes and brackets count: they follow the stop).
+pub const SENTENCE_ENDS: &[char] = &[
+    '.', '!', '?', '"', '”', '’', ':', ';', ')', '…', '。', '！', '？', '」', '』', '）',
+];
+
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
 

@@ -326,3 +326,40 @@ fn whitespace_between_inline_elements_separates_words() {
     assert!(a.text.contains("Ada Lovelace contributed"), "{}", a.text);
     assert!(a.text.contains("Phase two landed"), "{}", a.text);
 }
+
+#[test]
+fn gallery_inside_a_declared_body_is_dropped_however_long() {
+    // The page marks its body with itemprop=articleBody; a photo gallery inside it holds more
+    // text than the article, which must not save it from its class words.
+    let caption = "<li><h2>Plant number {n}</h2><p>A long caption describing the photograph of \
+                   the plant in some detail, with the place and the season it was taken in, {n}.</p></li>";
+    let gallery: String = (1..=8)
+        .map(|n| caption.replace("{n}", &n.to_string()))
+        .collect();
+    let html = format!(
+        "<html><body><div class=\"main\"><h1>Partnership rewritten</h1>\
+         <div itemprop=\"articleBody\">{BODY}<div class=\"full-gallery\"><div class=\"scroller\">\
+         <ul class=\"legends\">{gallery}</ul></div></div></div></div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("rewritten the terms"), "body lost: {}", a.text);
+    assert!(!a.text.contains("long caption"), "gallery kept: {}", a.text);
+}
+
+#[test]
+fn wide_script_paragraphs_outweigh_longer_latin_lines() {
+    // Chinese carries a word per character or two: a short line of it is a sentence, not a
+    // caption, and must win over a comment list of longer lines.
+    let line = "<p><span>今年冬天第一波寒流來到山區，整片山谷的楓樹都換上了紅色與金色的新衣{n}</span></p>";
+    let article: String = (1..=12).map(|n| line.replace("{n}", &n.to_string())).collect();
+    let comment = "<li><p>訪客{n}留言：照片拍得真好看，我們去年也去過那裡，可惜遇到下雨沒有看到這麼漂亮的楓葉，明年一定要再去一次，謝謝分享這麼詳細的遊記！</p></li>";
+    let comments: String = (1..=3).map(|n| comment.replace("{n}", &n.to_string())).collect();
+    let tags: String = (1..=60).map(|n| format!("<a href=\"/t/{n}\">旅遊標籤{n}</a> ")).collect();
+    let html = format!(
+        "<html><body><div id=\"article-inner\">{article}</div><p>{tags}</p>\
+         <div class=\"msg-list\"><ul>{comments}</ul></div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("第一波寒流"), "article lost: {}", a.text);
+    assert!(!a.text.contains("訪客"), "comments kept: {}", a.text);
+}
