@@ -315,6 +315,9 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
             continue;
         }
+        if f & rules::F_LINK != 0 && link_in_running_text(arena, i) {
+            continue;
+        }
         let Some(el) = arena.element(i) else {
             continue;
         };
@@ -330,6 +333,19 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
     junk
+}
+
+/// A link inside a sentence (its paragraph holds [`rules::RUNNING_TEXT_MIN_BYTES`] more text than
+/// the link): its class words style the link (`meta-org`, `keywords`, `tooltip`), and dropping it
+/// would cut a word out of the sentence.
+fn link_in_running_text(arena: &Arena<'_>, i: usize) -> bool {
+    let mut p = arena.parent[i];
+    while p != u32::MAX && arena.flags[p as usize] & rules::F_BLOCK == 0 {
+        p = arena.parent[p as usize];
+    }
+    p != u32::MAX
+        && arena.flags[p as usize] & rules::F_P != 0
+        && arena.text[p as usize] >= arena.text[i] + rules::RUNNING_TEXT_MIN_BYTES
 }
 
 /// Accumulates inline content into blocks while walking the arena.

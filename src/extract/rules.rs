@@ -207,6 +207,10 @@ pub const SENTENCE_ENDS: &[char] = &[
     '.', '!', '?', '"', '”', '’', ':', ';', ')', '…', '。', '！', '？', '」', '』', '）',
 ];
 
+/// A link in a `<p>` holding this many more bytes of text than the link is part of a sentence
+/// and is never dropped for its class words.
+pub const RUNNING_TEXT_MIN_BYTES: u32 = 40;
+
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
 

@@ -363,3 +363,13 @@ fn wide_script_paragraphs_outweigh_longer_latin_lines() {
     assert!(a.text.contains("第一波寒流"), "article lost: {}", a.text);
     assert!(!a.text.contains("訪客"), "comments kept: {}", a.text);
 }
+
+#[test]
+fn links_inside_sentences_keep_their_words() {
+    // Topic links styled with clutter-sounding classes are still words of the sentence.
+    let inside = "<p>The board met in <a class=\"meta-loc\" href=\"/t/london\">London</a> on Friday and \
+                  approved the sale to <a class=\"keywords\" href=\"/t/acme\">Acme</a> after a long debate.</p>";
+    let a = extract(&page(inside, ""), None);
+    assert!(a.text.contains("met in London on Friday"), "{}", a.text);
+    assert!(a.text.contains("sale to Acme after"), "{}", a.text);
+}
