@@ -168,9 +168,11 @@ pub const LINK_BLOCK_MIN_OWN_CHARS: u32 = 40;
 pub const CARD_MIN_REPEAT: usize = 3;
 
 /// Paragraph-level and inline tags are never teaser cards (a `<p>` of `<br>`-split links is a list
-/// inside the article).
+/// inside the article), nor are whole lists: the cards of a teaser list are its items, while
+/// sibling lists under headings are an article's bullet points.
 pub const NEVER_CARD_TAGS: &[&str] = &[
     "p", "span", "a", "b", "strong", "em", "i", "font", "small", "td", "tr", "tbody", "table",
+    "ul", "ol",
 ];
 
 /// An element holding this share of the page's prose is not dropped for its class words.

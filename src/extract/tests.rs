@@ -373,3 +373,24 @@ fn links_inside_sentences_keep_their_words() {
     assert!(a.text.contains("met in London on Friday"), "{}", a.text);
     assert!(a.text.contains("sale to Acme after"), "{}", a.text);
 }
+
+#[test]
+fn bullet_lists_under_headings_are_not_teaser_cards() {
+    // A news digest: sections of bullet points, each list with one item that is all link.
+    let section = |n: u32| {
+        format!(
+            "<h3>Section {n}</h3><ul><li><a href=\"/r/{n}\">Here is the full report number {n}</a></li>\
+             <li>The team landed change {n}, which stops the updater from running twice when two \
+             windows are open at the same time.</li></ul>"
+        )
+    };
+    let digest: String = (1..=4).map(section).collect();
+    let a = extract(&page(&digest, ""), None);
+    for n in 1..=4 {
+        assert!(
+            a.text.contains(&format!("landed change {n},")),
+            "section {n} lost: {}",
+            a.text
+        );
+    }
+}
