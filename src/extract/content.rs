@@ -808,18 +808,6 @@ fn pick(
         }
     }
     let (_, lo, hi) = best;
-    if std::env::var_os("ND_DEBUG").is_some() {
-        for (i, b) in blocks.iter().enumerate() {
-            eprintln!("{} {:>4} w {:>7.1} g {:>4} {}", if (lo..hi).contains(&i) {"*"} else {" "}, b.anchor, weights[i], group[i], b.text.chars().take(90).collect::<String>());
-        }
-        let mut a = blocks.get(lo).map(|b| b.anchor).unwrap_or(0);
-        while a != u32::MAX {
-            let r = block_range(&blocks, a, arena.end[a as usize]);
-            let sc = (prefix[r.end] - prefix[r.start]) * container_bonus(arena.flags[a as usize]);
-            if let Some(el) = arena.element(a as usize) { eprintln!("anc {a} {} {:?} {:?} score {sc} junk {}", el.name(), super::attr(el,"class"), super::attr(el,"id"), junk[a as usize]); }
-            a = arena.parent[a as usize];
-        }
-    }
     // The container: where the operator's body selector points when it holds something,
     // else the best-scoring element (a redesign must not leave a source with empty bodies).
     let selected: Vec<bool> = if in_site_body.contains(&true) {
