@@ -313,10 +313,7 @@ fn readability_bodies(only: Option<&str>) -> Vec<String> {
         ids.len(),
         dir.display()
     );
-    println!(
-        "{:<13} {:>7} {:>7} {:>7}",
-        "extractor", "P", "R", "F1"
-    );
+    println!("{:<13} {:>7} {:>7} {:>7}", "extractor", "P", "R", "F1");
     let mut lines = Vec::new();
     for name in EXTRACTORS.iter().filter(|n| **n != "parse-only") {
         if only.is_some_and(|o| !o.split(',').any(|n| n == *name)) {

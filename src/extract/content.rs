@@ -329,8 +329,7 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             .entry((class, id))
             .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
         let protected = prose_holder.get(i).copied().unwrap_or(false) && !in_declared_body[i];
-        junk[i] = clutter
-            && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
+        junk[i] = clutter && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
     junk
 }

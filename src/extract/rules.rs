@@ -197,7 +197,10 @@ pub fn char_weight(c: char) -> u32 {
     if c < '\u{3040}' {
         return 1;
     }
-    if WIDE_CHAR_RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)) {
+    if WIDE_CHAR_RANGES
+        .iter()
+        .any(|&(lo, hi)| (lo..=hi).contains(&c))
+    {
         WIDE_CHAR_WEIGHT
     } else {
         1
@@ -455,6 +458,16 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "previous",
     "pullquote*",
     "newsletters",
+    // paywall and membership badges (not "paywall": that wraps the text behind the wall)
+    "badge*",
+    // "listen to this article" players
+    "listen*",
+    "speechify*",
+    // author boxes and image credits
+    "writer*",
+    "contributor*",
+    "photographer*",
+    "imgcredit*",
 ];
 
 /// Words that would match a prefix above but are ordinary content words.
@@ -597,7 +610,37 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     // bylines, dates, reading time, tags
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
     r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
-    r"^\d+\s*min(ute)?s?\s*read$",
+    r"^\d+[\s-]*min(ute)?s?[\s-]*(read|reading|to read)$",
+    r"^(estimated )?(reading|read) time\s*:?\s*(about |under )?\d+.{0,20}$",
+    // "Updated ..." / "Last modified ..." lines, also after a first date on the same line
+    r"^(last )?(modified|edited|revised|changed)( on| at)?\b.{0,60}$",
+    r"^.{0,40}\d{4}.{0,20}[/|·•]\s*(updated|modified|edited)\b.{0,50}$",
+    // paywall and membership badges
+    r"^(for )?(subscribers?|members?|premium|paid|plus)([ -]+only)?( (content|article|story|feature|exclusive))?$",
+    r"^(exclusive|only|available) (to|for) (paying )?(subscribers|members)\b.{0,40}$",
+    // "listen to this article" players and their durations
+    r"^(listen|play)( to)?( this| the)? (article|story|episode)\b.{0,40}$",
+    r"^\d+\s*(min|mins|minutes?|sec|secs|seconds?)$",
+    // podcast promos
+    r"\bpodcasts?\b.{0,100}\b(apple podcasts|spotify|google podcasts|wherever you (get|listen))\b",
+    r"^(listen|subscribe) to (our|the)\b.{0,60}\bpodcast\b",
+    // author follow boxes
+    r"^follow\b.{0,40}\bon (x|twitter|facebook|linkedin|instagram|threads|bluesky|mastodon)$",
+    r"^follow @\w+",
+    // image credits: "(Photo by ...)", "NAME/AGENCY/Getty Images"
+    r"^\(?(photo|image|picture|video|illustration)s? by\b.{0,100}\)?$",
+    r"^[^/.!?]{2,50}(/[^/.!?]{2,40}){0,3}/\s*(getty( images)?|afp|ap|ap photo|reuters|epa|shutterstock|alamy|bloomberg|[\w ]*(images|photos|pictures|press))\)?$",
+    // "Advertisement" interruptions
+    r"^scroll (down )?to (continue|keep) reading\b",
+    r"^continue reading (below|after the (ad|advertisement))",
+    // table-of-contents headings
+    r"^(table of )?contents$",
+    r"^(in this (article|story|post|guide)|on this page|jump to( section)?)\W*$",
+    // embedded-post chrome ("view on" links; a tweet's "— Name (@handle) date" line is part of
+    // the quote and stays)
+    r"^a (post|photo|video|reel) shared by\b.{0,80}$",
+    r"^view (this|the full) (post|profile|video|photo) on \w+$",
+    r"^(see|view|watch) (more )?on (twitter|x|instagram|facebook|tiktok|threads|bluesky|youtube)$",
     // a date (and time) alone on a line: the dateline, not the story
     r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{4}(,?\s*(at\s*)?\d{1,2}[:.]\d{2}\s*([ap]\.?m\.?)?(\s*[a-z]{2,4})?)?$",
     r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}(,?\s*\d{1,2}[:.]\d{2}(\s*[ap]\.?m\.?)?)?$",
