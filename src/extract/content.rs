@@ -565,10 +565,10 @@ fn ends_sentence(text: &str) -> bool {
     text.trim_end().ends_with(rules::SENTENCE_ENDS)
 }
 
-fn is_phrase_clutter(b: &Block) -> bool {
+fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
     let len = b.chars as usize;
     (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
-        || (len <= 40 && rules::COUNTER.is_match(&b.text))
+        || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
 }
 
@@ -764,12 +764,34 @@ fn pick(
         }
     }
     // Phrase rules run once per block: regexes are the costliest part of scoring.
-    let phrase: Vec<bool> = blocks.iter().map(is_phrase_clutter).collect();
+    let cell: Vec<bool> = blocks
+        .iter()
+        .map(|b| {
+            arena
+                .flags
+                .get(b.container as usize)
+                .is_some_and(|f| f & rules::F_CELL != 0)
+        })
+        .collect();
+    let phrase: Vec<bool> = blocks
+        .iter()
+        .zip(&cell)
+        .map(|(b, &c)| is_phrase_clutter(b, c))
+        .collect();
     let weights: Vec<f32> = blocks
         .iter()
         .zip(&group)
         .zip(&phrase)
-        .map(|((b, &g), &p)| block_weight(b, g, p))
+        .zip(&cell)
+        .map(|(((b, &g), &p), &c)| {
+            let w = block_weight(b, g, p);
+            // A table's short cells are its data: never held against the table.
+            if c && !p {
+                w.max(0.0)
+            } else {
+                w
+            }
+        })
         .collect();
     let mut prefix = Vec::with_capacity(weights.len() + 1);
     prefix.push(0.0f32);
@@ -816,16 +838,16 @@ fn pick(
     };
     let mut kept: Vec<Block> = blocks
         .into_iter()
-        .zip(group.into_iter().zip(phrase))
+        .zip(group.into_iter().zip(phrase).zip(cell))
         .zip(selected)
         .filter_map(|(pair, chosen)| chosen.then_some(pair))
-        .filter(|(b, (g, phrase_clutter))| {
+        .filter(|(b, ((g, phrase_clutter), cell))| {
             let in_paragraph = *g >= 120
                 && arena
                     .flags
                     .get(b.container as usize)
                     .is_some_and(|f| f & rules::F_P != 0);
-            (in_paragraph || !is_link_clutter(b))
+            (in_paragraph || *cell || !is_link_clutter(b))
                 && !phrase_clutter
                 && !super::meta::is_title_variant(&b.text, title_variants)
         })

@@ -113,6 +113,13 @@ pub const F_ITEMPROP_BODY: u32 = 1 << 17;
 pub const F_SITE_DROP: u32 = 1 << 18;
 /// Matched by an operator's body selector ([`super::SiteRules`]): the body is taken from here.
 pub const F_SITE_BODY: u32 = 1 << 19;
+/// In [`CELL_TAGS`].
+pub const F_CELL: u32 = 1 << 21;
+
+/// Table cells: a short cell (a year, a score, a linked name) is data of its table, not a
+/// crumb or a counter, so it is neither penalized nor filtered for being short, numeric or a link.
+pub const CELL_TAGS: &[&str] = &["td", "th"];
+
 /// Whitespace-only text came right before this node (such text is not kept in the arena, but
 /// it separates words: `<a>name</a>\n<span>wrote</span>` must not read "namewrote").
 pub const F_SPACE_BEFORE: u32 = 1 << 20;
@@ -137,6 +144,7 @@ static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new
         }
     }
     for (table, flag) in [
+        (CELL_TAGS, F_CELL),
         (NEVER_CARD_TAGS, F_NEVER_CARD),
         (CLASS_EXEMPT_TAGS, F_CLASS_EXEMPT),
         (KIND_TAGS, F_KIND),

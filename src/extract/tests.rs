@@ -517,3 +517,26 @@ fn embedded_post_chrome_goes_post_text_stays() {
         assert!(!a.text.contains(chrome), "{chrome} kept: {}", a.text);
     }
 }
+
+#[test]
+fn data_tables_keep_short_numeric_and_linked_cells() {
+    let row = |n: u32| {
+        format!(
+            "<tr><td>{n}</td><td><a href=\"/d/{n}\">Driver Number{n}</a></td><td>{}</td><td>{}</td></tr>",
+            5000 - n * 37,
+            n + 2
+        )
+    };
+    let rows: String = (1..=8).map(row).collect();
+    let table = format!(
+        "<table><tr><th>Pos</th><th>Driver</th><th>Points</th><th>Wins</th></tr>{rows}</table>"
+    );
+    let a = extract(&page(&table, ""), None);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(
+        a.text.contains("Driver Number3"),
+        "linked cell lost: {}",
+        a.text
+    );
+    assert!(a.text.contains("4889"), "numeric cell lost: {}", a.text);
+}
