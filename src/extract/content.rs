@@ -318,6 +318,12 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         if f & rules::F_LINK != 0 && link_in_running_text(arena, i) {
             continue;
         }
+        if f & rules::F_HEADING != 0 && p != u32::MAX {
+            // A section heading: its section holds plenty of text beside it.
+            if arena.text[p as usize] >= arena.text[i] + rules::SECTION_MIN_BYTES {
+                continue;
+            }
+        }
         let Some(el) = arena.element(i) else {
             continue;
         };

@@ -120,6 +120,16 @@ pub const F_CELL: u32 = 1 << 21;
 /// crumb or a counter, so it is neither penalized nor filtered for being short, numeric or a link.
 pub const CELL_TAGS: &[&str] = &["td", "th"];
 
+/// In [`HEADING_TAGS`].
+pub const F_HEADING: u32 = 1 << 22;
+
+/// Section headings: inside a section with [`SECTION_MIN_BYTES`] more text they are the article's
+/// own and their class words (`heading jumptargets`, `anchor-link`) do not drop them.
+pub const HEADING_TAGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
+
+/// See [`HEADING_TAGS`].
+pub const SECTION_MIN_BYTES: u32 = 500;
+
 /// Whitespace-only text came right before this node (such text is not kept in the arena, but
 /// it separates words: `<a>name</a>\n<span>wrote</span>` must not read "namewrote").
 pub const F_SPACE_BEFORE: u32 = 1 << 20;
@@ -144,6 +154,7 @@ static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new
         }
     }
     for (table, flag) in [
+        (HEADING_TAGS, F_HEADING),
         (CELL_TAGS, F_CELL),
         (NEVER_CARD_TAGS, F_NEVER_CARD),
         (CLASS_EXEMPT_TAGS, F_CLASS_EXEMPT),

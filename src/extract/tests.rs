@@ -540,3 +540,19 @@ fn data_tables_keep_short_numeric_and_linked_cells() {
     );
     assert!(a.text.contains("4889"), "numeric cell lost: {}", a.text);
 }
+
+#[test]
+fn section_headings_survive_their_class_words() {
+    // Book-style chapters mark headings as jump targets; the heading still heads its section.
+    let section = |n: u32| {
+        format!(
+            "<section><h2 class=\"heading jumptargets\">Section heading {n}</h2>{BODY}{BODY}</section>"
+        )
+    };
+    let body: String = (1..=3).map(section).collect();
+    let html = format!(
+        "<html><body><div class=\"book\"><h1>Partnership rewritten</h1>{body}</div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("Section heading 2"), "{}", a.text);
+}
