@@ -842,6 +842,29 @@ fn pick(
     } else {
         (0..blocks.len()).map(|i| (lo..hi).contains(&i)).collect()
     };
+    // Lists whose items are mostly prose: an all-link item there is a bullet of the article
+    // ("Here's our year in review"), not a related-links list. Counted per list: (prose, items).
+    let mut lists: HashMap<u32, (u32, u32), rules::FnvBuild> = HashMap::default();
+    for b in blocks.iter().filter(|b| b.kind == Kind::Item) {
+        let list = arena
+            .parent
+            .get(b.container as usize)
+            .copied()
+            .unwrap_or(u32::MAX);
+        let e = lists.entry(list).or_insert((0, 0));
+        e.0 += u32::from(b.chars >= 60 && link_density(b) < 0.35);
+        e.1 += 1;
+    }
+    let in_prose_list = |b: &Block| {
+        b.kind == Kind::Item
+            && arena
+                .parent
+                .get(b.container as usize)
+                .and_then(|l| lists.get(l))
+                .is_some_and(|&(prose, items)| {
+                    items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items
+                })
+    };
     let mut kept: Vec<Block> = blocks
         .into_iter()
         .zip(group.into_iter().zip(phrase).zip(cell))
@@ -853,7 +876,7 @@ fn pick(
                     .flags
                     .get(b.container as usize)
                     .is_some_and(|f| f & rules::F_P != 0);
-            (in_paragraph || *cell || !is_link_clutter(b))
+            (in_paragraph || *cell || !is_link_clutter(b) || in_prose_list(b))
                 && !phrase_clutter
                 && !super::meta::is_title_variant(&b.text, title_variants)
         })

@@ -235,6 +235,9 @@ pub const SENTENCE_ENDS: &[char] = &[
 /// and is never dropped for its class words.
 pub const RUNNING_TEXT_MIN_BYTES: u32 = 40;
 
+/// A list of at least this many items, half of them prose, keeps its all-link items.
+pub const PROSE_LIST_MIN_ITEMS: u32 = 4;
+
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
 

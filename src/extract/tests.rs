@@ -556,3 +556,14 @@ fn section_headings_survive_their_class_words() {
     let a = extract(&html, None);
     assert!(a.text.contains("Section heading 2"), "{}", a.text);
 }
+
+#[test]
+fn all_link_bullets_in_a_prose_list_stay() {
+    let list = "<ul><li><a href=\"/r/1\">Here is our full year in review for the project</a></li>\
+                <li>The updater no longer starts while another copy of the program is running, which fixes the restart error.</li>\
+                <li>Logins can now be imported from two more password managers, thanks to a volunteer contributor.</li>\
+                <li>Printing now supports page ranges with gaps between them, a request that is many years old.</li></ul>";
+    let a = extract(&page(list, ""), None);
+    assert!(a.text.contains("full year in review"), "{}", a.text);
+    assert!(a.text.contains("page ranges with gaps"), "{}", a.text);
+}
