@@ -8,9 +8,16 @@
 //! `AEB_PREDICTIONS=DIR` writes `DIR/<extractor>.json` in the benchmark's prediction format;
 //! `AEB_ONLY=newsdesk,parse-only` runs a subset; `AEB_WORST=N` lists N worst pages (default 10); `AEB_NO_TIMING=1` skips the timed passes, `AEB_ROUNDS=N` sets their number (default 5);
 //! `AEB_DIR` overrides the data folder. The metric code is shared with `tests/extract_aeb.rs`.
+//!
+//! Then the same extractors (quality only) on Mozilla Readability's test pages
+//! (`../shared/bench/readability/`, or `READABILITY_DIR`): body agreement with Readability's
+//! `expected.html` by the AEB metric. `AEB_PER_PAGE=FILE` writes every page's `set id P R F1`
+//! of both sets as tab-separated lines (diff two runs to see what a rule change moved).
 
 #[path = "../tests/extract_aeb/metric.rs"]
 mod metric;
+#[path = "../tests/extract_aeb/readability.rs"]
+mod readability;
 
 use metric::{data_dir, ground_truth, load_page, page_ids, summarize};
 use newsdesk::extract::extract;
@@ -181,6 +188,7 @@ fn main() {
         "(data MB)"
     );
     let mut newsdesk_summary = None;
+    let mut per_page_lines = Vec::new();
     let mut newsdesk_preds = HashMap::new();
     for name in EXTRACTORS {
         if only
@@ -237,6 +245,7 @@ fn main() {
                 .expect("write predictions");
         }
         if *name == "newsdesk" {
+            per_page_lines.extend(per_page_tsv("aeb", &s));
             newsdesk_summary = Some(s);
             newsdesk_preds = preds;
         }
@@ -269,4 +278,79 @@ fn main() {
             );
         }
     }
+    per_page_lines.extend(readability_bodies(only.as_deref()));
+    if let Some(path) = std::env::var_os("AEB_PER_PAGE") {
+        std::fs::write(&path, per_page_lines.concat()).expect("write per-page figures");
+    }
+}
+
+/// `set id P R F1` lines for `AEB_PER_PAGE`.
+fn per_page_tsv(set: &str, s: &metric::Summary) -> Vec<String> {
+    let mut pages: Vec<_> = s.per_page.iter().collect();
+    pages.sort_by(|a, b| a.0.cmp(&b.0));
+    pages
+        .into_iter()
+        .map(|(id, p, r, f)| format!("{set}\t{id}\t{p:.4}\t{r:.4}\t{f:.4}\n"))
+        .collect()
+}
+
+/// F1 of trafilatura 2.3.1 on the sets (measured outside this bench, issue 15): the anchor.
+const TRAFILATURA_AEB_F1: f64 = 0.960;
+/// See [`TRAFILATURA_AEB_F1`].
+const TRAFILATURA_READABILITY_F1: f64 = 0.932;
+
+/// Readability-set section: body agreement (AEB metric against `expected.html`'s text) of the
+/// extractors that have a body, in this process (quality only, no timing); returns newsdesk's
+/// per-page lines.
+fn readability_bodies(only: Option<&str>) -> Vec<String> {
+    let dir = readability::data_dir();
+    let ids = readability::page_ids(&dir);
+    let gt = readability::ground_truth(&dir);
+    let url = Url::parse(readability::PAGE_URL).ok();
+    let pages: Vec<String> = ids.iter().map(|id| readability::source(&dir, id)).collect();
+    println!(
+        "\nReadability set: {} pages from {}; body agreement with Readability's expected.html (AEB metric)\n",
+        ids.len(),
+        dir.display()
+    );
+    println!("{:<13} {:>7} {:>7} {:>7}", "extractor", "P", "R", "F1");
+    let mut lines = Vec::new();
+    for name in EXTRACTORS.iter().filter(|n| **n != "parse-only") {
+        if only.is_some_and(|o| !o.split(',').any(|n| n == *name)) {
+            continue;
+        }
+        let preds: HashMap<String, String> = ids
+            .iter()
+            .zip(&pages)
+            .map(|(id, html)| (id.clone(), run_one(name, html, url.as_ref())))
+            .collect();
+        let s = summarize(&gt, &preds);
+        println!("{:<13} {:>7.4} {:>7.4} {:>7.4}", name, s.p, s.r, s.f1);
+        if *name == "newsdesk" {
+            lines = per_page_tsv("readability", &s);
+            let worst = std::env::var("AEB_WORST")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(10);
+            let mut by_f1: Vec<_> = s.per_page.iter().collect();
+            by_f1.sort_by(|a, b| a.3.total_cmp(&b.3));
+            println!("\nnewsdesk: {worst} worst Readability pages by F1");
+            for (id, p, r, f) in by_f1.into_iter().take(worst) {
+                let truth = gt[id]["articleBody"].as_str().unwrap_or("");
+                let pred = preds.get(id).map(String::as_str).unwrap_or("");
+                println!(
+                    "  {:<37} F1 {:.3} P {:.3} R {:.3}  {}",
+                    id.chars().take(37).collect::<String>(),
+                    f,
+                    p,
+                    r,
+                    hint(truth, pred, *p, *r)
+                );
+            }
+        }
+    }
+    println!(
+        "\n(anchor, trafilatura 2.3.1 measured outside this bench: AEB F1 {TRAFILATURA_AEB_F1:.3}, Readability set body F1 {TRAFILATURA_READABILITY_F1:.3})"
+    );
+    lines
 }

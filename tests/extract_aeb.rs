@@ -1,9 +1,12 @@
 //! The extractor against the Article Extraction Benchmark (`../shared/bench/aeb/`, or `AEB_DIR`):
 //! a quality floor with the benchmark's exact metric (shared with `benches/aeb.rs`), and
-//! `newsdesk extract` over all 181 pages in one call, as JSON, NDJSON and from stdin.
+//! `newsdesk extract` over all 181 pages in one call, as JSON, NDJSON and from stdin; and a floor on
+//! body agreement with Readability on its test pages (`../shared/bench/readability/`).
 
 #[path = "extract_aeb/metric.rs"]
 mod metric;
+#[path = "extract_aeb/readability.rs"]
+mod readability;
 
 use newsdesk::extract::extract;
 use serde_json::Value;
@@ -36,6 +39,35 @@ fn aeb_f1_stays_above_the_floor() {
     assert!(
         s.f1 >= F1_FLOOR,
         "AEB F1 {:.4} (P {:.4} R {:.4}) fell below {F1_FLOOR}",
+        s.f1,
+        s.p,
+        s.r
+    );
+}
+
+/// Body agreement with Readability's answers on its 130 test pages (`../shared/bench/readability`,
+/// or `READABILITY_DIR`): a floor below the bench's figure, so a rule fitted to AEB that breaks
+/// other sites fails CI.
+const READABILITY_FLOOR: f64 = 0.92;
+
+#[test]
+fn readability_set_agreement_stays_above_the_floor() {
+    let dir = readability::data_dir();
+    let ids = readability::page_ids(&dir);
+    assert_eq!(ids.len(), 130, "Readability pages in {}", dir.display());
+    let gt = readability::ground_truth(&dir);
+    let url = Url::parse(readability::PAGE_URL).ok();
+    let preds: HashMap<String, String> = ids
+        .iter()
+        .map(|id| {
+            let html = readability::source(&dir, id);
+            (id.clone(), extract(&html, url.as_ref()).text)
+        })
+        .collect();
+    let s = metric::summarize(&gt, &preds);
+    assert!(
+        s.f1 >= READABILITY_FLOOR,
+        "Readability-set body F1 {:.4} (P {:.4} R {:.4}) fell below {READABILITY_FLOOR}",
         s.f1,
         s.p,
         s.r

@@ -20,6 +20,8 @@ pub struct Block {
     pub html: String,
     /// Paragraph kind for the HTML output.
     pub kind: Kind,
+    /// Length in characters, whitespace left out, wide script counted by
+    /// [`rules::char_weight`].
     chars: u32,
     link_chars: u32,
     /// Arena index of the innermost block element around the block: lines split by `<br>` in
@@ -111,6 +113,7 @@ impl<'a> Arena<'a> {
         let root = *root;
         let mut open: Vec<u32> = Vec::new();
         let mut cur = root;
+        let mut space_before = 0;
         loop {
             let flags = match cur.value() {
                 Node::Element(e) => {
@@ -121,11 +124,18 @@ impl<'a> Arena<'a> {
                         Some(f | attr_flags(e))
                     }
                 }
-                Node::Text(t) => (!t.trim().is_empty()).then_some(0),
+                Node::Text(t) => {
+                    let blank = t.trim().is_empty();
+                    if blank && !t.is_empty() {
+                        space_before = rules::F_SPACE_BEFORE;
+                    }
+                    (!blank).then_some(0)
+                }
                 _ => None,
             };
             let mut descended = false;
             if let Some(flags) = flags {
+                let flags = flags | std::mem::take(&mut space_before);
                 let idx = arena.nodes.len() as u32;
                 arena.nodes.push(cur);
                 arena.flags.push(flags);
@@ -267,6 +277,16 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             holds_article[p as usize] = true;
         }
     }
+    // Inside an element the page itself calls the article body (`itemprop=articleBody`), the
+    // page has said where the article is: a widget in it (a gallery of captions) is not saved by
+    // holding most of the page's text.
+    let mut in_declared_body = vec![false; n];
+    for i in 0..n {
+        let p = arena.parent[i];
+        in_declared_body[i] = p != u32::MAX
+            && (in_declared_body[p as usize]
+                || arena.flags[p as usize] & rules::F_ITEMPROP_BODY != 0);
+    }
     // Pages repeat the same class lists: judge each distinct (class, id) once.
     let mut verdicts: HashMap<(Option<&str>, Option<&str>), bool, rules::FnvBuild> =
         HashMap::default();
@@ -295,6 +315,15 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
             continue;
         }
+        if f & rules::F_LINK != 0 && link_in_running_text(arena, i) {
+            continue;
+        }
+        if f & rules::F_HEADING != 0 && p != u32::MAX {
+            // A section heading: its section holds plenty of text beside it.
+            if arena.text[p as usize] >= arena.text[i] + rules::SECTION_MIN_BYTES {
+                continue;
+            }
+        }
         let Some(el) = arena.element(i) else {
             continue;
         };
@@ -305,11 +334,23 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         let clutter = *verdicts
             .entry((class, id))
             .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
-        junk[i] = clutter
-            && ((!prose_holder.get(i).copied().unwrap_or(false) && !arena.quote[i])
-                || rules::names_comments(class, id));
+        let protected = prose_holder.get(i).copied().unwrap_or(false) && !in_declared_body[i];
+        junk[i] = clutter && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
     junk
+}
+
+/// A link inside a sentence (its paragraph holds [`rules::RUNNING_TEXT_MIN_BYTES`] more text than
+/// the link): its class words style the link (`meta-org`, `keywords`, `tooltip`), and dropping it
+/// would cut a word out of the sentence.
+fn link_in_running_text(arena: &Arena<'_>, i: usize) -> bool {
+    let mut p = arena.parent[i];
+    while p != u32::MAX && arena.flags[p as usize] & rules::F_BLOCK == 0 {
+        p = arena.parent[p as usize];
+    }
+    p != u32::MAX
+        && arena.flags[p as usize] & rules::F_P != 0
+        && arena.text[p as usize] >= arena.text[i] + rules::RUNNING_TEXT_MIN_BYTES
 }
 
 /// Accumulates inline content into blocks while walking the arena.
@@ -346,7 +387,11 @@ impl BlockBuilder {
 
     fn push_text(&mut self, idx: u32, s: &str) {
         if self.light {
-            let n = s.chars().filter(|c| !c.is_whitespace()).count() as u32;
+            let n: u32 = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(rules::char_weight)
+                .sum();
             if n > 0 && self.chars == 0 {
                 self.anchor = idx;
             }
@@ -377,9 +422,10 @@ impl BlockBuilder {
                 '&' => self.html.push_str("&amp;"),
                 _ => self.html.push(c),
             }
-            self.chars += 1;
+            let w = rules::char_weight(c);
+            self.chars += w;
             if self.link_depth > 0 {
-                self.link_chars += 1;
+                self.link_chars += w;
             }
         }
     }
@@ -469,8 +515,13 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
             }
         }
         if junk[i] {
+            // Whatever was dropped stood between two words.
+            b.pending_space = true;
             i = arena.end[i] as usize;
             continue;
+        }
+        if arena.flags[i] & rules::F_SPACE_BEFORE != 0 {
+            b.pending_space = true;
         }
         match arena.nodes[i].value() {
             Node::Text(t) => b.push_text(i as u32, &t.text),
@@ -517,14 +568,13 @@ fn link_density(b: &Block) -> f32 {
 }
 
 fn ends_sentence(text: &str) -> bool {
-    text.trim_end()
-        .ends_with(['.', '!', '?', '"', '”', '’', ':', ';', ')', '…'])
+    text.trim_end().ends_with(rules::SENTENCE_ENDS)
 }
 
-fn is_phrase_clutter(b: &Block) -> bool {
+fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
     let len = b.chars as usize;
     (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
-        || (len <= 40 && rules::COUNTER.is_match(&b.text))
+        || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
 }
 
@@ -560,7 +610,9 @@ fn block_weight(b: &Block, group: u32, phrase_clutter: bool) -> f32 {
         // A line of a paragraph split by `<br>` (lists of dates, poems, addresses).
         return len * 0.5;
     }
-    if b.chars < 25 && !ends_sentence(&b.text) {
+    // Short by characters, not weight: a dateline in a wide script is as short as in Latin.
+    let unweighted = || b.text.chars().filter(|c| !c.is_whitespace()).count();
+    if !ends_sentence(&b.text) && (b.chars < 25 || unweighted() < 25) {
         return -0.5 * len;
     }
     0.0
@@ -718,12 +770,34 @@ fn pick(
         }
     }
     // Phrase rules run once per block: regexes are the costliest part of scoring.
-    let phrase: Vec<bool> = blocks.iter().map(is_phrase_clutter).collect();
+    let cell: Vec<bool> = blocks
+        .iter()
+        .map(|b| {
+            arena
+                .flags
+                .get(b.container as usize)
+                .is_some_and(|f| f & rules::F_CELL != 0)
+        })
+        .collect();
+    let phrase: Vec<bool> = blocks
+        .iter()
+        .zip(&cell)
+        .map(|(b, &c)| is_phrase_clutter(b, c))
+        .collect();
     let weights: Vec<f32> = blocks
         .iter()
         .zip(&group)
         .zip(&phrase)
-        .map(|((b, &g), &p)| block_weight(b, g, p))
+        .zip(&cell)
+        .map(|(((b, &g), &p), &c)| {
+            let w = block_weight(b, g, p);
+            // A table's short cells are its data: never held against the table.
+            if c && !p {
+                w.max(0.0)
+            } else {
+                w
+            }
+        })
         .collect();
     let mut prefix = Vec::with_capacity(weights.len() + 1);
     prefix.push(0.0f32);
@@ -768,18 +842,41 @@ fn pick(
     } else {
         (0..blocks.len()).map(|i| (lo..hi).contains(&i)).collect()
     };
+    // Lists whose items are mostly prose: an all-link item there is a bullet of the article
+    // ("Here's our year in review"), not a related-links list. Counted per list: (prose, items).
+    let mut lists: HashMap<u32, (u32, u32), rules::FnvBuild> = HashMap::default();
+    for b in blocks.iter().filter(|b| b.kind == Kind::Item) {
+        let list = arena
+            .parent
+            .get(b.container as usize)
+            .copied()
+            .unwrap_or(u32::MAX);
+        let e = lists.entry(list).or_insert((0, 0));
+        e.0 += u32::from(b.chars >= 60 && link_density(b) < 0.35);
+        e.1 += 1;
+    }
+    let in_prose_list = |b: &Block| {
+        b.kind == Kind::Item
+            && arena
+                .parent
+                .get(b.container as usize)
+                .and_then(|l| lists.get(l))
+                .is_some_and(|&(prose, items)| {
+                    items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items
+                })
+    };
     let mut kept: Vec<Block> = blocks
         .into_iter()
-        .zip(group.into_iter().zip(phrase))
+        .zip(group.into_iter().zip(phrase).zip(cell))
         .zip(selected)
         .filter_map(|(pair, chosen)| chosen.then_some(pair))
-        .filter(|(b, (g, phrase_clutter))| {
+        .filter(|(b, ((g, phrase_clutter), cell))| {
             let in_paragraph = *g >= 120
                 && arena
                     .flags
                     .get(b.container as usize)
                     .is_some_and(|f| f & rules::F_P != 0);
-            (in_paragraph || !is_link_clutter(b))
+            (in_paragraph || *cell || !is_link_clutter(b) || in_prose_list(b))
                 && !phrase_clutter
                 && !super::meta::is_title_variant(&b.text, title_variants)
         })

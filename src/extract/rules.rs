@@ -113,6 +113,26 @@ pub const F_ITEMPROP_BODY: u32 = 1 << 17;
 pub const F_SITE_DROP: u32 = 1 << 18;
 /// Matched by an operator's body selector ([`super::SiteRules`]): the body is taken from here.
 pub const F_SITE_BODY: u32 = 1 << 19;
+/// In [`CELL_TAGS`].
+pub const F_CELL: u32 = 1 << 21;
+
+/// Table cells: a short cell (a year, a score, a linked name) is data of its table, not a
+/// crumb or a counter, so it is neither penalized nor filtered for being short, numeric or a link.
+pub const CELL_TAGS: &[&str] = &["td", "th"];
+
+/// In [`HEADING_TAGS`].
+pub const F_HEADING: u32 = 1 << 22;
+
+/// Section headings: inside a section with [`SECTION_MIN_BYTES`] more text they are the article's
+/// own and their class words (`heading jumptargets`, `anchor-link`) do not drop them.
+pub const HEADING_TAGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
+
+/// See [`HEADING_TAGS`].
+pub const SECTION_MIN_BYTES: u32 = 500;
+
+/// Whitespace-only text came right before this node (such text is not kept in the arena, but
+/// it separates words: `<a>name</a>\n<span>wrote</span>` must not read "namewrote").
+pub const F_SPACE_BEFORE: u32 = 1 << 20;
 
 static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
     let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();
@@ -134,6 +154,8 @@ static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new
         }
     }
     for (table, flag) in [
+        (HEADING_TAGS, F_HEADING),
+        (CELL_TAGS, F_CELL),
         (NEVER_CARD_TAGS, F_NEVER_CARD),
         (CLASS_EXEMPT_TAGS, F_CLASS_EXEMPT),
         (KIND_TAGS, F_KIND),
@@ -165,13 +187,56 @@ pub const LINK_BLOCK_MIN_OWN_CHARS: u32 = 40;
 pub const CARD_MIN_REPEAT: usize = 3;
 
 /// Paragraph-level and inline tags are never teaser cards (a `<p>` of `<br>`-split links is a list
-/// inside the article).
+/// inside the article), nor are whole lists: the cards of a teaser list are its items, while
+/// sibling lists under headings are an article's bullet points.
 pub const NEVER_CARD_TAGS: &[&str] = &[
     "p", "span", "a", "b", "strong", "em", "i", "font", "small", "td", "tr", "tbody", "table",
+    "ul", "ol",
 ];
 
 /// An element holding this share of the page's prose is not dropped for its class words.
 pub const PROSE_HOLDER_SHARE: f32 = 0.6;
+
+/// Scripts written without spaces, where one character carries about a word (CJK ideographs, kana,
+/// hangul syllables): each counts [`WIDE_CHAR_WEIGHT`] characters in block lengths, so a Chinese
+/// sentence weighs like its translation rather than like a caption.
+pub const WIDE_CHAR_RANGES: &[(char, char)] = &[
+    ('\u{3040}', '\u{30ff}'),
+    ('\u{3400}', '\u{4dbf}'),
+    ('\u{4e00}', '\u{9fff}'),
+    ('\u{ac00}', '\u{d7af}'),
+    ('\u{f900}', '\u{faff}'),
+];
+
+/// See [`WIDE_CHAR_RANGES`].
+pub const WIDE_CHAR_WEIGHT: u32 = 2;
+
+/// Length weight of a character (see [`WIDE_CHAR_RANGES`]).
+pub fn char_weight(c: char) -> u32 {
+    if c < '\u{3040}' {
+        return 1;
+    }
+    if WIDE_CHAR_RANGES
+        .iter()
+        .any(|&(lo, hi)| (lo..=hi).contains(&c))
+    {
+        WIDE_CHAR_WEIGHT
+    } else {
+        1
+    }
+}
+
+/// Characters that end a sentence (closing quotes and brackets count: they follow the stop).
+pub const SENTENCE_ENDS: &[char] = &[
+    '.', '!', '?', '"', '”', '’', ':', ';', ')', '…', '。', '！', '？', '」', '』', '）',
+];
+
+/// A link in a `<p>` holding this many more bytes of text than the link is part of a sentence
+/// and is never dropped for its class words.
+pub const RUNNING_TEXT_MIN_BYTES: u32 = 40;
+
+/// A list of at least this many items, half of them prose, keeps its all-link items.
+pub const PROSE_LIST_MIN_ITEMS: u32 = 4;
 
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
@@ -415,6 +480,16 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "previous",
     "pullquote*",
     "newsletters",
+    // paywall and membership badges (not "paywall": that wraps the text behind the wall)
+    "badge*",
+    // "listen to this article" players
+    "listen*",
+    "speechify*",
+    // author boxes and image credits
+    "writer*",
+    "contributor*",
+    "photographer*",
+    "imgcredit*",
 ];
 
 /// Words that would match a prefix above but are ordinary content words.
@@ -557,7 +632,37 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     // bylines, dates, reading time, tags
     r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
     r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
-    r"^\d+\s*min(ute)?s?\s*read$",
+    r"^\d+[\s-]*min(ute)?s?[\s-]*(read|reading|to read)$",
+    r"^(estimated )?(reading|read) time\s*:?\s*(about |under )?\d+.{0,20}$",
+    // "Updated ..." / "Last modified ..." lines, also after a first date on the same line
+    r"^(last )?(modified|edited|revised|changed)( on| at)?\b.{0,60}$",
+    r"^.{0,40}\d{4}.{0,20}[/|·•]\s*(updated|modified|edited)\b.{0,50}$",
+    // paywall and membership badges
+    r"^(for )?(subscribers?|members?|premium|paid|plus)([ -]+only)?( (content|article|story|feature|exclusive))?$",
+    r"^(exclusive|only|available) (to|for) (paying )?(subscribers|members)\b.{0,40}$",
+    // "listen to this article" players and their durations
+    r"^(listen|play)( to)?( this| the)? (article|story|episode)\b.{0,40}$",
+    r"^\d+\s*(min|mins|minutes?|sec|secs|seconds?)$",
+    // podcast promos
+    r"\bpodcasts?\b.{0,100}\b(apple podcasts|spotify|google podcasts|wherever you (get|listen))\b",
+    r"^(listen|subscribe) to (our|the)\b.{0,60}\bpodcast\b",
+    // author follow boxes
+    r"^follow\b.{0,40}\bon (x|twitter|facebook|linkedin|instagram|threads|bluesky|mastodon)$",
+    r"^follow @\w+",
+    // image credits: "(Photo by ...)", "NAME/AGENCY/Getty Images"
+    r"^\(?(photo|image|picture|video|illustration)s? by\b.{0,100}\)?$",
+    r"^[^/.!?]{2,50}(/[^/.!?]{2,40}){0,3}/\s*(getty( images)?|afp|ap|ap photo|reuters|epa|shutterstock|alamy|bloomberg|[\w ]*(images|photos|pictures|press))\)?$",
+    // "Advertisement" interruptions
+    r"^scroll (down )?to (continue|keep) reading\b",
+    r"^continue reading (below|after the (ad|advertisement))",
+    // table-of-contents headings
+    r"^(table of )?contents$",
+    r"^(in this (article|story|post|guide)|on this page|jump to( section)?)\W*$",
+    // embedded-post chrome ("view on" links; a tweet's "— Name (@handle) date" line is part of
+    // the quote and stays)
+    r"^a (post|photo|video|reel) shared by\b.{0,80}$",
+    r"^view (this|the full) (post|profile|video|photo) on \w+$",
+    r"^(see|view|watch) (more )?on (twitter|x|instagram|facebook|tiktok|threads|bluesky|youtube)$",
     // a date (and time) alone on a line: the dateline, not the story
     r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{4}(,?\s*(at\s*)?\d{1,2}[:.]\d{2}\s*([ap]\.?m\.?)?(\s*[a-z]{2,4})?)?$",
     r"^((mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d{4}(,?\s*\d{1,2}[:.]\d{2}(\s*[ap]\.?m\.?)?)?$",

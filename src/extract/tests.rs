@@ -315,3 +315,255 @@ fn site_rules_refuse_bad_selectors() {
     assert!(SiteRules::new(None, &["p:::x".to_string()]).is_err());
     assert!(SiteRules::new(None, &[]).expect("no rules").is_empty());
 }
+
+#[test]
+fn whitespace_between_inline_elements_separates_words() {
+    // Whitespace-only text between elements is not kept as a node, but it still separates words.
+    let inside = "<p><a href=\"/p/1\">Ada Lovelace</a>\n<span>contributed a fix for the parser that \
+                  reads the configuration files of every source, long overdue.</span></p>\
+                  <p><b>Phase</b> <i>two</i>\n<em>landed</em> on schedule after three weeks of review work by the team.</p>";
+    let a = extract(&page(inside, ""), None);
+    assert!(a.text.contains("Ada Lovelace contributed"), "{}", a.text);
+    assert!(a.text.contains("Phase two landed"), "{}", a.text);
+}
+
+#[test]
+fn gallery_inside_a_declared_body_is_dropped_however_long() {
+    // The page marks its body with itemprop=articleBody; a photo gallery inside it holds more
+    // text than the article, which must not save it from its class words.
+    let caption = "<li><h2>Plant number {n}</h2><p>A long caption describing the photograph of \
+                   the plant in some detail, with the place and the season it was taken in, {n}.</p></li>";
+    let gallery: String = (1..=8)
+        .map(|n| caption.replace("{n}", &n.to_string()))
+        .collect();
+    let html = format!(
+        "<html><body><div class=\"main\"><h1>Partnership rewritten</h1>\
+         <div itemprop=\"articleBody\">{BODY}<div class=\"full-gallery\"><div class=\"scroller\">\
+         <ul class=\"legends\">{gallery}</ul></div></div></div></div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(
+        a.text.contains("rewritten the terms"),
+        "body lost: {}",
+        a.text
+    );
+    assert!(!a.text.contains("long caption"), "gallery kept: {}", a.text);
+}
+
+#[test]
+fn wide_script_paragraphs_outweigh_longer_latin_lines() {
+    // Chinese carries a word per character or two: a short line of it is a sentence, not a
+    // caption, and must win over a comment list of longer lines.
+    let line =
+        "<p><span>今年冬天第一波寒流來到山區，整片山谷的楓樹都換上了紅色與金色的新衣{n}</span></p>";
+    let article: String = (1..=12)
+        .map(|n| line.replace("{n}", &n.to_string()))
+        .collect();
+    let comment = "<li><p>訪客{n}留言：照片拍得真好看，我們去年也去過那裡，可惜遇到下雨沒有看到這麼漂亮的楓葉，明年一定要再去一次，謝謝分享這麼詳細的遊記！</p></li>";
+    let comments: String = (1..=3)
+        .map(|n| comment.replace("{n}", &n.to_string()))
+        .collect();
+    let tags: String = (1..=60)
+        .map(|n| format!("<a href=\"/t/{n}\">旅遊標籤{n}</a> "))
+        .collect();
+    let html = format!(
+        "<html><body><div id=\"article-inner\">{article}</div><p>{tags}</p>\
+         <div class=\"msg-list\"><ul>{comments}</ul></div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("第一波寒流"), "article lost: {}", a.text);
+    assert!(!a.text.contains("訪客"), "comments kept: {}", a.text);
+}
+
+#[test]
+fn links_inside_sentences_keep_their_words() {
+    // Topic links styled with clutter-sounding classes are still words of the sentence.
+    let inside = "<p>The board met in <a class=\"meta-loc\" href=\"/t/london\">London</a> on Friday and \
+                  approved the sale to <a class=\"keywords\" href=\"/t/acme\">Acme</a> after a long debate.</p>";
+    let a = extract(&page(inside, ""), None);
+    assert!(a.text.contains("met in London on Friday"), "{}", a.text);
+    assert!(a.text.contains("sale to Acme after"), "{}", a.text);
+}
+
+#[test]
+fn bullet_lists_under_headings_are_not_teaser_cards() {
+    // A news digest: sections of bullet points, each list with one item that is all link.
+    let section = |n: u32| {
+        format!(
+            "<h3>Section {n}</h3><ul><li><a href=\"/r/{n}\">Here is the full report number {n}</a></li>\
+             <li>The team landed change {n}, which stops the updater from running twice when two \
+             windows are open at the same time.</li></ul>"
+        )
+    };
+    let digest: String = (1..=4).map(section).collect();
+    let a = extract(&page(&digest, ""), None);
+    for n in 1..=4 {
+        assert!(
+            a.text.contains(&format!("landed change {n},")),
+            "section {n} lost: {}",
+            a.text
+        );
+    }
+}
+
+#[test]
+fn paywall_and_membership_badges() {
+    assert_clean(
+        "<span class=\"member-badge\">Premium</span><p>Subscribers only</p><p>Members-only story</p>\
+         <div class=\"paywall-label\"><span>Exclusive to members</span></div>",
+        "",
+        &["Premium", "Subscribers only", "Members-only", "Exclusive to members"],
+    );
+}
+
+#[test]
+fn listen_to_this_article_players() {
+    assert_clean(
+        "<div class=\"listen-bar\"><span>Listen to this article</span><span>7 min</span></div>\
+         <p>Listen to this story · 5:32</p>",
+        "",
+        &["Listen to this", "7 min", "5:32"],
+    );
+}
+
+#[test]
+fn reading_time_lines() {
+    assert_clean(
+        "<p>Reading time: 4 minutes</p><p>Estimated reading time: 6 min</p><p>8-minute read</p><p>3 min read</p>",
+        "",
+        &["Reading time", "reading time", "8-minute", "3 min"],
+    );
+}
+
+#[test]
+fn inline_newsletter_and_podcast_promos() {
+    assert_clean(
+        "<div class=\"inline-signup\"><p>Get our morning briefing in your inbox every weekday.</p></div>\
+         <p>Listen to our daily podcast on Apple Podcasts, Spotify or wherever you get your podcasts.</p>",
+        "",
+        &["morning briefing", "Apple Podcasts"],
+    );
+}
+
+#[test]
+fn author_follow_and_bio_boxes() {
+    assert_clean(
+        "<div class=\"writer-card\"><p>Follow Jane Example on X</p><p>Jane Example covers cloud computing and \
+         the business of artificial intelligence from Seattle.</p></div>",
+        "",
+        &["Follow Jane", "covers cloud computing"],
+    );
+}
+
+#[test]
+fn updated_lines() {
+    assert_clean(
+        "<p>Updated 3:41 PM EST, Tue November 24, 2026</p><p>Last modified on Monday 9 March 2026 18.45 GMT</p>\
+         <p>Dec. 6, 2024, 10:00 PM UTC / Updated Dec. 7, 2024, 12:43 PM UTC</p>",
+        "",
+        &["Updated", "Last modified", "12:43"],
+    );
+}
+
+#[test]
+fn image_credits_and_captions_apart_from_the_body() {
+    assert_clean(
+        "<div class=\"media\"><img src=\"/a.jpg\"><span class=\"photographer\">Jane Doe for Example</span></div>\
+         <p>JANE DOE/AGENCY/Getty Images</p><p>(Photo by John Roe/Reuters)</p><p>Image: Example Press</p>",
+        "",
+        &["Jane Doe for", "Getty", "Photo by", "Example Press"],
+    );
+}
+
+#[test]
+fn advertisement_labels() {
+    assert_clean(
+        "<div class=\"dfp-slot\"><span>Advertisement</span></div><p>ADVERTISEMENT</p><p>Scroll to continue reading</p>\
+         <p>Article continues below advertisement</p>",
+        "",
+        &["Advertisement", "ADVERTISEMENT", "Scroll to continue", "continues below"],
+    );
+}
+
+#[test]
+fn table_of_contents_boxes() {
+    let toc = "<div class=\"contents-box\"><p>Contents</p><ol><li><a href=\"#deal\">The deal and what changed for both companies</a></li>\
+               <li><a href=\"#cloud\">What it means for the cloud business next year</a></li>\
+               <li><a href=\"#next\">What comes next for the partnership</a></li></ol></div>";
+    let html = format!(
+        "<html><body><article><h1>Partnership rewritten</h1>{toc}<div class=\"entry\">{BODY}</div></article></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(!a.text.contains("Contents"), "{}", a.text);
+    assert!(!a.text.contains("what changed for both"), "{}", a.text);
+}
+
+#[test]
+fn embedded_post_chrome_goes_post_text_stays() {
+    let a = extract(
+        &page(
+            "<blockquote class=\"twitter-tweet\"><p>The new agreement gives both of us room to grow, and we are \
+             excited about it.</p>— Example Corp (@examplecorp) <a href=\"/s/1\">October 31, 2026</a></blockquote>\
+             <blockquote class=\"instagram-media\"><p>View this post on Instagram</p><p>A post shared by Example (@example)</p></blockquote>",
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("room to grow"), "{}", a.text);
+    // The attribution line belongs to the quote (AEB's annotators keep it).
+    assert!(a.text.contains("(@examplecorp)"), "{}", a.text);
+    for chrome in ["View this post", "A post shared by"] {
+        assert!(!a.text.contains(chrome), "{chrome} kept: {}", a.text);
+    }
+}
+
+#[test]
+fn data_tables_keep_short_numeric_and_linked_cells() {
+    let row = |n: u32| {
+        format!(
+            "<tr><td>{n}</td><td><a href=\"/d/{n}\">Driver Number{n}</a></td><td>{}</td><td>{}</td></tr>",
+            5000 - n * 37,
+            n + 2
+        )
+    };
+    let rows: String = (1..=8).map(row).collect();
+    let table = format!(
+        "<table><tr><th>Pos</th><th>Driver</th><th>Points</th><th>Wins</th></tr>{rows}</table>"
+    );
+    let a = extract(&page(&table, ""), None);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(
+        a.text.contains("Driver Number3"),
+        "linked cell lost: {}",
+        a.text
+    );
+    assert!(a.text.contains("4889"), "numeric cell lost: {}", a.text);
+}
+
+#[test]
+fn section_headings_survive_their_class_words() {
+    // Book-style chapters mark headings as jump targets; the heading still heads its section.
+    let section = |n: u32| {
+        format!(
+            "<section><h2 class=\"heading jumptargets\">Section heading {n}</h2>{BODY}{BODY}</section>"
+        )
+    };
+    let body: String = (1..=3).map(section).collect();
+    let html = format!(
+        "<html><body><div class=\"book\"><h1>Partnership rewritten</h1>{body}</div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("Section heading 2"), "{}", a.text);
+}
+
+#[test]
+fn all_link_bullets_in_a_prose_list_stay() {
+    let list = "<ul><li><a href=\"/r/1\">Here is our full year in review for the project</a></li>\
+                <li>The updater no longer starts while another copy of the program is running, which fixes the restart error.</li>\
+                <li>Logins can now be imported from two more password managers, thanks to a volunteer contributor.</li>\
+                <li>Printing now supports page ranges with gaps between them, a request that is many years old.</li></ul>";
+    let a = extract(&page(list, ""), None);
+    assert!(a.text.contains("full year in review"), "{}", a.text);
+    assert!(a.text.contains("page ranges with gaps"), "{}", a.text);
+}
