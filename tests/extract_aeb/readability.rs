@@ -1,4 +1,4 @@
-//! Mozilla Readability's test pages (`../shared/bench/readability/`, or `READABILITY_DIR`) as a
+//! Mozilla Readability's test pages (`readability` under `NEWSDESK_BENCH_DATA`, or `READABILITY_DIR`) as a
 //! second development set, shared by `benches/aeb.rs` and `tests/extract_aeb.rs` (included with
 //! `#[path]`, like `metric.rs`).
 //!
@@ -15,13 +15,11 @@ use std::path::{Path, PathBuf};
 /// The address Readability's own test runner gives every page (relative links resolve against it).
 pub const PAGE_URL: &str = "http://fakehost/test/page.html";
 
-/// The folder: `READABILITY_DIR`, else `../shared/bench/readability` beside the crate.
+/// The folder: `READABILITY_DIR`, else `readability` under `NEWSDESK_BENCH_DATA`.
 pub fn data_dir() -> PathBuf {
     std::env::var_os("READABILITY_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/readability")
-        })
+        .unwrap_or_else(|| super::metric::bench_data::corpus("readability"))
 }
 
 /// Page names (folder names under `pages/`), sorted.
