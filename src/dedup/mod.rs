@@ -8,13 +8,14 @@
 
 use std::borrow::Cow;
 
+mod background;
 mod cluster;
 mod fingerprint;
 mod neardup;
 mod url_canon;
 
 pub use cluster::{
-    ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage, RECLUSTER_MAX_STORIES,
+    ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage, POSTING_READ,
 };
 pub use fingerprint::StoryFingerprint;
 pub use neardup::{
