@@ -608,12 +608,15 @@ impl EventClusterer {
             }
         }
         let mut group: Vec<usize> = (0..items.len()).collect();
-        let mut seen_pairs: HashMap<(usize, usize), ()> = HashMap::new();
+        let mut seen_pairs: IdMap<()> = IdMap::default();
         for list in local.values() {
-            for (x, &a) in list.iter().enumerate() {
-                for &b in &list[x + 1..] {
+            // As in the window's index, a story pairs with the newest stories of a term's
+            // list before it, not with every story of a common term.
+            for (x, &b) in list.iter().enumerate() {
+                for &a in &list[x.saturating_sub(POSTING_READ)..x] {
+                    let pair = ((a as i64) << 32) | b as i64;
                     if root(&mut group, a) == root(&mut group, b)
-                        || seen_pairs.insert((a, b), ()).is_some()
+                        || seen_pairs.insert(pair, ()).is_some()
                     {
                         continue;
                     }
