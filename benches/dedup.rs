@@ -736,7 +736,11 @@ fn run_online(docs: &[&Doc], params: ClusterParams, seed: u64, recluster: bool) 
     let order = shuffled(docs.len(), seed);
     let at = chrono::Utc::now();
     let mut clusterer = EventClusterer::new(params);
-    for run in order.chunks(RUN_LEN) {
+    let run_len = std::env::var("RUN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RUN_LEN);
+    for run in order.chunks(run_len) {
         for &i in run {
             let terms = EventTerms::of_story(None, &docs[i].text, &params);
             let id = i as i64 + 1;
@@ -954,7 +958,7 @@ fn bench_cluster(docs: &[Doc]) {
         best_params.linkage, best_params.entity_boost, best_params.threshold
     );
     let seeds = [11u64, 22, 33, 44, 55];
-    let d = ClusterParams::default();
+    let d = params_from_env();
     // Cost of one re-clustering pass near its size limit (all the articles at once).
     {
         let at = chrono::Utc::now();
@@ -1035,13 +1039,19 @@ fn params_from_env() -> ClusterParams {
     fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
         std::env::var(name).ok().and_then(|v| v.parse().ok())
     }
-    let d = ClusterParams::default();
+    let d = params_from_env();
     ClusterParams {
         recluster_threshold: var("RT").unwrap_or(d.recluster_threshold),
         threshold: var("CT").unwrap_or(d.threshold),
         background_articles: var("BGA").unwrap_or(d.background_articles),
         index_terms: var("KEYS").unwrap_or(d.index_terms),
         max_candidates: var("CANDS").unwrap_or(d.max_candidates),
+        recluster_linkage: match std::env::var("RLINK").as_deref() {
+            Ok("average") => Linkage::Average,
+            Ok("complete") => Linkage::Centroid,
+            _ => d.recluster_linkage,
+        },
+        entity_boost: var("BOOST").unwrap_or(d.entity_boost),
         ..d
     }
 }
