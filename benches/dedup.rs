@@ -1039,7 +1039,7 @@ fn params_from_env() -> ClusterParams {
     fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
         std::env::var(name).ok().and_then(|v| v.parse().ok())
     }
-    let d = params_from_env();
+    let d = ClusterParams::default();
     ClusterParams {
         recluster_threshold: var("RT").unwrap_or(d.recluster_threshold),
         threshold: var("CT").unwrap_or(d.threshold),

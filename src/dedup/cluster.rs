@@ -116,7 +116,7 @@ impl Default for ClusterParams {
             lead_weight: 2.0,
             linkage: Linkage::Centroid,
             window: chrono::Duration::days(7),
-            recluster_threshold: 0.10,
+            recluster_threshold: 0.11,
             recluster_linkage: Linkage::Centroid,
             background_articles: 500.0,
             index_terms: 16,
