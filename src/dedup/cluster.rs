@@ -114,7 +114,7 @@ impl Default for ClusterParams {
             entity_boost: 1.5,
             title_weight: 2.0,
             lead_weight: 2.0,
-            linkage: Linkage::Centroid,
+            linkage: Linkage::Average,
             window: chrono::Duration::days(7),
             recluster_threshold: 0.11,
             recluster_linkage: Linkage::Centroid,
@@ -220,6 +220,31 @@ struct Member {
     background: Box<[f32]>,
     /// Strongest terms: this story's entries in the candidate index.
     keys: Box<[u64]>,
+    /// Its unit vector's weights (in the order of `terms`) with the IDF of when it arrived:
+    /// the online step reads these instead of weighing every candidate's terms again, while
+    /// re-clustering weighs its stories afresh, so the result still does not depend on when
+    /// a story came.
+    unit: Box<[f32]>,
+}
+
+impl Member {
+    /// Dot product of a sorted unit vector with this story's arrival-time unit vector.
+    fn dot_cached(&self, q: &[(u64, f32)]) -> f32 {
+        let (mut i, mut j, mut dot) = (0, 0, 0.0);
+        let t = &self.terms.0;
+        while i < q.len() && j < t.len() {
+            match q[i].0.cmp(&t[j].0) {
+                std::cmp::Ordering::Equal => {
+                    dot += q[i].1 * self.unit.get(j).copied().unwrap_or(0.0);
+                    i += 1;
+                    j += 1;
+                }
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+            }
+        }
+        dot
+    }
 }
 
 /// The best cluster for a story.
@@ -347,6 +372,23 @@ impl EventClusterer {
         v
     }
 
+    /// [`EventClusterer::unit_vector`]'s weights, one per term (zero for an ignored term).
+    fn unit_weights(&self, terms: &EventTerms, shares: &[f32]) -> Box<[f32]> {
+        let mut w: Vec<f32> = terms
+            .0
+            .iter()
+            .zip(shares)
+            .map(|(&(t, w), &s)| w * self.idf(t, s))
+            .collect();
+        let norm = w.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for x in &mut w {
+                *x /= norm;
+            }
+        }
+        w.into_boxed_slice()
+    }
+
     fn member_vector(&self, m: &Member) -> Vec<(u64, f32)> {
         self.unit_vector(&m.terms, &m.background)
     }
@@ -438,8 +480,7 @@ impl EventClusterer {
             let Some(m) = self.members.get(&id) else {
                 continue;
             };
-            let v = self.member_vector(m);
-            let sim = f64::from(sparse_dot(&q, &v));
+            let sim = f64::from(m.dot_cached(&q));
             let e = by_cluster
                 .entry(m.cluster_id)
                 .or_insert_with(|| (f64::MIN, 0.0, 0, TermMap::default()));
@@ -447,7 +488,7 @@ impl EventClusterer {
             e.1 += sim;
             e.2 += 1;
             if self.params.linkage == Linkage::Centroid {
-                for (t, w) in v {
+                for (&(t, _), w) in m.terms.0.iter().zip(m.unit.iter()) {
                     *e.3.entry(t).or_insert(0.0) += w;
                 }
             }
@@ -513,6 +554,7 @@ impl EventClusterer {
         for (t, _) in &terms.0 {
             *self.df.entry(*t).or_insert(0) += 1;
         }
+        let unit = self.unit_weights(&terms, &background);
         for k in keys.iter() {
             let list = self.postings.entry(*k).or_default();
             // Kept in id order (ids grow with time; a late story from another process is rare).
@@ -529,6 +571,7 @@ impl EventClusterer {
                 terms,
                 background,
                 keys,
+                unit,
             },
         );
         let newest = self.by_time.last().map_or(at, |(t, _)| *t);
@@ -567,12 +610,13 @@ impl EventClusterer {
                 .entry(d)
                 .or_insert_with(|| self.member_vector(m))
                 .clone();
+            // Which clusters it reaches: candidates' arrival-time vectors are close enough to
+            // tell, and weighing every candidate afresh would cost the window's growth.
             for c in self.candidates(&m.keys, m.at, Some(d)) {
                 let Some(cm) = self.members.get(&c) else {
                     continue;
                 };
-                let v = vectors.entry(c).or_insert_with(|| self.member_vector(cm));
-                if f64::from(sparse_dot(&q, v)) >= t {
+                if f64::from(cm.dot_cached(&q)) >= t {
                     touched.insert(cm.cluster_id);
                 }
             }
@@ -719,7 +763,9 @@ impl EventClusterer {
         let per_story: usize = self
             .members
             .values()
-            .map(|m| m.terms.0.capacity() * 16 + m.background.len() * 4 + m.keys.len() * 16)
+            .map(|m| {
+                m.terms.0.capacity() * 16 + (m.background.len() + m.unit.len()) * 4 + m.keys.len() * 16
+            })
             .sum();
         let df = self.df.capacity() * (12 + 1);
         let postings = self.postings.capacity() * (8 + 32 + 1);
