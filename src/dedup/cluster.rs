@@ -288,6 +288,8 @@ pub struct EventClusterer {
     clusters: IdMap<Vec<i64>>,
     /// Stories inserted since the last [`EventClusterer::recluster`].
     dirty: Vec<i64>,
+    /// Stories the last re-clustering pass took on, and its largest linked group.
+    last_pass: (usize, usize),
 }
 
 impl EventClusterer {
@@ -302,6 +304,7 @@ impl EventClusterer {
             postings: TermMap::default(),
             clusters: IdMap::default(),
             dirty: Vec::new(),
+            last_pass: (0, 0),
         }
     }
 
@@ -693,6 +696,10 @@ impl EventClusterer {
                 g.push(i);
             }
         }
+        self.last_pass = (
+            items.len(),
+            by_root.iter().map(Vec::len).max().unwrap_or(0),
+        );
         for c in &touched {
             self.clusters.remove(c);
         }
@@ -754,6 +761,12 @@ impl EventClusterer {
                 }
             }
         }
+    }
+
+    /// Stories the last [`EventClusterer::recluster`] took on (the new ones and the clusters
+    /// they reached), and the largest group of them linked at the threshold.
+    pub fn last_recluster_size(&self) -> (usize, usize) {
+        self.last_pass
     }
 
     /// Heap bytes held per story, roughly (terms, index entries, bookkeeping): for the scale
