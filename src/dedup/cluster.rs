@@ -662,25 +662,29 @@ impl EventClusterer {
             }
         }
         let mut group: Vec<usize> = (0..items.len()).collect();
+        // Similarities of the candidate pairs at the threshold; a pair that shares no strong
+        // term is below it, so complete linkage never merges across it.
+        let mut edges: IdMap<f64> = IdMap::default();
         let mut seen_pairs: IdMap<()> = IdMap::default();
         for list in local.values() {
             // As in the window's index, a story pairs with the newest stories of a term's
             // list before it, not with every story of a common term.
             for (x, &b) in list.iter().enumerate() {
                 for &a in &list[x.saturating_sub(POSTING_READ)..x] {
-                    let pair = ((a as i64) << 32) | b as i64;
-                    if root(&mut group, a) == root(&mut group, b)
-                        || seen_pairs.insert(pair, ()).is_some()
-                    {
+                    let pair = pair_key(a, b);
+                    if seen_pairs.insert(pair, ()).is_some() {
                         continue;
                     }
-                    if sim(a, b) >= t {
+                    let s = sim(a, b);
+                    if s >= t {
+                        edges.insert(pair, s);
                         let (ra, rb) = (root(&mut group, a), root(&mut group, b));
                         group[ra.max(rb)] = ra.min(rb);
                     }
                 }
             }
         }
+        let sim = |a: usize, b: usize| -> f64 { edges.get(&pair_key(a, b)).copied().unwrap_or(0.0) };
         let mut groups: BTreeSet<(usize, usize)> = BTreeSet::new();
         for i in 0..items.len() {
             groups.insert((root(&mut group, i), i));
@@ -790,6 +794,11 @@ impl EventClusterer {
 fn shares_of(terms: &EventTerms) -> Box<[f32]> {
     let bg = background();
     terms.0.iter().map(|(t, _)| bg.share(*t)).collect()
+}
+
+/// Key of an unordered pair of indices.
+fn pair_key(a: usize, b: usize) -> i64 {
+    ((a.min(b) as i64) << 32) | a.max(b) as i64
 }
 
 /// Union-find root, halving the path on the way.
