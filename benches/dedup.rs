@@ -1212,7 +1212,8 @@ fn bench_cluster_scale(docs: &[Doc]) {
         .map(|i| c.cluster_of(first + i as i64).unwrap_or(0))
         .collect();
     let ecb = pair_prf(&all, &labels);
-    let mean_pass = pass_sizes.iter().map(|p| p.0).sum::<usize>() as f64 / pass_sizes.len().max(1) as f64;
+    let mean_pass =
+        pass_sizes.iter().map(|p| p.0).sum::<usize>() as f64 / pass_sizes.len().max(1) as f64;
     println!(
         "re-clustering passes: {:.0} stories taken on on average (most {}), largest linked group {}; times are this thread's CPU time",
         mean_pass,

@@ -560,7 +560,11 @@ fn relations_json(s: &Story, related: &Relations) -> serde_json::Value {
 }
 
 /// Adds each item's relations under `_newsdesk` (items are in the order of `stories`).
-fn add_relations_to_json_feed(feed: &mut serde_json::Value, stories: &[Story], related: &Relations) {
+fn add_relations_to_json_feed(
+    feed: &mut serde_json::Value,
+    stories: &[Story],
+    related: &Relations,
+) {
     let Some(items) = feed.get_mut("items").and_then(|i| i.as_array_mut()) else {
         return;
     };
@@ -597,7 +601,10 @@ fn ndjson_related(stories: &[Story], related: &Relations) -> String {
 /// story of the event and per dropped copy, titled with its source).
 fn atom_relations(out: &mut String, s: &Story, related: &Relations) {
     if let Some(c) = s.cluster_id {
-        let _ = writeln!(out, r#"    <category term="cluster:{c}" label="event cluster"/>"#);
+        let _ = writeln!(
+            out,
+            r#"    <category term="cluster:{c}" label="event cluster"/>"#
+        );
     }
     let Some(r) = related.get(&s.id) else {
         return;
@@ -606,7 +613,11 @@ fn atom_relations(out: &mut String, s: &Story, related: &Relations) {
         .same_event
         .iter()
         .map(|m| (m.url.as_str(), &m.source))
-        .chain(r.duplicates.iter().filter_map(|d| Some((d.url.as_deref()?, &d.source))));
+        .chain(
+            r.duplicates
+                .iter()
+                .filter_map(|d| Some((d.url.as_deref()?, &d.source))),
+        );
     for (url, source) in links {
         let _ = writeln!(
             out,

@@ -94,7 +94,10 @@ struct Site {
 }
 
 /// `/p/{outlet}/{event}`: an outlet's report; `/p/wire-copy/probe` republishes outlet-a's.
-async fn page(State(s): State<Site>, AxPath((outlet, event)): AxPath<(String, String)>) -> Response {
+async fn page(
+    State(s): State<Site>,
+    AxPath((outlet, event)): AxPath<(String, String)>,
+) -> Response {
     let Some(e) = EVENTS.iter().position(|x| *x == event) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -235,7 +238,11 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
         })
         .await
         .expect("stories");
-    assert_eq!(stories.len(), 9, "nine reports stored, the wire copy dropped");
+    assert_eq!(
+        stories.len(),
+        9,
+        "nine reports stored, the wire copy dropped"
+    );
     let mut clusters: BTreeMap<i64, BTreeSet<(String, String)>> = BTreeMap::new();
     for s in &stories {
         let c = s.cluster_id.expect("every story has a cluster");
@@ -259,7 +266,10 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
             v
         })
         .collect();
-    assert_eq!(got, want, "one cluster per event, holding its three reports");
+    assert_eq!(
+        got, want,
+        "one cluster per event, holding its three reports"
+    );
 
     // JSON Feed and Atom carry the cluster and the other sources.
     let related = publish::relations(store.as_ref(), &stories)
@@ -282,7 +292,10 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
         .iter()
         .find(|i| i["id"] == probe_a.id.to_string())
         .expect("item");
-    assert_eq!(item["_newsdesk"]["cluster_id"], probe_a.cluster_id.expect("cluster"));
+    assert_eq!(
+        item["_newsdesk"]["cluster_id"],
+        probe_a.cluster_id.expect("cluster")
+    );
     let also: BTreeSet<&str> = item["_newsdesk"]["also_reported_by"]
         .as_array()
         .expect("also_reported_by")
@@ -306,7 +319,12 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
         .output()
         .expect("run newsdesk");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("newsdesk stories --group:\n{text}");
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let blocks: Vec<&str> = text
         .split("cluster ")
         .filter(|b| !b.trim().is_empty())
@@ -315,7 +333,12 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
     for block in blocks {
         let lead = OUTLETS
             .iter()
-            .find(|o| block.lines().next().is_some_and(|l| l.contains(&format!("({o})"))))
+            .find(|o| {
+                block
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.contains(&format!("({o})")))
+            })
             .unwrap_or_else(|| panic!("lead source in {block}"));
         let also_line = block
             .lines()

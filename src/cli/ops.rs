@@ -524,7 +524,10 @@ pub async fn cmd_stories_grouped(
         };
         let rel = related.get(&lead.id).cloned().unwrap_or_default();
         // The cluster's earliest report leads, even when the listing cut it off.
-        let lead_id = rel.same_event.first().map_or(lead.id, |m| m.id.min(lead.id));
+        let lead_id = rel
+            .same_event
+            .first()
+            .map_or(lead.id, |m| m.id.min(lead.id));
         let lead_source = rel
             .same_event
             .iter()
@@ -545,11 +548,7 @@ pub async fn cmd_stories_grouped(
             }
         }
         let also: Vec<String> = sources.into_iter().skip(1).collect();
-        let lead_story = if lead_id == lead.id {
-            Some(lead)
-        } else {
-            None
-        };
+        let lead_story = if lead_id == lead.id { Some(lead) } else { None };
         groups.push((c, lead_id, lead_source, lead_story, listed, also));
     }
     if format == Format::Json {

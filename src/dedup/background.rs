@@ -33,6 +33,7 @@ impl Background {
     }
 
     /// Words in the table.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.share.len()
     }

@@ -200,7 +200,6 @@ fn count_terms(text: &str, weight: f32, counts: &mut HashMap<u64, (f32, bool)>) 
     flush(&mut word, &mut sentence_start);
 }
 
-
 /// FNV-1a hash of a word: the key of a term.
 pub(crate) fn term_hash(word: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -548,7 +547,13 @@ impl EventClusterer {
         self.add(story_id, cluster_id, at, terms);
     }
 
-    fn add(&mut self, story_id: i64, cluster_id: i64, at: DateTime<Utc>, terms: EventTerms) -> bool {
+    fn add(
+        &mut self,
+        story_id: i64,
+        cluster_id: i64,
+        at: DateTime<Utc>,
+        terms: EventTerms,
+    ) -> bool {
         if self.members.contains_key(&story_id) {
             return false;
         }
@@ -684,7 +689,8 @@ impl EventClusterer {
                 }
             }
         }
-        let sim = |a: usize, b: usize| -> f64 { edges.get(&pair_key(a, b)).copied().unwrap_or(0.0) };
+        let sim =
+            |a: usize, b: usize| -> f64 { edges.get(&pair_key(a, b)).copied().unwrap_or(0.0) };
         let mut groups: BTreeSet<(usize, usize)> = BTreeSet::new();
         for i in 0..items.len() {
             groups.insert((root(&mut group, i), i));
@@ -700,10 +706,7 @@ impl EventClusterer {
                 g.push(i);
             }
         }
-        self.last_pass = (
-            items.len(),
-            by_root.iter().map(Vec::len).max().unwrap_or(0),
-        );
+        self.last_pass = (items.len(), by_root.iter().map(Vec::len).max().unwrap_or(0));
         for c in &touched {
             self.clusters.remove(c);
         }
@@ -781,7 +784,9 @@ impl EventClusterer {
             .members
             .values()
             .map(|m| {
-                m.terms.0.capacity() * 16 + (m.background.len() + m.unit.len()) * 4 + m.keys.len() * 16
+                m.terms.0.capacity() * 16
+                    + (m.background.len() + m.unit.len()) * 4
+                    + m.keys.len() * 16
             })
             .sum();
         let df = self.df.capacity() * (12 + 1);
@@ -1123,7 +1128,11 @@ mod tests {
         // caps), then the second report: it still finds the first, and re-clustering runs.
         c.insert(1, 1, t0(), EventTerms::of_story(None, CHILE_A, &params));
         for id in 2..=3_001 {
-            let text = format!("Story {id} about item{id} and widget{} in town{}.", id * 7, id % 97);
+            let text = format!(
+                "Story {id} about item{id} and widget{} in town{}.",
+                id * 7,
+                id % 97
+            );
             c.insert(id, id, t0(), EventTerms::of_story(None, &text, &params));
         }
         assert_eq!(c.len(), 3_001);
@@ -1150,7 +1159,11 @@ mod tests {
         assert_eq!(japan.first(), Some(&2), "{japan:?}");
         assert!(!japan.contains(&3), "{japan:?}");
         // A story that shares no strong term has no candidates, whatever the window holds.
-        let none = EventTerms::of_story(None, "Quarterly dividend of the cooperative bakery.", &params);
+        let none = EventTerms::of_story(
+            None,
+            "Quarterly dividend of the cooperative bakery.",
+            &params,
+        );
         assert_eq!(c.candidate_stories(&none, t0()), Vec::<i64>::new());
     }
 
@@ -1196,7 +1209,10 @@ mod tests {
         };
         let (with_names, joined) = sim(false);
         let (without, none) = sim(true);
-        assert!(with_names >= params.threshold && joined.is_some(), "{with_names}");
+        assert!(
+            with_names >= params.threshold && joined.is_some(),
+            "{with_names}"
+        );
         assert!(without < 0.1 && none.is_none(), "{without}");
     }
 
