@@ -290,7 +290,7 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
         .as_array()
         .expect("items")
         .iter()
-        .find(|i| i["id"] == probe_a.id.to_string())
+        .find(|i| i["id"].as_str() == Some(probe_a.id.to_string().as_str()))
         .expect("item");
     assert_eq!(
         item["_newsdesk"]["cluster_id"],

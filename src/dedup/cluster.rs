@@ -638,7 +638,7 @@ impl EventClusterer {
             .collect();
         set.sort_unstable();
         set.dedup();
-        let items: Vec<(i64, DateTime<Utc>, Vec<(u64, f32)>)> = set
+        let items: Vec<Weighed> = set
             .iter()
             .filter_map(|id| {
                 let m = self.members.get(id)?;
@@ -800,6 +800,9 @@ fn shares_of(terms: &EventTerms) -> Box<[f32]> {
     let bg = background();
     terms.0.iter().map(|(t, _)| bg.share(*t)).collect()
 }
+
+/// A story weighed for re-clustering: (story id, arrival time, unit vector).
+type Weighed = (i64, DateTime<Utc>, Vec<(u64, f32)>);
 
 /// Key of an unordered pair of indices.
 fn pair_key(a: usize, b: usize) -> i64 {
