@@ -518,7 +518,9 @@ pub async fn cmd_stories_grouped(
     }
     let mut groups = Vec::new();
     for c in order {
-        let listed = members.remove(&c).unwrap_or_default();
+        let mut listed = members.remove(&c).unwrap_or_default();
+        // The lead (first report) first, then the later ones.
+        listed.sort_by_key(|s| s.id);
         let Some(lead) = listed.iter().min_by_key(|s| s.id).copied() else {
             continue;
         };
