@@ -1046,6 +1046,7 @@ fn params_from_env() -> ClusterParams {
         background_articles: var("BGA").unwrap_or(d.background_articles),
         index_terms: var("KEYS").unwrap_or(d.index_terms),
         max_candidates: var("CANDS").unwrap_or(d.max_candidates),
+        min_shared_terms: var("SHARED").unwrap_or(d.min_shared_terms),
         recluster_linkage: match std::env::var("RLINK").as_deref() {
             Ok("average") => Linkage::Average,
             Ok("complete") => Linkage::Centroid,

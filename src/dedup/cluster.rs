@@ -101,6 +101,9 @@ pub struct ClusterParams {
     pub index_terms: usize,
     /// Most candidates a story is compared with (those sharing the most strong terms).
     pub max_candidates: usize,
+    /// Strong terms two stories must share for re-clustering to compare them; fewer count as
+    /// dissimilar.
+    pub min_shared_terms: usize,
 }
 
 impl Default for ClusterParams {
@@ -121,6 +124,7 @@ impl Default for ClusterParams {
             background_articles: 500.0,
             index_terms: 16,
             max_candidates: 64,
+            min_shared_terms: 1,
         }
     }
 }
@@ -670,23 +674,30 @@ impl EventClusterer {
         // Similarities of the candidate pairs at the threshold; a pair that shares no strong
         // term is below it, so complete linkage never merges across it.
         let mut edges: IdMap<f64> = IdMap::default();
-        let mut seen_pairs: IdMap<()> = IdMap::default();
+        let mut shared: IdMap<u32> = IdMap::default();
         for list in local.values() {
             // As in the window's index, a story pairs with the newest stories of a term's
             // list before it, not with every story of a common term.
             for (x, &b) in list.iter().enumerate() {
                 for &a in &list[x.saturating_sub(POSTING_READ)..x] {
-                    let pair = pair_key(a, b);
-                    if seen_pairs.insert(pair, ()).is_some() {
-                        continue;
-                    }
-                    let s = sim(a, b);
-                    if s >= t {
-                        edges.insert(pair, s);
-                        let (ra, rb) = (root(&mut group, a), root(&mut group, b));
-                        group[ra.max(rb)] = ra.min(rb);
-                    }
+                    *shared.entry(pair_key(a, b)).or_insert(0) += 1;
                 }
+            }
+        }
+        let min_shared = self.params.min_shared_terms.max(1) as u32;
+        let mut pairs: Vec<i64> = shared
+            .into_iter()
+            .filter(|&(_, n)| n >= min_shared)
+            .map(|(p, _)| p)
+            .collect();
+        pairs.sort_unstable();
+        for pair in pairs {
+            let (a, b) = ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize);
+            let s = sim(a, b);
+            if s >= t {
+                edges.insert(pair, s);
+                let (ra, rb) = (root(&mut group, a), root(&mut group, b));
+                group[ra.max(rb)] = ra.min(rb);
             }
         }
         let sim =
