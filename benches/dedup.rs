@@ -3,8 +3,10 @@
 //! Run: `cargo bench --bench dedup` (all sections) or `cargo bench --bench dedup -- SECTION…`
 //! with sections `neardup` (level 3: near-copy precision/recall, hard-negative merges),
 //! `scale` (level 3 index at 1,000,000 stories: lookup latency, memory) and `cluster`
-//! (level 4: same-event pair precision/recall/F1). `ECBPLUS_DIR` overrides the data folder;
-//! `SCALE_N` the number of stories of the scale section.
+//! (level 4: same-event pair precision/recall/F1 over the whole corpus), `onetopic` (level 4
+//! with each ECB+ topic alone as the window) and `cluster-scale` (level 4 with 100,000 stories
+//! in the window). `ECBPLUS_DIR` overrides the data folder; `SCALE_N` and `CLUSTER_SCALE_N`
+//! the number of stories of the scale sections.
 //!
 //! Without `--bench` in its arguments (as under `cargo test --all-targets`) it returns at once.
 
@@ -711,10 +713,12 @@ fn pair_prf(docs: &[&Doc], cluster: &[i64]) -> Prf {
     }
 }
 
-/// Feeds the documents one at a time, in a shuffled order, to the real clusterer; with
-/// `recluster`, re-clusters the window at the end as the daemon does after each run.
-fn run_online(docs: &[&Doc], params: ClusterParams, seed: u64, recluster: bool) -> Vec<i64> {
-    let mut order: Vec<usize> = (0..docs.len()).collect();
+/// Stories per run in the daemon-path sections: a feed poll brings a handful at a time.
+const RUN_LEN: usize = 5;
+
+/// A shuffled arrival order of `n` stories.
+fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     for i in (1..order.len()).rev() {
         state ^= state << 13;
@@ -722,27 +726,37 @@ fn run_online(docs: &[&Doc], params: ClusterParams, seed: u64, recluster: bool) 
         state ^= state << 17;
         order.swap(i, (state % (i as u64 + 1)) as usize);
     }
+    order
+}
+
+/// Feeds the documents to the real clusterer as the daemon does: in a shuffled order, one at
+/// a time (online step, then insert), and with `recluster` re-clusters after every run of
+/// [`RUN_LEN`] stories, as the daemon does after each run. The clusterer holds only these
+/// documents, so its weights come only from what a daemon would hold then.
+fn run_online(docs: &[&Doc], params: ClusterParams, seed: u64, recluster: bool) -> Vec<i64> {
+    let order = shuffled(docs.len(), seed);
     let at = chrono::Utc::now();
     let mut clusterer = EventClusterer::new(params);
-    let mut cluster = vec![0i64; docs.len()];
-    for &i in &order {
-        let terms = EventTerms::of_story(None, &docs[i].text, &params);
-        let id = i as i64 + 1;
-        let c = clusterer
-            .best_cluster(&terms, at)
-            .map_or(id, |m| m.cluster_id);
-        cluster[i] = c;
-        clusterer.insert(id, c, at, terms);
-    }
-    if recluster {
-        for (story, c) in clusterer
-            .recluster()
-            .expect("982 stories are within the limit")
-        {
-            cluster[story as usize - 1] = c;
+    let run_len = std::env::var("RUN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RUN_LEN);
+    for run in order.chunks(run_len) {
+        for &i in run {
+            let terms = EventTerms::of_story(None, &docs[i].text, &params);
+            let id = i as i64 + 1;
+            let c = clusterer
+                .best_cluster(&terms, at)
+                .map_or(id, |m| m.cluster_id);
+            clusterer.insert(id, c, at, terms);
+        }
+        if recluster {
+            clusterer.recluster();
         }
     }
-    cluster
+    (1..=docs.len() as i64)
+        .map(|id| clusterer.cluster_of(id).unwrap_or(id))
+        .collect()
 }
 
 /// The mean over the arrival orders of `seeds`, and each order's F1.
@@ -779,14 +793,10 @@ fn batch_clusters(docs: &[&Doc], threshold: f64) -> Vec<i64> {
         let id = i as i64 + 1;
         c.insert(id, id, at, EventTerms::of_story(None, &d.text, &params));
     }
-    let mut cluster: Vec<i64> = (1..=docs.len() as i64).collect();
-    for (story, id) in c
-        .recluster()
-        .expect("the bench's halves are within the limit")
-    {
-        cluster[story as usize - 1] = id;
-    }
-    cluster
+    c.recluster();
+    (1..=docs.len() as i64)
+        .map(|id| c.cluster_of(id).unwrap_or(id))
+        .collect()
 }
 
 /// `BATCH=1`: what the re-clustering pass alone scores at several thresholds, on all topics, on
@@ -949,7 +959,7 @@ fn bench_cluster(docs: &[Doc]) {
         best_params.linkage, best_params.entity_boost, best_params.threshold
     );
     let seeds = [11u64, 22, 33, 44, 55];
-    let d = ClusterParams::default();
+    let d = params_from_env();
     // Cost of one re-clustering pass near its size limit (all the articles at once).
     {
         let at = chrono::Utc::now();
@@ -959,7 +969,7 @@ fn bench_cluster(docs: &[Doc]) {
             c.insert(id, id, at, EventTerms::of_story(None, &doc.text, &d));
         }
         let t = Instant::now();
-        let moved = c.recluster().map_or(0, |m| m.len());
+        let moved = c.recluster().len();
         println!(
             "re-clustering {} stories: {:.0} ms ({moved} moved)",
             c.len(),
@@ -975,7 +985,7 @@ fn bench_cluster(docs: &[Doc]) {
     let (r, per_order) = mean_prf(&all, d, &seeds, true);
     let per_order: Vec<String> = per_order.iter().map(|f| format!("{f:.3}")).collect();
     println!(
-        "RESULT level4 (shipped: online {:?} at {:.3}, then the window re-clustered by complete linkage at {:.3}; mean of {} shuffled arrival orders): P {:.3} R {:.3} F1 {:.3} ({} predicted pairs, {} gold); per order F1 {}",
+        "RESULT level4 (shipped: online {:?} at {:.3}, re-clustered by complete linkage at {:.3} after every run of 5; mean of {} shuffled arrival orders): P {:.3} R {:.3} F1 {:.3} ({} predicted pairs, {} gold); per order F1 {}",
         d.linkage, d.threshold, d.recluster_threshold, seeds.len(), r.p, r.r, r.f1, r.predicted, r.gold, per_order.join(" ")
     );
     // Two-fold check that the re-clustering threshold is not fitted to the test documents:
@@ -1023,6 +1033,222 @@ fn bench_cluster(docs: &[Doc]) {
     println!("{:.1}s", started.elapsed().as_secs_f64());
 }
 
+/// The shipped parameters, with `RT` (re-clustering threshold), `CT` (online threshold),
+/// `BGA` (background articles), `KEYS` (index terms per story) and `CANDS` (candidates)
+/// overridable for tuning.
+fn params_from_env() -> ClusterParams {
+    fn var<T: std::str::FromStr>(name: &str) -> Option<T> {
+        std::env::var(name).ok().and_then(|v| v.parse().ok())
+    }
+    let d = ClusterParams::default();
+    ClusterParams {
+        recluster_threshold: var("RT").unwrap_or(d.recluster_threshold),
+        threshold: var("CT").unwrap_or(d.threshold),
+        background_articles: var("BGA").unwrap_or(d.background_articles),
+        index_terms: var("KEYS").unwrap_or(d.index_terms),
+        max_candidates: var("CANDS").unwrap_or(d.max_candidates),
+        min_shared_terms: var("SHARED").unwrap_or(d.min_shared_terms),
+        recluster_linkage: match std::env::var("RLINK").as_deref() {
+            Ok("average") => Linkage::Average,
+            Ok("complete") => Linkage::Centroid,
+            _ => d.recluster_linkage,
+        },
+        entity_boost: var("BOOST").unwrap_or(d.entity_boost),
+        ..d
+    }
+}
+
+/// One-topic windows: each ECB+ topic alone (two events of one kind, ~20 articles) as the
+/// daemon's whole window, then groups of five topics mixed, through the daemon's clustering
+/// path ([`run_online`]: shuffled arrival, runs of five, re-clustering after each).
+fn bench_onetopic(docs: &[Doc]) {
+    let params = params_from_env();
+    let seeds = [11u64, 22, 33];
+    let mut topics: std::collections::BTreeMap<u32, Vec<&Doc>> = Default::default();
+    for d in docs {
+        topics.entry(d.topic).or_default().push(d);
+    }
+    println!(
+        "== one-topic windows: {} ECB+ topics alone, {} shuffled orders each, runs of {RUN_LEN} ==",
+        topics.len(),
+        seeds.len()
+    );
+    let started = Instant::now();
+    let (mut sum, mut all_one, mut alone, mut worst) = (Prf::default(), 0.0, 0.0, (1.0f64, 0u32));
+    let mut lines = Vec::new();
+    for (topic, set) in &topics {
+        let n = set.len();
+        let mut f = Prf::default();
+        for &seed in &seeds {
+            let r = pair_prf(set, &run_online(set, params, seed, true));
+            f.p += r.p / seeds.len() as f64;
+            f.r += r.r / seeds.len() as f64;
+            f.f1 += r.f1 / seeds.len() as f64;
+            if r.f1 < worst.0 {
+                worst = (r.f1, *topic);
+            }
+        }
+        let one = pair_prf(set, &vec![1; n]).f1;
+        let each = pair_prf(set, &(1..=n as i64).collect::<Vec<_>>()).f1;
+        lines.push(format!("{topic}:{:.2}", f.f1));
+        sum.p += f.p / topics.len() as f64;
+        sum.r += f.r / topics.len() as f64;
+        sum.f1 += f.f1 / topics.len() as f64;
+        all_one += one / topics.len() as f64;
+        alone += each / topics.len() as f64;
+    }
+    println!("per topic F1: {}", lines.join(" "));
+    let keys: Vec<u32> = topics.keys().copied().collect();
+    let mut mixed = 0.0;
+    let groups: Vec<&[u32]> = keys.chunks(5).collect();
+    for g in &groups {
+        let set: Vec<&Doc> = g.iter().flat_map(|t| topics[t].iter().copied()).collect();
+        let f: f64 = seeds
+            .iter()
+            .map(|&seed| pair_prf(&set, &run_online(&set, params, seed, true)).f1)
+            .sum::<f64>()
+            / seeds.len() as f64;
+        mixed += f / groups.len() as f64;
+    }
+    println!(
+        "RESULT onetopic (re-clustering threshold {:.3}, background articles {}): mean pairwise F1 {:.3} (P {:.3} R {:.3}) over {} topics; worst order F1 {:.3} (topic {}); baselines: all in one cluster {:.3}, each story alone {:.3}; five topics mixed ({} groups): mean F1 {:.3} ({:.1}s)",
+        params.recluster_threshold,
+        params.background_articles,
+        sum.f1,
+        sum.p,
+        sum.r,
+        topics.len(),
+        worst.0,
+        worst.1,
+        all_one,
+        alone,
+        groups.len(),
+        mixed,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Scale of level 4: `CLUSTER_SCALE_N` (100,000) stories in the window, re-clustered after
+/// every run of 50 as the daemon does; the cost of clustering one new story, of one
+/// re-clustering pass, memory per story, and the ECB+ articles' F1 when they arrive into it.
+/// CPU time of this thread, in seconds: the scale figures count the clusterer's own work, not
+/// the time other processes of a shared machine take from it.
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+fn bench_cluster_scale(docs: &[Doc]) {
+    let n: usize = std::env::var("CLUSTER_SCALE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let params = params_from_env();
+    println!("== level 4 scale: {n} stories in the clustering window ==");
+    let mut babbler = Babbler::new(docs);
+    let texts_started = Instant::now();
+    let base = chrono::Utc::now() - chrono::Duration::days(1);
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut c = EventClusterer::new(params);
+    let (mut step_us, mut terms_us, mut recluster_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut pass_sizes: Vec<(usize, usize)> = Vec::new();
+    let measure_from = n.saturating_sub(10_000);
+    let run = 50;
+    for i in 0..n {
+        let words = 150 + (babbler.rand() % 500) as usize;
+        let text = babbler.text(words);
+        let at = base + chrono::Duration::milliseconds(i as i64 * 500);
+        let t0 = thread_cpu();
+        let terms = EventTerms::of_story(None, &text, &params);
+        let t1 = thread_cpu();
+        let id = i as i64 + 1;
+        let cluster = c.best_cluster(&terms, at).map_or(id, |m| m.cluster_id);
+        c.insert(id, cluster, at, terms);
+        let t2 = thread_cpu();
+        if i >= measure_from {
+            terms_us.push((t1 - t0) * 1e6);
+            step_us.push((t2 - t1) * 1e6);
+        }
+        if (i + 1) % run == 0 {
+            let t = thread_cpu();
+            c.recluster();
+            if i >= measure_from {
+                recluster_ms.push((thread_cpu() - t) * 1e3);
+                pass_sizes.push(c.last_recluster_size());
+            }
+        }
+    }
+    let live = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "built: {} stories in {:.1}s (texts, terms, online step, re-clustering every {run})",
+        c.len(),
+        texts_started.elapsed().as_secs_f64()
+    );
+    // The ECB+ articles arrive into the full window, in runs of 50.
+    let at = base + chrono::Duration::milliseconds(n as i64 * 500);
+    let order = shuffled(docs.len(), 7);
+    let first = n as i64 + 1;
+    for chunk in order.chunks(run) {
+        for &i in chunk {
+            let terms = EventTerms::of_story(None, &docs[i].text, &params);
+            let id = first + i as i64;
+            let t = thread_cpu();
+            let cluster = c.best_cluster(&terms, at).map_or(id, |m| m.cluster_id);
+            c.insert(id, cluster, at, terms);
+            step_us.push((thread_cpu() - t) * 1e6);
+        }
+        let t = thread_cpu();
+        c.recluster();
+        recluster_ms.push((thread_cpu() - t) * 1e3);
+        pass_sizes.push(c.last_recluster_size());
+    }
+    let all: Vec<&Doc> = docs.iter().collect();
+    let labels: Vec<i64> = (0..docs.len())
+        .map(|i| c.cluster_of(first + i as i64).unwrap_or(0))
+        .collect();
+    let ecb = pair_prf(&all, &labels);
+    let mean_pass =
+        pass_sizes.iter().map(|p| p.0).sum::<usize>() as f64 / pass_sizes.len().max(1) as f64;
+    println!(
+        "re-clustering passes: {:.0} stories taken on on average (most {}), largest linked group {}; times are this thread's CPU time",
+        mean_pass,
+        pass_sizes.iter().map(|p| p.0).max().unwrap_or(0),
+        pass_sizes.iter().map(|p| p.1).max().unwrap_or(0)
+    );
+    step_us.sort_by(f64::total_cmp);
+    terms_us.sort_by(f64::total_cmp);
+    recluster_ms.sort_by(f64::total_cmp);
+    println!(
+        "term extraction (not part of the clustering step): p50 {:.0} µs, p99 {:.0} µs",
+        percentile(&terms_us, 0.5),
+        percentile(&terms_us, 0.99)
+    );
+    println!(
+        "RESULT cluster-scale: window {} stories · clustering a new story (candidates, online step, insert) p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} measured) · re-clustering after a run of {run}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} passes) · memory {:.0} bytes/story (counting allocator; clusterer's own count {:.0}) · ECB+ arriving into it: P {:.3} R {:.3} F1 {:.3}",
+        c.len(),
+        percentile(&step_us, 0.5),
+        percentile(&step_us, 0.99),
+        step_us[step_us.len() - 1],
+        step_us.len(),
+        percentile(&recluster_ms, 0.5),
+        percentile(&recluster_ms, 0.99),
+        recluster_ms[recluster_ms.len() - 1],
+        recluster_ms.len(),
+        live as f64 / n as f64,
+        c.heap_bytes() as f64 / c.len() as f64,
+        ecb.p,
+        ecb.r,
+        ecb.f1
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.iter().any(|a| a == "--bench") {
@@ -1041,7 +1267,13 @@ fn main() {
     if want("scale") {
         bench_scale(&docs);
     }
+    if want("onetopic") {
+        bench_onetopic(&docs);
+    }
     if want("cluster") {
         bench_cluster(&docs);
+    }
+    if want("cluster-scale") {
+        bench_cluster_scale(&docs);
     }
 }

@@ -165,17 +165,20 @@ struct DedupState {
 
 impl DedupState {
     /// Empty index and clusterer with the config's thresholds.
-    fn new(config: &DedupConfig) -> DedupState {
+    fn new(config: &DedupConfig, topic: &crate::config::TopicConfig) -> DedupState {
         let window = chrono::Duration::from_std(config.cluster_window)
             .unwrap_or_else(|_| ClusterParams::default().window);
+        let mut clusters = EventClusterer::new(ClusterParams {
+            threshold: config.cluster_threshold,
+            recluster_threshold: config.recluster_threshold,
+            window,
+            ..ClusterParams::default()
+        });
+        // Every stored story names the topic's required terms: they tell no event apart.
+        clusters.ignore_terms(topic.required.iter().flatten().map(String::as_str));
         DedupState {
             index: NearDupIndex::with_threshold(config.near_duplicate_threshold),
-            clusters: EventClusterer::new(ClusterParams {
-                threshold: config.cluster_threshold,
-                recluster_threshold: config.recluster_threshold,
-                window,
-                ..ClusterParams::default()
-            }),
+            clusters,
             index_max_id: 0,
             clusters_max_id: 0,
         }
@@ -244,7 +247,7 @@ impl Pipeline {
         let fetcher = Fetcher::new(&config.http)?;
         let topic = TopicMatcher::new(&config.topic)?;
         let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
-        let near_dup = Mutex::new(DedupState::new(&config.dedup));
+        let near_dup = Mutex::new(DedupState::new(&config.dedup, &config.topic));
         let mut site_rules = HashMap::new();
         for src in &config.sources {
             let rules = extract::SiteRules::new(src.body_selector.as_deref(), &src.drop_selectors)
@@ -1166,14 +1169,7 @@ impl Pipeline {
     async fn recluster_window(&self) -> Result<(), StoreError> {
         let mut nd = self.near_dup.lock().await;
         self.refresh_dedup(&mut nd).await?;
-        let Some(changes) = nd.clusters.recluster() else {
-            tracing::warn!(
-                stories = nd.clusters.len(),
-                max = crate::dedup::RECLUSTER_MAX_STORIES,
-                "event window too large to re-cluster: online clusters kept"
-            );
-            return Ok(());
-        };
+        let changes = nd.clusters.recluster();
         if !changes.is_empty() {
             self.store.set_cluster_ids(&changes).await?;
         }
@@ -1211,7 +1207,7 @@ impl Pipeline {
             }
             let terms = EventTerms::of_story(s.title.as_deref(), &s.text, nd.clusters.params());
             nd.clusters
-                .insert(s.id, s.cluster_id.unwrap_or(s.id), s.fetched_at, terms);
+                .insert_known(s.id, s.cluster_id.unwrap_or(s.id), s.fetched_at, terms);
         }
         Ok(())
     }

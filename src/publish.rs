@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use quick_xml::escape::escape;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{SourceConfig, SourceKind};
@@ -27,15 +28,26 @@ pub enum StoryFormat {
 
 /// Renders stories in `format`.
 pub fn render(stories: &[Story], format: StoryFormat, title: &str) -> String {
+    render_related(stories, &Relations::default(), format, title)
+}
+
+/// Renders stories in `format` with their cluster and related sources ([`relations`]).
+pub fn render_related(
+    stories: &[Story],
+    related: &Relations,
+    format: StoryFormat,
+    title: &str,
+) -> String {
     match format {
         StoryFormat::Jsonfeed => {
-            let mut s = serde_json::to_string_pretty(&json_feed(stories, title))
-                .unwrap_or_else(|_| "{}".into());
+            let mut feed = json_feed(stories, title);
+            add_relations_to_json_feed(&mut feed, stories, related);
+            let mut s = serde_json::to_string_pretty(&feed).unwrap_or_else(|_| "{}".into());
             s.push('\n');
             s
         }
-        StoryFormat::Atom => atom(stories, title),
-        StoryFormat::Ndjson => ndjson(stories),
+        StoryFormat::Atom => atom_related(stories, related, title),
+        StoryFormat::Ndjson => ndjson_related(stories, related),
     }
 }
 
@@ -97,6 +109,11 @@ fn xml_text(s: &str) -> String {
 
 /// Atom 1.0 (RFC 4287).
 pub fn atom(stories: &[Story], title: &str) -> String {
+    atom_related(stories, &Relations::default(), title)
+}
+
+/// Atom 1.0 with each entry's cluster and related sources.
+fn atom_related(stories: &[Story], related: &Relations, title: &str) -> String {
     let updated = stories
         .iter()
         .map(|s| s.fetched_at)
@@ -145,6 +162,7 @@ pub fn atom(stories: &[Story], title: &str) -> String {
             r#"    <content type="html">{}</content>"#,
             xml_text(&s.html)
         );
+        atom_relations(&mut out, s, related);
         let _ = writeln!(out, "  </entry>");
     }
     let _ = writeln!(out, "</feed>");
@@ -396,6 +414,219 @@ pub fn append_sources_toml(
         let _ = write!(out, "\n{}", doc);
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Related sources: the other reports of a story's event, and the copies dropped for it
+// ---------------------------------------------------------------------------------------------
+
+/// Another stored story of the same event cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SameEvent {
+    /// Its story id.
+    pub id: i64,
+    /// Its source.
+    pub source: String,
+    /// Its URL.
+    pub url: String,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// An item dropped as a duplicate of a story: which source carried the same story, and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DroppedCopy {
+    /// Its source.
+    pub source: String,
+    /// Its URL.
+    pub url: Option<String>,
+    /// When it was dropped.
+    pub at: DateTime<Utc>,
+}
+
+/// What an editor wants beside a story: the other reports of its event and the copies dropped
+/// for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoryRelations {
+    /// The other stories of its cluster, oldest first.
+    pub same_event: Vec<SameEvent>,
+    /// The duplicates dropped for it, oldest first.
+    pub duplicates: Vec<DroppedCopy>,
+}
+
+impl StoryRelations {
+    /// The other sources that carried the event (its cluster's stories and the copies dropped
+    /// for it), each once, without the story's own source.
+    pub fn also_reported_by(&self, own_source: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let sources = self
+            .same_event
+            .iter()
+            .map(|s| &s.source)
+            .chain(self.duplicates.iter().map(|d| &d.source));
+        for src in sources {
+            if src != own_source && !out.contains(src) {
+                out.push(src.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Relations by story id.
+pub type Relations = std::collections::HashMap<i64, StoryRelations>;
+
+/// Most stories of one cluster read for its relations.
+const CLUSTER_READ: i64 = 200;
+/// Most duplicate events read for one listing.
+const DUPLICATES_READ: i64 = 20_000;
+
+/// The relations of `stories`: each cluster's other stories and the duplicate events that
+/// name a story (since the oldest story was fetched).
+pub async fn relations(
+    store: &dyn crate::store::Store,
+    stories: &[Story],
+) -> Result<Relations, crate::store::StoreError> {
+    use crate::store::{EventFilter, Outcome, StoryFilter};
+    let mut by_cluster: std::collections::BTreeMap<i64, Vec<Story>> = Default::default();
+    for c in stories.iter().filter_map(|s| s.cluster_id) {
+        if by_cluster.contains_key(&c) {
+            continue;
+        }
+        let filter = StoryFilter {
+            cluster_id: Some(c),
+            limit: CLUSTER_READ,
+            ..StoryFilter::default()
+        };
+        let mut mates = store.stories(&filter).await?;
+        mates.sort_by_key(|m| m.id);
+        by_cluster.insert(c, mates);
+    }
+    let mut out = Relations::new();
+    for s in stories {
+        let same_event = s
+            .cluster_id
+            .and_then(|c| by_cluster.get(&c))
+            .map(|mates| {
+                mates
+                    .iter()
+                    .filter(|m| m.id != s.id)
+                    .map(|m| SameEvent {
+                        id: m.id,
+                        source: m.source.clone(),
+                        url: m.canonical_url.clone(),
+                        fetched_at: m.fetched_at,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.insert(
+            s.id,
+            StoryRelations {
+                same_event,
+                duplicates: Vec::new(),
+            },
+        );
+    }
+    if let Some(since) = stories.iter().map(|s| s.fetched_at).min() {
+        let filter = EventFilter {
+            outcome: Some(Outcome::Duplicate),
+            since: Some(since),
+            limit: DUPLICATES_READ,
+            ..EventFilter::default()
+        };
+        let mut events = store.events(&filter).await?;
+        events.sort_by_key(|e| (e.at, e.id));
+        for e in events {
+            if let Some(r) = e.duplicate_of.and_then(|of| out.get_mut(&of)) {
+                r.duplicates.push(DroppedCopy {
+                    source: e.source,
+                    url: e.url,
+                    at: e.at,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `_newsdesk` fields of a story's relations.
+fn relations_json(s: &Story, related: &Relations) -> serde_json::Value {
+    let r = related.get(&s.id).cloned().unwrap_or_default();
+    json!({
+        "also_reported_by": r.also_reported_by(&s.source),
+        "same_event": r.same_event,
+        "duplicates": r.duplicates,
+    })
+}
+
+/// Adds each item's relations under `_newsdesk` (items are in the order of `stories`).
+fn add_relations_to_json_feed(
+    feed: &mut serde_json::Value,
+    stories: &[Story],
+    related: &Relations,
+) {
+    let Some(items) = feed.get_mut("items").and_then(|i| i.as_array_mut()) else {
+        return;
+    };
+    for (item, s) in items.iter_mut().zip(stories) {
+        if let Some(ext) = item.get_mut("_newsdesk").and_then(|e| e.as_object_mut()) {
+            if let serde_json::Value::Object(fields) = relations_json(s, related) {
+                ext.extend(fields);
+            }
+        }
+    }
+}
+
+/// NDJSON with each story's relations (`also_reported_by`, `same_event`, `duplicates`).
+fn ndjson_related(stories: &[Story], related: &Relations) -> String {
+    let mut out = String::new();
+    for s in stories {
+        let Ok(mut v) = serde_json::to_value(s) else {
+            continue;
+        };
+        if let (Some(obj), serde_json::Value::Object(fields)) =
+            (v.as_object_mut(), relations_json(s, related))
+        {
+            obj.extend(fields);
+        }
+        if let Ok(line) = serde_json::to_string(&v) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// An Atom entry's cluster (a category) and related reports (`related` links, one per other
+/// story of the event and per dropped copy, titled with its source).
+fn atom_relations(out: &mut String, s: &Story, related: &Relations) {
+    if let Some(c) = s.cluster_id {
+        let _ = writeln!(
+            out,
+            r#"    <category term="cluster:{c}" label="event cluster"/>"#
+        );
+    }
+    let Some(r) = related.get(&s.id) else {
+        return;
+    };
+    let links = r
+        .same_event
+        .iter()
+        .map(|m| (m.url.as_str(), &m.source))
+        .chain(
+            r.duplicates
+                .iter()
+                .filter_map(|d| Some((d.url.as_deref()?, &d.source))),
+        );
+    for (url, source) in links {
+        let _ = writeln!(
+            out,
+            r#"    <link rel="related" href="{}" title="{}"/>"#,
+            xml_text(url),
+            xml_text(source)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -496,6 +496,17 @@ async fn new_stories(
         .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))
 }
 
+/// The stories' related sources; a store error leaves the feed without them (logged) rather
+/// than failing it.
+async fn related_or_none(st: &AdminState, stories: &[crate::store::Story]) -> publish::Relations {
+    publish::relations(st.store.as_ref(), stories)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "related sources of the feed's stories not read");
+            publish::Relations::default()
+        })
+}
+
 fn feed_title(st: &AdminState) -> String {
     format!("newsdesk: new stories ({})", st.current.borrow().topic.name)
 }
@@ -505,7 +516,12 @@ async fn new_json(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> R
     match new_stories(&st, q.as_deref()).await {
         Ok(stories) => (
             [(header::CONTENT_TYPE, "application/feed+json")],
-            publish::render(&stories, publish::StoryFormat::Jsonfeed, &feed_title(&st)),
+            publish::render_related(
+                &stories,
+                &related_or_none(&st, &stories).await,
+                publish::StoryFormat::Jsonfeed,
+                &feed_title(&st),
+            ),
         )
             .into_response(),
         Err(r) => r,
@@ -517,7 +533,12 @@ async fn new_atom(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> R
     match new_stories(&st, q.as_deref()).await {
         Ok(stories) => (
             [(header::CONTENT_TYPE, "application/atom+xml")],
-            publish::render(&stories, publish::StoryFormat::Atom, &feed_title(&st)),
+            publish::render_related(
+                &stories,
+                &related_or_none(&st, &stories).await,
+                publish::StoryFormat::Atom,
+                &feed_title(&st),
+            ),
         )
             .into_response(),
         Err(r) => r,

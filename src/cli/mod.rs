@@ -109,6 +109,9 @@ enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// One entry per event cluster: its lead story and the other sources that reported it.
+        #[arg(long)]
+        group: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -524,6 +527,7 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
             source,
             cluster,
             limit,
+            group,
             format,
         } => {
             let store = open_store_read_only(&config).await?;
@@ -533,6 +537,9 @@ async fn dispatch(command: Command, config: Config, config_path: PathBuf) -> any
                 cluster_id: cluster,
                 limit,
             };
+            if group {
+                return ops::cmd_stories_grouped(store.as_ref(), &filter, format).await;
+            }
             cmd_stories(store.as_ref(), &filter, format).await
         }
         Command::Sources {
@@ -789,8 +796,9 @@ async fn cmd_stories(
     format: Format,
 ) -> anyhow::Result<()> {
     let stories = store.stories(filter).await?;
+    let related = newsdesk::publish::relations(store, &stories).await?;
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&stories)?);
+        println!("{}", ops::stories_json(&stories, &related)?);
         return Ok(());
     }
     let rows: Vec<Vec<String>> = stories
@@ -804,6 +812,7 @@ async fn cmd_stories(
                 output::time(s.published_at.or(Some(s.fetched_at))),
                 s.title.clone().unwrap_or_default(),
                 s.canonical_url.clone(),
+                ops::dropped_copies(related.get(&s.id)),
             ]
         })
         .collect();
@@ -817,7 +826,8 @@ async fn cmd_stories(
                 "CLUSTER",
                 "PUBLISHED",
                 "TITLE",
-                "URL"
+                "URL",
+                "DUPLICATES DROPPED"
             ],
             &rows,
             60

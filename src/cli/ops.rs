@@ -14,7 +14,9 @@ use newsdesk::admin::{FetchLine, ListenAddr};
 use newsdesk::config::Config;
 use newsdesk::pipeline::{Pipeline, RunProgress, RunReport, RunRequest, SourceReport};
 use newsdesk::publish::{self, StoryFormat};
-use newsdesk::store::{Event, EventFilter, Outcome, Store, StoryFilter, StoryStatus, Trigger};
+use newsdesk::store::{
+    Event, EventFilter, Outcome, Store, Story, StoryFilter, StoryStatus, Trigger,
+};
 
 use super::{output, Format};
 
@@ -452,7 +454,8 @@ pub async fn cmd_export(
 ) -> anyhow::Result<()> {
     let stories = store.stories(filter).await?;
     let title = format!("newsdesk: {}", config.topic.name);
-    let text = publish::render(&stories, format, &title);
+    let related = publish::relations(store, &stories).await?;
+    let text = publish::render_related(&stories, &related, format, &title);
     match output_file {
         Some(path) => write_atomically(path, &text)?,
         None => {
@@ -557,5 +560,142 @@ pub fn cmd_sources_import(
         plan.added.len(),
         config_path.display()
     );
+    Ok(())
+}
+
+/// Stories as pretty JSON, each with its relations (`also_reported_by`, `same_event`,
+/// `duplicates`) beside the stored fields.
+pub fn stories_json(stories: &[Story], related: &publish::Relations) -> anyhow::Result<String> {
+    let lines = publish::render_related(stories, related, StoryFormat::Ndjson, "");
+    let values: Vec<serde_json::Value> = lines
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    Ok(serde_json::to_string_pretty(&values)?)
+}
+
+/// The duplicates dropped for a story, for a table cell: `SOURCE (when)`, oldest first.
+pub fn dropped_copies(r: Option<&publish::StoryRelations>) -> String {
+    r.map(|r| {
+        r.duplicates
+            .iter()
+            .map(|d| format!("{} ({})", d.source, output::time(Some(d.at))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+    .unwrap_or_default()
+}
+
+/// `newsdesk stories --group`: one entry per event cluster of the listed stories, newest
+/// cluster first: its lead story (the cluster's first report), the other sources that
+/// reported the event, and the duplicates dropped for each of its stories.
+pub async fn cmd_stories_grouped(
+    store: &dyn Store,
+    filter: &StoryFilter,
+    format: Format,
+) -> anyhow::Result<()> {
+    let stories = store.stories(filter).await?;
+    let related = publish::relations(store, &stories).await?;
+    // Clusters in the order their newest listed story appears (stories come newest first).
+    let mut order: Vec<i64> = Vec::new();
+    let mut members: std::collections::HashMap<i64, Vec<&Story>> = Default::default();
+    for s in &stories {
+        let c = s.cluster_id.unwrap_or(s.id);
+        if !members.contains_key(&c) {
+            order.push(c);
+        }
+        members.entry(c).or_default().push(s);
+    }
+    let mut groups = Vec::new();
+    for c in order {
+        let mut listed = members.remove(&c).unwrap_or_default();
+        // The lead (first report) first, then the later ones.
+        listed.sort_by_key(|s| s.id);
+        let Some(lead) = listed.iter().min_by_key(|s| s.id).copied() else {
+            continue;
+        };
+        let rel = related.get(&lead.id).cloned().unwrap_or_default();
+        // The cluster's earliest report leads, even when the listing cut it off.
+        let lead_id = rel
+            .same_event
+            .first()
+            .map_or(lead.id, |m| m.id.min(lead.id));
+        let lead_source = rel
+            .same_event
+            .iter()
+            .find(|m| m.id == lead_id)
+            .map_or(lead.source.clone(), |m| m.source.clone());
+        let mut sources = vec![lead_source.clone()];
+        for src in std::iter::once(&lead.source)
+            .chain(rel.same_event.iter().map(|m| &m.source))
+            .chain(listed.iter().flat_map(|s| {
+                related
+                    .get(&s.id)
+                    .into_iter()
+                    .flat_map(|r| r.duplicates.iter().map(|d| &d.source))
+            }))
+        {
+            if !sources.contains(src) {
+                sources.push(src.clone());
+            }
+        }
+        let also: Vec<String> = sources.into_iter().skip(1).collect();
+        let lead_story = if lead_id == lead.id { Some(lead) } else { None };
+        groups.push((c, lead_id, lead_source, lead_story, listed, also));
+    }
+    if format == Format::Json {
+        let out: Vec<serde_json::Value> = groups
+            .iter()
+            .map(|(c, lead_id, lead_source, _, listed, also)| {
+                serde_json::json!({
+                    "cluster_id": c,
+                    "lead_story": lead_id,
+                    "lead_source": lead_source,
+                    "also_reported_by": also,
+                    "stories": listed.iter().map(|s| serde_json::json!({
+                        "id": s.id,
+                        "source": s.source,
+                        "title": s.title,
+                        "url": s.canonical_url,
+                        "duplicates": related.get(&s.id).map(|r| r.duplicates.clone()).unwrap_or_default(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (c, lead_id, lead_source, lead_story, listed, also) in &groups {
+        let title = lead_story
+            .or_else(|| listed.first().copied())
+            .and_then(|s| s.title.clone())
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "cluster {c} · lead story {lead_id} ({lead_source}) · {title}\n"
+        ));
+        if also.is_empty() {
+            text.push_str("  also reported by: (no other source)\n");
+        } else {
+            text.push_str(&format!("  also reported by: {}\n", also.join(", ")));
+        }
+        for s in listed {
+            text.push_str(&format!(
+                "  {:>6}  {:<16} {}  {}\n",
+                s.id,
+                s.source,
+                output::time(s.published_at.or(Some(s.fetched_at))),
+                s.title.as_deref().unwrap_or("")
+            ));
+            let dropped = dropped_copies(related.get(&s.id));
+            if !dropped.is_empty() {
+                text.push_str(&format!("          duplicates dropped: {dropped}\n"));
+            }
+        }
+    }
+    if groups.is_empty() {
+        text.push_str("no stories\n");
+    }
+    print!("{text}");
     Ok(())
 }

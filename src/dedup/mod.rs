@@ -8,14 +8,13 @@
 
 use std::borrow::Cow;
 
+mod background;
 mod cluster;
 mod fingerprint;
 mod neardup;
 mod url_canon;
 
-pub use cluster::{
-    ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage, RECLUSTER_MAX_STORIES,
-};
+pub use cluster::{ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage, POSTING_READ};
 pub use fingerprint::StoryFingerprint;
 pub use neardup::{
     NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD, MIN_WORDS as NEARDUP_MIN_WORDS,
