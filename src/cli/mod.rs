@@ -690,7 +690,7 @@ async fn cmd_stories(
                 output::opt(s.cluster_id),
                 output::time(s.published_at.or(Some(s.fetched_at))),
                 s.title.clone().unwrap_or_default(),
-                s.canonical_url.clone(),
+                s.url.clone(),
             ]
         })
         .collect();

@@ -13,10 +13,16 @@ use url::Url;
 pub struct Meta {
     /// Headline without the site-name suffix.
     pub title: Option<String>,
-    /// Byline.
-    pub author: Option<String>,
+    /// Bylines.
+    pub authors: Vec<String>,
     /// Publication time.
     pub published_at: Option<DateTime<Utc>>,
+    /// Modification time.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Publication name.
+    pub site_name: Option<String>,
+    /// Page language.
+    pub language: Option<String>,
     /// Canonical URL, absolute.
     pub canonical_url: Option<String>,
     /// Every headline form seen (og:title, h1, `<title>`), normalized, to drop duplicated titles
@@ -190,8 +196,11 @@ fn assemble(found: Found, page_url: Option<&Url>) -> Meta {
 
     Meta {
         title: title.filter(|t| !t.is_empty()),
-        author,
+        authors: author.into_iter().collect(),
         published_at,
+        updated_at: None,
+        site_name: site,
+        language: None,
         canonical_url,
         title_variants,
     }
@@ -368,7 +377,7 @@ mod tests {
         let base = Url::parse("https://example.com/x?y=1").unwrap();
         let m = read(&doc, Some(&base));
         assert_eq!(m.title.as_deref(), Some("Deal reshaped"));
-        assert_eq!(m.author.as_deref(), Some("Ann Lee, Bo Chen"));
+        assert_eq!(m.authors, ["Ann Lee, Bo Chen"]);
         assert_eq!(
             m.published_at.map(|d| d.to_rfc3339()),
             Some("2026-01-02T02:04:05+00:00".into())
@@ -388,7 +397,7 @@ mod tests {
         let doc = Html::parse_document(html);
         let m = read(&doc, None);
         assert_eq!(m.title.as_deref(), Some("Big merger talks collapse"));
-        assert_eq!(m.author.as_deref(), Some("Jo Smith"));
+        assert_eq!(m.authors, ["Jo Smith"]);
         assert_eq!(
             m.published_at.map(|d| d.to_rfc3339()),
             Some("2025-05-06T00:00:00+00:00".into())
