@@ -11,6 +11,8 @@
 
 #[path = "../tests/extract_aeb/metric.rs"]
 mod metric;
+#[path = "aeb/readability_meta.rs"]
+mod readability_meta;
 
 use metric::{data_dir, ground_truth, load_page, page_ids, summarize};
 use newsdesk::extract::extract;
@@ -269,4 +271,5 @@ fn main() {
             );
         }
     }
+    readability_meta::run();
 }

