@@ -214,12 +214,9 @@ url = "{base}/feed.xml"
     );
 
     // JSON Feed: the same url, no tracked link anywhere, metadata where the page stated it.
-    let feed: serde_json::Value = serde_json::from_str(&publish::render(
-        &stories,
-        StoryFormat::Jsonfeed,
-        "t",
-    ))
-    .expect("json feed");
+    let feed: serde_json::Value =
+        serde_json::from_str(&publish::render(&stories, StoryFormat::Jsonfeed, "t"))
+            .expect("json feed");
     let items = feed["items"].as_array().expect("items");
     for (item, s) in items.iter().zip(&stories) {
         assert_eq!(item["url"].as_str(), Some(s.url.as_str()));
@@ -242,11 +239,11 @@ url = "{base}/feed.xml"
     assert!(atom.contains(&format!(
         r#"<link rel="alternate" href="{base}/2026/a.html?id=7"/>"#
     )));
-    assert!(atom.contains(&format!(
-        r#"<link rel="via" href="{base}/amp/c.html"/>"#
-    )));
+    assert!(atom.contains(&format!(r#"<link rel="via" href="{base}/amp/c.html"/>"#)));
     assert!(atom.contains(r#"<entry xml:lang="en-GB">"#));
-    assert!(atom.contains("<author><name>Ann Lee</name></author>\n    <author><name>Bo Chen</name></author>"));
+    assert!(atom.contains(
+        "<author><name>Ann Lee</name></author>\n    <author><name>Bo Chen</name></author>"
+    ));
     assert!(atom.contains("<published>2026-03-04T08:30:00Z</published>"));
     assert!(atom.contains("<updated>2026-03-05T08:00:00Z</updated>"));
     assert!(atom.contains("<source><title>Example Wire</title></source>"));

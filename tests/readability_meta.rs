@@ -27,7 +27,15 @@ fn readability_set_metadata_floors() {
     let report = readability_meta::score(&dir);
     readability_meta::print(&report, &dir);
     assert_eq!(report.pages, 130, "the set has 130 pages");
-    assert!(report.title.rate() >= TITLE_FLOOR, "title {:?}", report.title);
-    assert!(report.byline.rate() >= BYLINE_FLOOR, "byline {:?}", report.byline);
+    assert!(
+        report.title.rate() >= TITLE_FLOOR,
+        "title {:?}",
+        report.title
+    );
+    assert!(
+        report.byline.rate() >= BYLINE_FLOOR,
+        "byline {:?}",
+        report.byline
+    );
     assert!(report.date.rate() >= DATE_FLOOR, "date {:?}", report.date);
 }

@@ -1090,10 +1090,26 @@ async fn migration_fills_publishing_fields_of_old_stories(db: Db) {
         format!(
             "INSERT INTO stories (source, url, canonical_url, author, fetched_at, text, html, \
              fingerprint) VALUES ('s', {p1}, {p2}, {p3}, {p4}, 'body', '<p>body</p>', 'fp{i}')",
-            p1 = if db.url.starts_with("sqlite") { "?" } else { "$1" },
-            p2 = if db.url.starts_with("sqlite") { "?" } else { "$2" },
-            p3 = if db.url.starts_with("sqlite") { "?" } else { "$3" },
-            p4 = if db.url.starts_with("sqlite") { "?" } else { "$4" },
+            p1 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$1"
+            },
+            p2 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$2"
+            },
+            p3 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$3"
+            },
+            p4 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$4"
+            },
         )
     };
     if db.url.starts_with("sqlite") {

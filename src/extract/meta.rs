@@ -123,41 +123,149 @@ const LD_ARTICLE_TYPES: &[&str] = &["NewsArticle", "WebPage", "CreativeWork", "B
 /// Parts of class/id words (split at `-`, `_`, camel case) that mark a byline, and those that
 /// mark something else sharing the word (a bio box, a comment's author, a job title).
 const BYLINE_WORDS: &[&str] = &[
-    "byline", "byl", "author", "authors", "writer", "contributor", "byauthor", "authorname",
+    "byline",
+    "byl",
+    "author",
+    "authors",
+    "writer",
+    "contributor",
+    "byauthor",
+    "authorname",
 ];
 const BYLINE_NAME_WORDS: &[&str] = &["name", "link", "fn", "authorname"];
 const NOT_BYLINE_WORDS: &[&str] = &[
-    "comment", "comments", "bio", "avatar", "photo", "img", "image", "follow", "social", "date",
-    "time", "title", "desc", "description", "widget", "sidebar", "related", "more", "share",
-    "email", "about", "info", "box", "container", "wrapper", "list", "picture", "thumb", "job",
-    "role", "position", "twitter", "card", "badge", "meta", "reply", "form", "label", "tooltip",
-    "ad", "ads", "bypostauthor", "byuser", "section",
+    "comment",
+    "comments",
+    "bio",
+    "avatar",
+    "photo",
+    "img",
+    "image",
+    "follow",
+    "social",
+    "date",
+    "time",
+    "title",
+    "desc",
+    "description",
+    "widget",
+    "sidebar",
+    "related",
+    "more",
+    "share",
+    "email",
+    "about",
+    "info",
+    "box",
+    "container",
+    "wrapper",
+    "list",
+    "picture",
+    "thumb",
+    "job",
+    "role",
+    "position",
+    "twitter",
+    "card",
+    "badge",
+    "meta",
+    "reply",
+    "form",
+    "label",
+    "tooltip",
+    "ad",
+    "ads",
+    "bypostauthor",
+    "byuser",
+    "section",
 ];
 /// Class/id words (parts) of a date line.
 const DATE_WORDS: &[&str] = &[
-    "date", "dateline", "time", "timestamp", "published", "pubdate", "posted", "meta", "byline",
+    "date",
+    "dateline",
+    "time",
+    "timestamp",
+    "published",
+    "pubdate",
+    "posted",
+    "meta",
+    "byline",
 ];
 /// Ancestors with these tags or class/id parts hold other articles' bylines and dates.
 const CLUTTER_TAGS: &[&str] = &["footer", "aside", "nav", "form", "noscript"];
+/// Elements whose classes describe the whole page, not a part of it.
+const PAGE_TAGS: &[&str] = &["html", "body", "main"];
 const CLUTTER_WORDS: &[&str] = &[
-    "comment", "comments", "related", "sidebar", "footer", "widget", "promo", "teaser",
-    "recommend", "recommended", "trending", "popular", "newsletter", "rail", "outbrain", "taboola",
-    "respond", "discussion",
+    "comment",
+    "comments",
+    "related",
+    "sidebar",
+    "footer",
+    "widget",
+    "promo",
+    "teaser",
+    "recommend",
+    "recommended",
+    "trending",
+    "popular",
+    "newsletter",
+    "rail",
+    "outbrain",
+    "taboola",
+    "respond",
+    "discussion",
 ];
 /// Words a byline starts with before the name, lowercased, longest first.
 const BYLINE_PREFIXES: &[&str] = &[
-    "written by", "posted by", "words by", "story by", "text by", "reported by", "published by",
-    "authors:", "author:", "auteur :", "auteur:", "autor:", "by:", "by", "par", "von", "por",
-    "door", "di", "de :", "texte :",
+    "written by",
+    "posted by",
+    "words by",
+    "story by",
+    "text by",
+    "reported by",
+    "published by",
+    "authors:",
+    "author:",
+    "auteur :",
+    "auteur:",
+    "autor:",
+    "by:",
+    "by",
+    "par",
+    "von",
+    "por",
+    "door",
+    "di",
+    "de :",
+    "texte :",
 ];
 /// Where a byline's name part ends: another role, a place, a source line.
 const BYLINE_CUTS: &[&str] = &[
-    " edited by ", " reviewed by ", " photographs by ", " photos by ", " illustrations by ",
-    " additional reporting ", " updated ", " published ", " posted ", " from: ", " in ",
-    " | ", " • ", " · ", " — ", " – ", " - ", " / ", "@", " on ",
+    " edited by ",
+    " reviewed by ",
+    " photographs by ",
+    " photos by ",
+    " illustrations by ",
+    " additional reporting ",
+    " updated ",
+    " published ",
+    " posted ",
+    " from: ",
+    " in ",
+    " | ",
+    " • ",
+    " · ",
+    " — ",
+    " – ",
+    " - ",
+    " / ",
+    "@",
+    " on ",
 ];
 /// Separators between several authors.
-const AUTHOR_SPLITS: &[&str] = &[" and ", " & ", " et ", " und ", " y ", " e ", ";", " with "];
+const AUTHOR_SPLITS: &[&str] = &[
+    " and ", " & ", " et ", " und ", " y ", " e ", ";", " with ", " avec ", " mit ", " con ",
+];
 /// Name particles that may be lowercase.
 const NAME_PARTICLES: &[&str] = &[
     "de", "da", "di", "del", "der", "den", "van", "von", "la", "le", "du", "dos", "das", "bin",
@@ -165,33 +273,109 @@ const NAME_PARTICLES: &[&str] = &[
 ];
 /// Academic and professional suffixes written after a name ("Brenda Goodman, MA").
 const CREDENTIALS: &[&str] = &[
-    "ma", "ms", "msc", "mba", "md", "phd", "mph", "rn", "jd", "do", "dds", "bsc", "ba", "bs",
-    "jr", "sr", "ii", "iii", "cfa", "cpa", "facp",
+    "ma", "ms", "msc", "mba", "md", "phd", "mph", "rn", "jd", "do", "dds", "bsc", "ba", "bs", "jr",
+    "sr", "ii", "iii", "cfa", "cpa", "facp",
 ];
 /// Values that name nobody.
 const NOT_NAMES: &[&str] = &[
-    "admin", "administrator", "unknown", "anonymous", "staff", "editor", "guest", "null", "none",
-    "undefined", "follow", "follow author", "share", "author", "about the author", "posted",
+    "admin",
+    "administrator",
+    "unknown",
+    "anonymous",
+    "staff",
+    "editor",
+    "guest",
+    "null",
+    "none",
+    "undefined",
+    "follow",
+    "follow author",
+    "share",
+    "author",
+    "about the author",
+    "posted",
 ];
 
 /// Month names (lowercased, by language) and their numbers, for dates written out.
 const MONTHS: &[(&str, u32)] = &[
-    ("january", 1), ("february", 2), ("march", 3), ("april", 4), ("may", 5), ("june", 6),
-    ("july", 7), ("august", 8), ("september", 9), ("october", 10), ("november", 11),
-    ("december", 12), ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("jun", 6), ("jul", 7),
-    ("aug", 8), ("sep", 9), ("sept", 9), ("oct", 10), ("nov", 11), ("dec", 12),
-    ("janvier", 1), ("février", 2), ("fevrier", 2), ("mars", 3), ("avril", 4), ("mai", 5),
-    ("juin", 6), ("juillet", 7), ("août", 8), ("aout", 8), ("septembre", 9), ("octobre", 10),
-    ("novembre", 11), ("décembre", 12), ("decembre", 12),
-    ("januar", 1), ("februar", 2), ("märz", 3), ("juni", 6), ("juli", 7), ("oktober", 10),
+    ("january", 1),
+    ("february", 2),
+    ("march", 3),
+    ("april", 4),
+    ("may", 5),
+    ("june", 6),
+    ("july", 7),
+    ("august", 8),
+    ("september", 9),
+    ("october", 10),
+    ("november", 11),
+    ("december", 12),
+    ("jan", 1),
+    ("feb", 2),
+    ("mar", 3),
+    ("apr", 4),
+    ("jun", 6),
+    ("jul", 7),
+    ("aug", 8),
+    ("sep", 9),
+    ("sept", 9),
+    ("oct", 10),
+    ("nov", 11),
+    ("dec", 12),
+    ("janvier", 1),
+    ("février", 2),
+    ("fevrier", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("août", 8),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("januar", 1),
+    ("februar", 2),
+    ("märz", 3),
+    ("juni", 6),
+    ("juli", 7),
+    ("oktober", 10),
     ("dezember", 12),
-    ("enero", 1), ("febrero", 2), ("marzo", 3), ("abril", 4), ("mayo", 5), ("junio", 6),
-    ("julio", 7), ("agosto", 8), ("septiembre", 9), ("setiembre", 9), ("octubre", 10),
-    ("noviembre", 11), ("diciembre", 12),
-    ("janeiro", 1), ("fevereiro", 2), ("março", 3), ("maio", 5), ("junho", 6), ("julho", 7),
-    ("setembro", 9), ("outubro", 10), ("novembro", 11), ("dezembro", 12),
-    ("gennaio", 1), ("febbraio", 2), ("aprile", 4), ("maggio", 5), ("giugno", 6),
-    ("luglio", 7), ("settembre", 9), ("ottobre", 10), ("dicembre", 12),
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+    ("janeiro", 1),
+    ("fevereiro", 2),
+    ("março", 3),
+    ("maio", 5),
+    ("junho", 6),
+    ("julho", 7),
+    ("setembro", 9),
+    ("outubro", 10),
+    ("novembro", 11),
+    ("dezembro", 12),
+    ("gennaio", 1),
+    ("febbraio", 2),
+    ("aprile", 4),
+    ("maggio", 5),
+    ("giugno", 6),
+    ("luglio", 7),
+    ("settembre", 9),
+    ("ottobre", 10),
+    ("dicembre", 12),
 ];
 
 /// The earliest publication date accepted: older ones are template or parsing accidents.
@@ -340,7 +524,7 @@ fn collect(doc: &Html) -> Found {
             }
             "script" if get("type").is_some_and(|t| t.contains("ld+json")) => {
                 if let Some(text) = ElementRef::wrap(node).map(|e| e.text().collect::<String>()) {
-                    if let Ok(value) = serde_json::from_str::<Value>(text.trim()) {
+                    if let Some(value) = parse_json_ld(&text) {
                         found.ld.push(value);
                     }
                 }
@@ -428,11 +612,15 @@ fn collect(doc: &Html) -> Found {
 
 fn assemble(found: Found, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
     let ld = LdArticle::from_values(&found.ld);
-    // A key declared with `property` wins over the same key with `name`.
+    // A key declared with `property` (RDFa, Open Graph) wins over the same key with `name`;
+    // several values of one kind are all kept (two `DC.creator`s are two authors).
     let metas = |key: &str| -> Vec<&str> {
-        let mut v: Vec<&MetaTag> = found.meta.iter().filter(|m| m.key == key).collect();
-        v.sort_by_key(|m| !m.property);
-        v.into_iter().map(|m| m.content.as_str()).collect()
+        let v: Vec<&MetaTag> = found.meta.iter().filter(|m| m.key == key).collect();
+        let any_property = v.iter().any(|m| m.property);
+        v.into_iter()
+            .filter(|m| m.property == any_property)
+            .map(|m| m.content.as_str())
+            .collect()
     };
     let first_meta = |keys: &[&str]| {
         keys.iter()
@@ -483,7 +671,7 @@ fn assemble(found: Found, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
         let names: Vec<String> = metas(k)
             .into_iter()
             .filter(|v| !looks_like_url(v) && !v.starts_with('@'))
-            .flat_map(clean_byline)
+            .flat_map(clean_stated_byline)
             .collect();
         (!names.is_empty()).then_some(names)
     });
@@ -494,21 +682,26 @@ fn assemble(found: Found, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
             (!names.is_empty()).then_some(names)
         })
     };
-    let authors = Some(ld.authors.iter().flat_map(|a| clean_byline(a)).collect())
-        .filter(|v: &Vec<String>| !v.is_empty())
-        .or(meta_authors)
-        .or_else(|| {
-            let names: Vec<String> = found
-                .micro_authors
-                .iter()
-                .flat_map(|a| clean_byline(a))
-                .collect();
-            (!names.is_empty()).then_some(names)
-        })
-        .or_else(|| from_candidates(&found.rel_authors, false))
-        .or_else(|| from_candidates(&found.bylines, true))
-        .map(dedup_names)
-        .unwrap_or_default();
+    let authors = Some(
+        ld.authors
+            .iter()
+            .flat_map(|a| clean_stated_byline(a))
+            .collect(),
+    )
+    .filter(|v: &Vec<String>| !v.is_empty())
+    .or(meta_authors)
+    .or_else(|| {
+        let names: Vec<String> = found
+            .micro_authors
+            .iter()
+            .flat_map(|a| clean_byline(a))
+            .collect();
+        (!names.is_empty()).then_some(names)
+    })
+    .or_else(|| from_candidates(&found.rel_authors, false))
+    .or_else(|| from_candidates(&found.bylines, true))
+    .map(dedup_names)
+    .unwrap_or_default();
 
     // Dates.
     let valid = |d: DateTime<Utc>| d <= now && d.year() >= EARLIEST_YEAR;
@@ -587,7 +780,15 @@ fn choose_title(
     h1s: &[&str],
     site: Option<&str>,
 ) -> Option<String> {
-    let agrees = |c: &str| doc_title.is_some_and(|d| part_of_title(d, c));
+    // A stated headline agrees with the document title when it is the title, its longer side
+    // around a separator, or its beginning ("Headline. Subtitle | by Author | Site").
+    let agrees = |c: &str| {
+        doc_title.is_some_and(|d| {
+            part_of_title(d, c)
+                || (c.split_whitespace().count() >= 3
+                    && normalize_for_compare(d).starts_with(&normalize_for_compare(c)))
+        })
+    };
     if let Some(c) = candidates.iter().find(|c| agrees(c)) {
         return Some(strip_site(c, site, h1s));
     }
@@ -609,7 +810,8 @@ fn choose_title(
         .filter(|t| !t.is_empty())
 }
 
-/// Whether `part` is `title`, or `title` with a site name cut at a separator.
+/// Whether `part` is `title`, or the longer side of `title` cut at a separator (the shorter
+/// side is the site name: a logo h1 must not pass for the headline).
 fn part_of_title(title: &str, part: &str) -> bool {
     let (t, p) = (normalize_for_compare(title), normalize_for_compare(part));
     if p.is_empty() {
@@ -618,17 +820,17 @@ fn part_of_title(title: &str, part: &str) -> bool {
     if t == p {
         return true;
     }
+    let longer = |(a, b): (&str, &str)| {
+        let (na, nb) = (normalize_for_compare(a), normalize_for_compare(b));
+        if na.chars().count() >= nb.chars().count() {
+            na
+        } else {
+            nb
+        }
+    };
     TITLE_SEPARATORS.iter().any(|sep| {
-        title
-            .split(sep)
-            .map(normalize_for_compare)
-            .any(|seg| seg == p)
-            || title
-                .split_once(sep)
-                .is_some_and(|(h, _)| normalize_for_compare(h) == p)
-            || title
-                .rsplit_once(sep)
-                .is_some_and(|(h, _)| normalize_for_compare(h) == p)
+        title.split_once(sep).map(longer).is_some_and(|x| x == p)
+            || title.rsplit_once(sep).map(longer).is_some_and(|x| x == p)
     })
 }
 
@@ -743,6 +945,10 @@ fn in_clutter(node: NodeRef<'_, Node>) -> bool {
         if CLUTTER_TAGS.contains(&e.name()) {
             return true;
         }
+        // Page-wide classes ("single-post sidebar-primary") say nothing about this element.
+        if PAGE_TAGS.contains(&e.name()) {
+            return false;
+        }
         let words = class_words(super::attr(e, "class"), super::attr(e, "id"));
         words.iter().any(|w| CLUTTER_WORDS.contains(&w.as_str()))
     })
@@ -778,12 +984,27 @@ fn looks_like_url(s: &str) -> bool {
 }
 
 /// Names in a byline: "By Ann Lee and Bo Chen, March 3, 2026" → ["Ann Lee", "Bo Chen"].
+/// Text scraped from the page must look like names (capitalized words); a field that says it
+/// holds the author (`<meta name=author>`, JSON-LD) only needs to be short and name no date.
 fn clean_byline(raw: &str) -> Vec<String> {
-    let mut s = collapse(raw);
-    // Drop e-mail addresses, handles and links, wherever they are.
+    clean_names(raw, true)
+}
+
+fn clean_stated_byline(raw: &str) -> Vec<String> {
+    clean_names(raw, false)
+}
+
+fn clean_names(raw: &str, strict: bool) -> Vec<String> {
+    // Parentheses hold a middle name, a co-author list ("(avec X et Y)") or a link: their
+    // content stays, the brackets go.
+    let mut s = collapse(&raw.replace(['(', ')', '[', ']'], " "));
+    // Drop e-mail addresses, handles, links and user ids ("CC7567"), wherever they are.
     s = s
         .split(' ')
-        .filter(|w| !w.contains('@') && !looks_like_url(w) && !w.starts_with("www."))
+        .filter(|w| {
+            let mixed = w.chars().any(|c| c.is_ascii_digit()) && w.chars().any(char::is_alphabetic);
+            !w.contains('@') && !looks_like_url(w) && !w.starts_with("www.") && !mixed
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let mut lower = s.to_lowercase();
@@ -817,10 +1038,7 @@ fn clean_byline(raw: &str) -> Vec<String> {
     let head = s.get(..end).unwrap_or(&s).trim();
     let mut parts: Vec<String> = vec![head.to_string()];
     for sep in AUTHOR_SPLITS {
-        parts = parts
-            .iter()
-            .flat_map(|p| split_ci(p, sep))
-            .collect();
+        parts = parts.iter().flat_map(|p| split_ci(p, sep)).collect();
     }
     // Commas separate authors ("Stella Kim, Jennifer Jett"), unless the byline is
     // "Surname, Given" or a name with credentials ("Brenda Goodman, MA").
@@ -839,7 +1057,8 @@ fn clean_byline(raw: &str) -> Vec<String> {
             .take_while(|p| !credential(p))
             .filter(|p| !p.is_empty())
             .collect();
-        let all_full_names = kept.len() > 1 && kept.iter().all(|p| p.split_whitespace().count() >= 2);
+        let all_full_names =
+            kept.len() > 1 && kept.iter().all(|p| p.split_whitespace().count() >= 2);
         if all_full_names || kept.len() <= 1 {
             names.extend(kept.iter().map(|p| p.to_string()));
         } else {
@@ -852,7 +1071,7 @@ fn clean_byline(raw: &str) -> Vec<String> {
             n.trim_matches(|c: char| !c.is_alphanumeric() && c != '.' && c != ')')
                 .to_string()
         })
-        .filter(|n| is_plausible_name(n))
+        .filter(|n| is_plausible_name(n, strict))
         .collect()
 }
 
@@ -873,7 +1092,7 @@ fn split_ci(s: &str, sep: &str) -> Vec<String> {
 }
 
 /// A person's or an organisation's name, not a sentence, a date or a button label.
-fn is_plausible_name(n: &str) -> bool {
+fn is_plausible_name(n: &str, strict: bool) -> bool {
     let words: Vec<&str> = n.split_whitespace().collect();
     if words.is_empty() || words.len() > 6 || n.chars().count() > 60 {
         return false;
@@ -883,6 +1102,9 @@ fn is_plausible_name(n: &str) -> bool {
     }
     if !n.chars().any(char::is_alphabetic) {
         return false;
+    }
+    if !strict {
+        return true;
     }
     // Scripts without case (CJK, Arabic, …) pass; cased words must be capitalized unless they
     // are particles ("Michiel de Jong").
@@ -947,6 +1169,27 @@ fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
 fn language_tag(s: &str) -> Option<String> {
     let s = s.trim();
     LANGUAGE_TAG.is_match(s).then(|| s.replace('_', "-"))
+}
+
+/// A JSON-LD script's value. Pages saved through a DOM wrap it in `<![CDATA[ … ]]>` (sometimes
+/// inside `/* */` or `//` comments) or `<!-- -->`; text after the value is ignored.
+fn parse_json_ld(text: &str) -> Option<Value> {
+    let mut t = text.trim();
+    for (open, close) in [
+        ("/*<![CDATA[*/", "/*]]>*/"),
+        ("//<![CDATA[", "//]]>"),
+        ("<![CDATA[", "]]>"),
+        ("<!--", "-->"),
+    ] {
+        if let Some(rest) = t.strip_prefix(open) {
+            t = rest.trim();
+            t = t.strip_suffix(close).unwrap_or(t).trim();
+        }
+    }
+    serde_json::Deserializer::from_str(t)
+        .into_iter::<Value>()
+        .next()
+        .and_then(Result::ok)
 }
 
 /// The fields of a page's JSON-LD that describe its article.
@@ -1068,7 +1311,9 @@ fn ld_names(
     }
     match v {
         Value::String(s) if !looks_like_url(s) => out.push(collapse(s)),
-        Value::Array(items) => items.iter().for_each(|i| ld_names(i, by_id, out, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| ld_names(i, by_id, out, depth + 1)),
         Value::Object(_) => {
             if let Some(m) = resolve(v, by_id) {
                 match m.get("name") {
@@ -1160,16 +1405,14 @@ fn text_date(s: &str) -> Option<DateTime<Utc>> {
     };
     let mut found: Vec<(usize, DateTime<Utc>)> = Vec::new();
     if let Some(c) = MDY.captures(s) {
-        if let (Some(all), Some(m)) = (c.get(0), c.get(1).and_then(|m| month_number(m.as_str())))
-        {
+        if let (Some(all), Some(m)) = (c.get(0), c.get(1).and_then(|m| month_number(m.as_str()))) {
             if let Some(d) = day(&c[3], m, &c[2]) {
                 found.push((all.start(), d));
             }
         }
     }
     if let Some(c) = DMY.captures(s) {
-        if let (Some(all), Some(m)) = (c.get(0), c.get(2).and_then(|m| month_number(m.as_str())))
-        {
+        if let (Some(all), Some(m)) = (c.get(0), c.get(2).and_then(|m| month_number(m.as_str()))) {
             if let Some(d) = day(&c[3], m, &c[1]) {
                 found.push((all.start(), d));
             }

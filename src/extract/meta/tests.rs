@@ -3,7 +3,10 @@ use super::*;
 fn at(html: &str, url: Option<&str>) -> Meta {
     let doc = Html::parse_document(html);
     let url = url.map(|u| Url::parse(u).expect("test url"));
-    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).single().expect("now");
+    let now = Utc
+        .with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
+        .single()
+        .expect("now");
     read_at(&doc, url.as_ref(), now)
 }
 
@@ -100,7 +103,10 @@ fn microdata_rel_author_and_time() {
         <time datetime="2026-01-01">x</time></div></body></html>"#;
     let m = at(rel, None);
     assert_eq!(m.authors, ["Mike Conley"]);
-    assert_eq!(m.published_at, None, "a comment's time is not the article's");
+    assert_eq!(
+        m.published_at, None,
+        "a comment's time is not the article's"
+    );
 }
 
 #[test]
@@ -116,10 +122,22 @@ fn byline_elements_near_the_headline_are_cleaned() {
     for (raw, want) in [
         ("Par Sébastien Farcis", vec!["Sébastien Farcis"]),
         ("by Lucas Nolan 22 Dec 2016 651", vec!["Lucas Nolan"]),
-        ("Steven Musil January 18, 2017 11:00 PM PST", vec!["Steven Musil"]),
-        ("Written by Rob Ewaschuk Edited by Betsy Beyer", vec!["Rob Ewaschuk"]),
-        ("Stella Kim, Jennifer Jett", vec!["Stella Kim", "Jennifer Jett"]),
-        ("By ANN LEE and BO CHEN | Reuters", vec!["ANN LEE", "BO CHEN"]),
+        (
+            "Steven Musil January 18, 2017 11:00 PM PST",
+            vec!["Steven Musil"],
+        ),
+        (
+            "Written by Rob Ewaschuk Edited by Betsy Beyer",
+            vec!["Rob Ewaschuk"],
+        ),
+        (
+            "Stella Kim, Jennifer Jett",
+            vec!["Stella Kim", "Jennifer Jett"],
+        ),
+        (
+            "By ANN LEE and BO CHEN | Reuters",
+            vec!["ANN LEE", "BO CHEN"],
+        ),
         ("Follow Author", vec![]),
         ("Last Updated: January 7, 2025", vec![]),
     ] {
