@@ -1012,14 +1012,18 @@ fn clean_names(raw: &str, strict: bool) -> Vec<String> {
     loop {
         let Some(p) = BYLINE_PREFIXES.iter().find(|p| {
             lower.starts_with(**p)
-                && lower[p.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !c.is_alphanumeric() || p.ends_with(':'))
+                && lower.get(p.len()..).is_some_and(|rest| {
+                    rest.chars()
+                        .next()
+                        .is_none_or(|c| !c.is_alphanumeric() || p.ends_with(':'))
+                })
         }) else {
             break;
         };
-        s = s[p.len()..]
+        let Some(rest) = s.get(p.len()..) else {
+            break;
+        };
+        s = rest
             .trim_start_matches([' ', ':', '-', '–', '—'])
             .to_string();
         lower = s.to_lowercase();
@@ -1083,11 +1087,16 @@ fn split_ci(s: &str, sep: &str) -> Vec<String> {
     }
     let mut out = Vec::new();
     let mut start = 0;
-    while let Some(i) = lower[start..].find(sep) {
-        out.push(s[start..start + i].trim().to_string());
+    while let Some(i) = lower.get(start..).and_then(|rest| rest.find(sep)) {
+        out.push(
+            s.get(start..start + i)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        );
         start += i + sep.len();
     }
-    out.push(s[start..].trim().to_string());
+    out.push(s.get(start..).unwrap_or_default().trim().to_string());
     out.into_iter().filter(|p| !p.is_empty()).collect()
 }
 
@@ -1398,40 +1407,41 @@ fn month_number(name: &str) -> Option<u32> {
 /// The first date written out in a line of text ("Updated March 25, 2015 at 3:46 PM"), as
 /// midnight UTC of that day.
 fn text_date(s: &str) -> Option<DateTime<Utc>> {
-    let day = |y: &str, m: u32, d: &str| {
-        NaiveDate::from_ymd_opt(y.parse().ok()?, m, d.parse().ok()?)
+    fn group<'h>(c: &regex::Captures<'h>, i: usize) -> &'h str {
+        c.get(i).map_or("", |m| m.as_str())
+    }
+    let day = |y: &str, m: Option<u32>, d: &str| {
+        NaiveDate::from_ymd_opt(y.parse().ok()?, m?, d.parse().ok()?)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|d| Utc.from_utc_datetime(&d))
     };
-    let mut found: Vec<(usize, DateTime<Utc>)> = Vec::new();
-    if let Some(c) = MDY.captures(s) {
-        if let (Some(all), Some(m)) = (c.get(0), c.get(1).and_then(|m| month_number(m.as_str()))) {
-            if let Some(d) = day(&c[3], m, &c[2]) {
-                found.push((all.start(), d));
-            }
-        }
-    }
-    if let Some(c) = DMY.captures(s) {
-        if let (Some(all), Some(m)) = (c.get(0), c.get(2).and_then(|m| month_number(m.as_str()))) {
-            if let Some(d) = day(&c[3], m, &c[1]) {
-                found.push((all.start(), d));
-            }
-        }
-    }
-    if let Some(c) = YMD.captures(s) {
-        if let (Some(all), Ok(m)) = (c.get(0), c[2].parse::<u32>()) {
-            if let Some(d) = day(&c[1], m, &c[3]) {
-                found.push((all.start(), d));
-            }
-        }
-    }
-    found.into_iter().min_by_key(|(at, _)| *at).map(|(_, d)| d)
+    // (pattern, index of year, month, day); the earliest match in the text wins.
+    let forms: [(&Regex, usize, usize, usize, bool); 3] = [
+        (&MDY, 3, 1, 2, true),
+        (&DMY, 3, 2, 1, true),
+        (&YMD, 1, 2, 3, false),
+    ];
+    forms
+        .iter()
+        .filter_map(|(re, y, m, d, named)| {
+            let c = re.captures(s)?;
+            let month = if *named {
+                month_number(group(&c, *m))
+            } else {
+                group(&c, *m).parse().ok()
+            };
+            let at = c.get(0)?.start();
+            day(group(&c, *y), month, group(&c, *d)).map(|d| (at, d))
+        })
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, d)| d)
 }
 
 /// A date in a URL path (`/2026/11/30/slug`), as midnight UTC.
 fn path_date(path: &str) -> Option<DateTime<Utc>> {
     let c = PATH_DATE.captures(path)?;
-    NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?)
+    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    NaiveDate::from_ymd_opt(i32::try_from(num(1)?).ok()?, num(2)?, num(3)?)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| d.and_utc())
 }
