@@ -6,10 +6,11 @@
 #[path = "../benches/aeb/readability_meta.rs"]
 mod readability_meta;
 
-/// Floors a little under what the extractor reaches (see README); the bench prints the figures.
-const TITLE_FLOOR: f64 = 0.0;
-const BYLINE_FLOOR: f64 = 0.0;
-const DATE_FLOOR: f64 = 0.0;
+/// Floors a little under what the extractor reaches (title 122/127, byline 68/73, date 33/33 on
+/// 2026-12-01; see README); the bench prints the figures.
+const TITLE_FLOOR: f64 = 0.94;
+const BYLINE_FLOOR: f64 = 0.90;
+const DATE_FLOOR: f64 = 0.96;
 
 #[test]
 fn readability_set_metadata_floors() {
