@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use ego_tree::NodeRef;
+use ego_tree::{NodeId, NodeRef};
 use regex::Regex;
 use scraper::{ElementRef, Html, Node};
 use serde_json::Value;
@@ -383,7 +383,7 @@ const EARLIEST_YEAR: i32 = 1995;
 /// Text read from one element for a byline or a date line.
 const MAX_ELEMENT_TEXT: usize = 300;
 /// Candidates kept per kind (bylines, times, date lines): the first ones after the headline.
-const MAX_CANDIDATES: usize = 64;
+const MAX_CANDIDATES: usize = 512;
 
 static MONTH_NAMES: LazyLock<String> = LazyLock::new(|| {
     let mut names: Vec<&str> = MONTHS.iter().map(|(n, _)| *n).collect();
@@ -435,12 +435,30 @@ struct MetaTag {
     property: bool,
 }
 
-/// An element that may carry a byline or a date, by document position.
+/// An element that may carry a byline or a date, by document position. Its text is read (and
+/// its ancestors checked for clutter) only when the sources before it said nothing: most pages
+/// state their metadata in the head.
 struct Candidate {
     order: usize,
-    text: String,
+    node: NodeId,
+    /// A `<time>`'s `datetime` attribute.
+    stamp: Option<String>,
     /// For bylines: a name-specific class (`author-name`); for times: marked as publication.
     strong: bool,
+}
+
+impl Candidate {
+    /// The candidate's text, `None` when it sits in clutter (comments, sidebars, …).
+    fn text(&self, doc: &Html) -> Option<String> {
+        let node = doc.tree.get(self.node)?;
+        if in_clutter(node) {
+            return None;
+        }
+        match &self.stamp {
+            Some(s) => Some(s.clone()),
+            None => ElementRef::wrap(node).map(|e| bounded_text(e, MAX_ELEMENT_TEXT)),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -467,7 +485,7 @@ pub fn read(doc: &Html, page_url: Option<&Url>) -> Meta {
 
 /// [`read`] with the fetch time: a date later than `now` or before 1995 is refused.
 pub fn read_at(doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
-    assemble(collect(doc), page_url, now)
+    assemble(collect(doc), doc, page_url, now)
 }
 
 fn collect(doc: &Html) -> Found {
@@ -529,35 +547,29 @@ fn collect(doc: &Html) -> Found {
                     }
                 }
             }
-            "time" if found.times.len() < MAX_CANDIDATES && !in_clutter(node) => {
-                let stamp = get("datetime")
-                    .map(str::to_string)
-                    .or_else(|| ElementRef::wrap(node).map(|e| bounded_text(e, 80)));
-                if let Some(text) = stamp {
-                    let hints = [get("class"), get("itemprop"), get("id")];
-                    let strong = get("pubdate").is_some()
-                        || el.attrs().any(|(k, _)| k == "pubdate")
-                        || hints.iter().flatten().any(|h| {
-                            let h = h.to_ascii_lowercase();
-                            (h.contains("publish") || h.contains("pubdate"))
-                                && !h.contains("modif")
-                                && !h.contains("update")
-                        });
-                    found.times.push(Candidate {
-                        order,
-                        text,
-                        strong,
+            "time" if found.times.len() < MAX_CANDIDATES => {
+                let hints = [get("class"), get("itemprop"), get("id")];
+                let strong = el.attrs().any(|(k, _)| k == "pubdate")
+                    || hints.iter().flatten().any(|h| {
+                        let h = h.to_ascii_lowercase();
+                        (h.contains("publish") || h.contains("pubdate"))
+                            && !h.contains("modif")
+                            && !h.contains("update")
                     });
-                }
+                found.times.push(Candidate {
+                    order,
+                    node: node.id(),
+                    stamp: get("datetime").map(str::to_string),
+                    strong,
+                });
             }
             "a" if has_token(get("rel"), "author") && found.rel_authors.len() < MAX_CANDIDATES => {
-                if let Some(e) = ElementRef::wrap(node).filter(|_| !in_clutter(node)) {
-                    found.rel_authors.push(Candidate {
-                        order,
-                        text: bounded_text(e, MAX_ELEMENT_TEXT),
-                        strong: false,
-                    });
-                }
+                found.rel_authors.push(Candidate {
+                    order,
+                    node: node.id(),
+                    stamp: None,
+                    strong: false,
+                });
             }
             _ => {}
         }
@@ -583,34 +595,29 @@ fn collect(doc: &Html) -> Found {
                 }
             }
         }
-        let words = class_words(get("class"), get("id"));
-        if words.is_empty() {
-            continue;
+        let flags = class_flags(get("class"), get("id"));
+        let byline = flags & BYLINE != 0 && flags & NOT_BYLINE == 0;
+        if byline && found.bylines.len() < MAX_CANDIDATES {
+            found.bylines.push(Candidate {
+                order,
+                node: node.id(),
+                stamp: None,
+                strong: flags & BYLINE_NAME != 0,
+            });
         }
-        let has = |table: &[&str]| words.iter().any(|w| table.contains(&w.as_str()));
-        if has(BYLINE_WORDS) && !has(NOT_BYLINE_WORDS) && found.bylines.len() < MAX_CANDIDATES {
-            if let Some(e) = ElementRef::wrap(node).filter(|_| !in_clutter(node)) {
-                found.bylines.push(Candidate {
-                    order,
-                    text: bounded_text(e, MAX_ELEMENT_TEXT),
-                    strong: has(BYLINE_NAME_WORDS),
-                });
-            }
-        }
-        if has(DATE_WORDS) && found.date_lines.len() < MAX_CANDIDATES {
-            if let Some(e) = ElementRef::wrap(node).filter(|_| !in_clutter(node)) {
-                found.date_lines.push(Candidate {
-                    order,
-                    text: bounded_text(e, MAX_ELEMENT_TEXT),
-                    strong: false,
-                });
-            }
+        if flags & DATE_LINE != 0 && found.date_lines.len() < MAX_CANDIDATES {
+            found.date_lines.push(Candidate {
+                order,
+                node: node.id(),
+                stamp: None,
+                strong: false,
+            });
         }
     }
     found
 }
 
-fn assemble(found: Found, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
+fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
     let ld = LdArticle::from_values(&found.ld);
     // A key declared with `property` (RDFa, Open Graph) wins over the same key with `name`;
     // several values of one kind are all kept (two `DC.creator`s are two authors).
@@ -678,7 +685,7 @@ fn assemble(found: Found, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
     let from_candidates = |cands: &[Candidate], prefer_strong: bool| -> Option<Vec<String>> {
         let ordered = near_headline(cands, headline_at, prefer_strong);
         ordered.into_iter().find_map(|c| {
-            let names = clean_byline(&c.text);
+            let names = clean_byline(&c.text(doc)?);
             (!names.is_empty()).then_some(names)
         })
     };
@@ -706,19 +713,27 @@ fn assemble(found: Found, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
     // Dates.
     let valid = |d: DateTime<Utc>| d <= now && d.year() >= EARLIEST_YEAR;
     let parse_valid = |s: &str| parse_date(s).filter(|d| valid(*d));
-    let times = near_headline(&found.times, headline_at, true);
     let published_at = ld
         .published
         .iter()
         .map(String::as_str)
         .chain(PUBLISHED_KEYS.iter().flat_map(|k| metas(k)))
         .chain(found.micro_published.iter().map(String::as_str))
-        .chain(times.iter().map(|c| c.text.as_str()))
         .find_map(parse_valid)
+        .or_else(|| {
+            near_headline(&found.times, headline_at, true)
+                .iter()
+                .find_map(|c| c.text(doc).as_deref().and_then(parse_valid))
+        })
         .or_else(|| {
             near_headline(&found.date_lines, headline_at, false)
                 .iter()
-                .find_map(|c| text_date(&c.text).filter(|d| valid(*d)))
+                .find_map(|c| {
+                    c.text(doc)
+                        .as_deref()
+                        .and_then(text_date)
+                        .filter(|d| valid(*d))
+                })
         })
         .or_else(|| {
             page_url
@@ -899,36 +914,77 @@ fn has_token(attr: Option<&str>, token: &str) -> bool {
     })
 }
 
-/// Class and id split into lowercase parts (`post__author-name` → post, author, name;
-/// `authorName` → author, name) plus each whole word.
-fn class_words(class: Option<&str>, id: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
+/// Bits of [`class_flags`]: which tables a class or id word (or part of one) is in.
+const BYLINE: u8 = 1;
+const BYLINE_NAME: u8 = 2;
+const NOT_BYLINE: u8 = 4;
+const DATE_LINE: u8 = 8;
+const CLUTTER: u8 = 16;
+
+/// Every table word with its bits, for one hash lookup per class word part.
+static CLASS_TABLE: LazyLock<HashMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut m: HashMap<&'static str, u8> = HashMap::new();
+    for (table, bit) in [
+        (BYLINE_WORDS, BYLINE),
+        (BYLINE_NAME_WORDS, BYLINE_NAME),
+        (NOT_BYLINE_WORDS, NOT_BYLINE),
+        (DATE_WORDS, DATE_LINE),
+        (CLUTTER_WORDS, CLUTTER),
+    ] {
+        for w in table {
+            *m.entry(*w).or_default() |= bit;
+        }
+    }
+    m
+});
+
+/// The table bits of a class and id: each word whole and split into parts
+/// (`post__author-name` → post, author, name; `authorName` → author, name), compared in
+/// lowercase without allocating (every element with a class is checked).
+fn class_flags(class: Option<&str>, id: Option<&str>) -> u8 {
+    let mut flags = 0;
+    let mut look = |part: &str| {
+        let mut buf = [0u8; 32];
+        let Some(dst) = buf.get_mut(..part.len()) else {
+            return;
+        };
+        dst.copy_from_slice(part.as_bytes());
+        dst.make_ascii_lowercase();
+        if let Some(bits) = std::str::from_utf8(dst)
+            .ok()
+            .and_then(|k| CLASS_TABLE.get(k))
+        {
+            flags |= bits;
+        }
+    };
     for word in class
         .into_iter()
         .chain(id)
         .flat_map(str::split_ascii_whitespace)
     {
-        if word.len() > 60 {
-            continue;
-        }
-        out.push(word.to_ascii_lowercase());
-        let mut part = String::new();
-        let mut prev_lower = false;
-        for c in word.chars() {
-            let boundary = !c.is_ascii_alphanumeric() || (c.is_ascii_uppercase() && prev_lower);
-            if boundary && !part.is_empty() {
-                out.push(std::mem::take(&mut part));
+        look(word);
+        let bytes = word.as_bytes();
+        let mut start = None;
+        for (i, &b) in bytes.iter().enumerate() {
+            let alnum = b.is_ascii_alphanumeric();
+            let camel = b.is_ascii_uppercase()
+                && i > 0
+                && bytes.get(i - 1).is_some_and(u8::is_ascii_lowercase);
+            if let Some(st) = start {
+                if !alnum || camel {
+                    look(word.get(st..i).unwrap_or_default());
+                    start = None;
+                }
             }
-            if c.is_ascii_alphanumeric() {
-                part.push(c.to_ascii_lowercase());
+            if alnum && start.is_none() {
+                start = Some(i);
             }
-            prev_lower = c.is_ascii_lowercase();
         }
-        if !part.is_empty() {
-            out.push(part);
+        if let Some(st) = start.filter(|&st| st > 0) {
+            look(word.get(st..).unwrap_or_default());
         }
     }
-    out
+    flags
 }
 
 fn in_svg(node: NodeRef<'_, Node>) -> bool {
@@ -949,8 +1005,7 @@ fn in_clutter(node: NodeRef<'_, Node>) -> bool {
         if PAGE_TAGS.contains(&e.name()) {
             return false;
         }
-        let words = class_words(super::attr(e, "class"), super::attr(e, "id"));
-        words.iter().any(|w| CLUTTER_WORDS.contains(&w.as_str()))
+        class_flags(super::attr(e, "class"), super::attr(e, "id")) & CLUTTER != 0
     })
 }
 
