@@ -595,7 +595,16 @@ fn collect(doc: &Html) -> Found {
                 }
             }
         }
-        let flags = class_flags(get("class"), get("id"));
+        let (class, id) = (get("class"), get("id"));
+        // Most class words are none of ours: a substring scan rules them out before splitting.
+        let maybe = class
+            .into_iter()
+            .chain(id)
+            .any(|v| CLASS_TRIGGERS.is_match(v));
+        if !maybe {
+            continue;
+        }
+        let flags = class_flags(class, id);
         let byline = flags & BYLINE != 0 && flags & NOT_BYLINE == 0;
         if byline && found.bylines.len() < MAX_CANDIDATES {
             found.bylines.push(Candidate {
@@ -920,6 +929,14 @@ const BYLINE_NAME: u8 = 2;
 const NOT_BYLINE: u8 = 4;
 const DATE_LINE: u8 = 8;
 const CLUTTER: u8 = 16;
+
+/// Substrings every byline or date-line class word contains one of (case-insensitive).
+static CLASS_TRIGGERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["aut", "byl", "writ", "contrib", "dat", "tim", "publish", "posted", "meta"])
+        .expect("static patterns")
+});
 
 /// Every table word with its bits, for one hash lookup per class word part.
 static CLASS_TABLE: LazyLock<HashMap<&'static str, u8>> = LazyLock::new(|| {
