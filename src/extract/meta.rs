@@ -384,6 +384,8 @@ const EARLIEST_YEAR: i32 = 1995;
 const MAX_ELEMENT_TEXT: usize = 300;
 /// Candidates kept per kind (bylines, times, date lines): the first ones after the headline.
 const MAX_CANDIDATES: usize = 512;
+/// Candidates read per kind, nearest the headline first.
+const NEAREST_CANDIDATES: usize = 12;
 
 static MONTH_NAMES: LazyLock<String> = LazyLock::new(|| {
     let mut names: Vec<&str> = MONTHS.iter().map(|(n, _)| *n).collect();
@@ -499,6 +501,17 @@ fn collect(doc: &Html) -> Found {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
+        // The three attributes every element is asked for, in one pass over its attributes.
+        let (mut class, mut id, mut itemprop) = (None, None, None);
+        for (k, v) in el.attrs() {
+            let v = Some(v.trim()).filter(|v| !v.is_empty());
+            match k {
+                "class" => class = v,
+                "id" => id = v,
+                "itemprop" => itemprop = v,
+                _ => {}
+            }
+        }
         let name = el.name();
         match name {
             "html" => found.html_lang = get("lang").or(get("xml:lang")).map(str::to_string),
@@ -548,7 +561,7 @@ fn collect(doc: &Html) -> Found {
                 }
             }
             "time" if found.times.len() < MAX_CANDIDATES => {
-                let hints = [get("class"), get("itemprop"), get("id")];
+                let hints = [class, itemprop, id];
                 let strong = el.attrs().any(|(k, _)| k == "pubdate")
                     || hints.iter().flatten().any(|h| {
                         let h = h.to_ascii_lowercase();
@@ -573,7 +586,7 @@ fn collect(doc: &Html) -> Found {
             }
             _ => {}
         }
-        if let Some(props) = get("itemprop").filter(|_| name != "meta") {
+        if let Some(props) = itemprop.filter(|_| name != "meta") {
             for prop in props.split_ascii_whitespace() {
                 match prop {
                     "datePublished" | "dateCreated" => {
@@ -595,7 +608,6 @@ fn collect(doc: &Html) -> Found {
                 }
             }
         }
-        let (class, id) = (get("class"), get("id"));
         // Most class words are none of ours: a substring scan rules them out before splitting.
         let maybe = class
             .into_iter()
@@ -792,6 +804,9 @@ fn near_headline(cands: &[Candidate], headline_at: usize, prefer_strong: bool) -
         let distance = c.order.abs_diff(headline_at);
         (!after, prefer_strong && !c.strong, distance)
     });
+    // A byline or date line far from the headline belongs to something else; reading few
+    // also bounds the work on pages that state nothing.
+    v.truncate(NEAREST_CANDIDATES);
     v
 }
 
@@ -934,7 +949,9 @@ const CLUTTER: u8 = 16;
 static CLASS_TRIGGERS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(["aut", "byl", "writ", "contrib", "dat", "tim", "publish", "posted", "meta"])
+        .build([
+            "aut", "byl", "writ", "contrib", "dat", "tim", "publish", "posted", "meta",
+        ])
         .expect("static patterns")
 });
 
