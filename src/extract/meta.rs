@@ -548,10 +548,8 @@ fn collect(doc: &Html) -> Found {
                     found.h1s.push((order, t));
                 }
             }
-            "link" if found.canonical.is_none() => {
-                if has_token(get("rel"), "canonical") {
-                    found.canonical = get("href").map(str::to_string);
-                }
+            "link" if found.canonical.is_none() && has_token(get("rel"), "canonical") => {
+                found.canonical = get("href").map(str::to_string);
             }
             "script" if get("type").is_some_and(|t| t.contains("ld+json")) => {
                 if let Some(text) = ElementRef::wrap(node).map(|e| e.text().collect::<String>()) {
@@ -1098,17 +1096,14 @@ fn clean_names(raw: &str, strict: bool) -> Vec<String> {
         .join(" ");
     let mut lower = s.to_lowercase();
     // Prefixes, repeatedly ("By: By Ann Lee").
-    loop {
-        let Some(p) = BYLINE_PREFIXES.iter().find(|p| {
-            lower.starts_with(**p)
-                && lower.get(p.len()..).is_some_and(|rest| {
-                    rest.chars()
-                        .next()
-                        .is_none_or(|c| !c.is_alphanumeric() || p.ends_with(':'))
-                })
-        }) else {
-            break;
-        };
+    while let Some(p) = BYLINE_PREFIXES.iter().find(|p| {
+        lower.starts_with(**p)
+            && lower.get(p.len()..).is_some_and(|rest| {
+                rest.chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric() || p.ends_with(':'))
+            })
+    }) {
         let Some(rest) = s.get(p.len()..) else {
             break;
         };
