@@ -476,8 +476,6 @@ struct Found {
     micro_modified: Vec<String>,
     rel_authors: Vec<Candidate>,
     times: Vec<Candidate>,
-    bylines: Vec<Candidate>,
-    date_lines: Vec<Candidate>,
 }
 
 /// Reads the page's metadata; dates later than now are refused.
@@ -606,6 +604,23 @@ fn collect(doc: &Html) -> Found {
                 }
             }
         }
+    }
+    found
+}
+
+/// Byline- and date-classed elements, by document position. A second walk over the document,
+/// made only when no earlier source named the authors or the date (most pages state both in
+/// the head), so the common path never looks at class words.
+fn classed_candidates(doc: &Html) -> (Vec<Candidate>, Vec<Candidate>) {
+    let (mut bylines, mut date_lines) = (Vec::new(), Vec::new());
+    for (order, node) in doc.tree.nodes().enumerate() {
+        let Node::Element(el) = node.value() else {
+            continue;
+        };
+        let (class, id) = (super::attr(el, "class"), super::attr(el, "id"));
+        if class.is_none() && id.is_none() {
+            continue;
+        }
         // Most class words are none of ours: a substring scan rules them out before splitting.
         let maybe = class
             .into_iter()
@@ -616,16 +631,16 @@ fn collect(doc: &Html) -> Found {
         }
         let flags = class_flags(class, id);
         let byline = flags & BYLINE != 0 && flags & NOT_BYLINE == 0;
-        if byline && found.bylines.len() < MAX_CANDIDATES {
-            found.bylines.push(Candidate {
+        if byline && bylines.len() < MAX_CANDIDATES {
+            bylines.push(Candidate {
                 order,
                 node: node.id(),
                 stamp: None,
                 strong: flags & BYLINE_NAME != 0,
             });
         }
-        if flags & DATE_LINE != 0 && found.date_lines.len() < MAX_CANDIDATES {
-            found.date_lines.push(Candidate {
+        if flags & DATE_LINE != 0 && date_lines.len() < MAX_CANDIDATES {
+            date_lines.push(Candidate {
                 order,
                 node: node.id(),
                 stamp: None,
@@ -633,11 +648,13 @@ fn collect(doc: &Html) -> Found {
             });
         }
     }
-    found
+    (bylines, date_lines)
 }
 
 fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>) -> Meta {
     let ld = LdArticle::from_values(&found.ld);
+    let classed = std::cell::OnceCell::new();
+    let classed = || classed.get_or_init(|| classed_candidates(doc));
     // A key declared with `property` (RDFa, Open Graph) wins over the same key with `name`;
     // several values of one kind are all kept (two `DC.creator`s are two authors).
     let metas = |key: &str| -> Vec<&str> {
@@ -725,7 +742,7 @@ fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>
         (!names.is_empty()).then_some(names)
     })
     .or_else(|| from_candidates(&found.rel_authors, false))
-    .or_else(|| from_candidates(&found.bylines, true))
+    .or_else(|| from_candidates(&classed().0, true))
     .map(dedup_names)
     .unwrap_or_default();
 
@@ -745,7 +762,7 @@ fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>
                 .find_map(|c| c.text(doc).as_deref().and_then(parse_valid))
         })
         .or_else(|| {
-            near_headline(&found.date_lines, headline_at, false)
+            near_headline(&classed().1, headline_at, false)
                 .iter()
                 .find_map(|c| {
                     c.text(doc)
