@@ -18,6 +18,8 @@
 mod metric;
 #[path = "../tests/extract_aeb/readability.rs"]
 mod readability;
+#[path = "aeb/readability_meta.rs"]
+mod readability_meta;
 
 use metric::{data_dir, ground_truth, load_page, page_ids, summarize};
 use newsdesk::extract::extract;
@@ -282,6 +284,7 @@ fn main() {
     if let Some(path) = std::env::var_os("AEB_PER_PAGE") {
         std::fs::write(&path, per_page_lines.concat()).expect("write per-page figures");
     }
+    readability_meta::run();
 }
 
 /// `set id P R F1` lines for `AEB_PER_PAGE`.

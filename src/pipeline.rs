@@ -1343,19 +1343,28 @@ impl Pipeline {
         if !verdict.on_topic {
             return Ok((Verdict::OffTopic(verdict), title));
         }
+        // Remote text: control and bidi characters never reach the store or a terminal.
+        let authors = if article.authors.is_empty() {
+            item.author.iter().cloned().collect()
+        } else {
+            article.authors
+        }
+        .iter()
+        .map(|a| source::clean_line(a))
+        .filter(|a| !a.is_empty())
+        .collect();
         let story = NewStory {
             source: cfg.name.clone(),
-            url: fetched.url.to_string(),
-            canonical_url: page_canonical,
+            url: dedup::published_url(article.canonical_url.as_deref(), &fetched.url),
+            fetched_url: fetched.url.to_string(),
+            dedup_key: page_canonical,
             guid: item.guid.clone(),
             title: title.clone(),
-            author: article
-                .author
-                .as_deref()
-                .or(item.author.as_deref())
-                .map(source::clean_line)
-                .filter(|a| !a.is_empty()),
+            authors,
+            site_name: article.site_name,
+            language: article.language,
             published_at: article.published_at.or(item.published_at),
+            updated_at: article.updated_at,
             fetched_at,
             text: article.text,
             html: article.html,

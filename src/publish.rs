@@ -60,33 +60,55 @@ pub fn atom_id(id: i64) -> String {
     format!("urn:newsdesk:story:{id}")
 }
 
-/// JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>). newsdesk's own fields sit under the
-/// `_newsdesk` extension key of each item.
+/// The fetched address worth naming beside the published one: the page was read at another
+/// address than the one publishing links to (an AMP or mobile copy, a redirect, the feed's
+/// link). Tracking parameters are removed here too.
+fn via_url(s: &Story) -> Option<String> {
+    let fetched = url::Url::parse(&s.fetched_url)
+        .map(|u| crate::dedup::strip_tracking(&u))
+        .ok()?;
+    (fetched != s.url).then_some(fetched)
+}
+
+/// JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>). `url` is the article's own address
+/// (never the dedup key); `external_url` is not used, as JSON Feed means it for a page the item
+/// talks about (link blogs). `date_published`, `date_modified`, `authors` and `language` appear
+/// only when the page stated them. newsdesk's own fields sit under the `_newsdesk` extension
+/// key of each item.
 pub fn json_feed(stories: &[Story], title: &str) -> serde_json::Value {
     let items: Vec<serde_json::Value> = stories
         .iter()
         .map(|s| {
             let mut item = json!({
                 "id": s.id.to_string(),
-                "url": s.canonical_url,
-                "external_url": s.url,
+                "url": s.url,
                 "title": s.title.clone().unwrap_or_default(),
                 "content_html": s.html,
                 "content_text": s.text,
-                "date_published": rfc3339(s.published_at.unwrap_or(s.fetched_at)),
-                "date_modified": rfc3339(s.fetched_at),
                 "_newsdesk": {
                     "id": s.id,
                     "source": s.source,
                     "status": s.status.as_str(),
                     "guid": s.guid,
                     "fetched_at": rfc3339(s.fetched_at),
+                    "fetched_url": via_url(s),
+                    "site_name": s.site_name,
                     "topic_score": s.topic_score,
                     "cluster_id": s.cluster_id,
                 },
             });
-            if let Some(a) = &s.author {
-                item["authors"] = json!([{ "name": a }]);
+            if let Some(p) = s.published_at {
+                item["date_published"] = json!(rfc3339(p));
+            }
+            if let Some(u) = s.updated_at {
+                item["date_modified"] = json!(rfc3339(u));
+            }
+            if !s.authors.is_empty() {
+                let authors: Vec<_> = s.authors.iter().map(|a| json!({ "name": a })).collect();
+                item["authors"] = json!(authors);
+            }
+            if let Some(lang) = &s.language {
+                item["language"] = json!(lang);
             }
             item
         })
@@ -127,7 +149,14 @@ fn atom_related(stories: &[Story], related: &Relations, title: &str) -> String {
     let _ = writeln!(out, "  <updated>{}</updated>", rfc3339(updated));
     let _ = writeln!(out, "  <generator>newsdesk</generator>");
     for s in stories {
-        let _ = writeln!(out, "  <entry>");
+        match &s.language {
+            Some(lang) => {
+                let _ = writeln!(out, r#"  <entry xml:lang="{}">"#, xml_text(lang));
+            }
+            None => {
+                let _ = writeln!(out, "  <entry>");
+            }
+        }
         let _ = writeln!(out, "    <id>{}</id>", atom_id(s.id));
         let _ = writeln!(
             out,
@@ -137,21 +166,34 @@ fn atom_related(stories: &[Story], related: &Relations, title: &str) -> String {
         let _ = writeln!(
             out,
             r#"    <link rel="alternate" href="{}"/>"#,
-            xml_text(&s.canonical_url)
+            xml_text(&s.url)
         );
-        if s.url != s.canonical_url {
-            let _ = writeln!(out, r#"    <link rel="via" href="{}"/>"#, xml_text(&s.url));
+        if let Some(via) = via_url(s) {
+            let _ = writeln!(out, r#"    <link rel="via" href="{}"/>"#, xml_text(&via));
         }
-        let _ = writeln!(out, "    <updated>{}</updated>", rfc3339(s.fetched_at));
+        // atom:updated is required: the stated modification, else publication, else fetch time.
+        let updated = s.updated_at.or(s.published_at).unwrap_or(s.fetched_at);
+        let _ = writeln!(out, "    <updated>{}</updated>", rfc3339(updated));
         if let Some(p) = s.published_at {
             let _ = writeln!(out, "    <published>{}</published>", rfc3339(p));
         }
-        let author = s.author.as_deref().unwrap_or(&s.source);
-        let _ = writeln!(
-            out,
-            "    <author><name>{}</name></author>",
-            xml_text(author)
-        );
+        // An entry needs an author when the feed has none: the source stands in.
+        let fallback = [s.source.clone()];
+        let authors = if s.authors.is_empty() {
+            &fallback[..]
+        } else {
+            &s.authors[..]
+        };
+        for a in authors {
+            let _ = writeln!(out, "    <author><name>{}</name></author>", xml_text(a));
+        }
+        if let Some(site) = &s.site_name {
+            let _ = writeln!(
+                out,
+                "    <source><title>{}</title></source>",
+                xml_text(site)
+            );
+        }
         let _ = writeln!(
             out,
             r#"    <category term="{}" label="source"/>"#,
@@ -514,7 +556,7 @@ pub async fn relations(
                     .map(|m| SameEvent {
                         id: m.id,
                         source: m.source.clone(),
-                        url: m.canonical_url.clone(),
+                        url: m.url.clone(),
                         fetched_at: m.fetched_at,
                     })
                     .collect()

@@ -79,11 +79,8 @@ async fn fixture_site_end_to_end() {
         let story = matching[0];
         assert_eq!(story.status.as_str(), "new");
         assert!(!story.html.contains("<script"), "html is sanitized");
-        assert!(
-            !story.canonical_url.contains("utm_"),
-            "{}",
-            story.canonical_url
-        );
+        assert!(!story.url.contains("utm_"), "{}", story.url);
+        assert!(!story.dedup_key.contains("utm_"), "{}", story.dedup_key);
         for phrase in CLUTTER_PHRASES {
             assert!(
                 !story.text.contains(phrase),
@@ -132,7 +129,7 @@ async fn fixture_site_end_to_end() {
     assert!(dup[0].url.as_deref().unwrap_or("").contains("cloud-ledger"));
     let original = stories
         .iter()
-        .find(|s| s.canonical_url.ends_with("/2026/11/seed-1.html"))
+        .find(|s| s.dedup_key.ends_with("/2026/11/seed-1.html"))
         .expect("seed 1 stored under its own URL");
     assert_eq!(dup[0].duplicate_of, Some(original.id));
     let failed_sources: Vec<_> = events

@@ -153,7 +153,7 @@ fn extract_command_handles_all_181_pages_in_one_call() {
     let mut texts = HashMap::new();
     for (rec, (id, file)) in records.iter().zip(ids.iter().zip(&files)) {
         assert_eq!(rec["file"].as_str(), Some(file.as_str()));
-        for key in ["title", "author", "published_at", "text", "html"] {
+        for key in ["title", "authors", "published_at", "text", "html"] {
             assert!(rec.get(key).is_some(), "{key} missing for {file}");
         }
         let text = rec["text"].as_str().expect("text");

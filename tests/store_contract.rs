@@ -69,6 +69,7 @@ macro_rules! contract {
 }
 
 contract!(
+    migration_fills_publishing_fields_of_old_stories,
     sync_sources_creates_and_updates,
     leases_are_exclusive_and_expire,
     lease_respects_due_times_force_and_names,
@@ -528,12 +529,16 @@ async fn finish_source_keeps_validators_and_counts_errors(db: Db) {
 fn story(n: usize, canonical: &str, fingerprint: &str) -> NewStory {
     NewStory {
         source: "s0000".into(),
-        url: format!("{canonical}?utm_source=x{n}"),
-        canonical_url: canonical.into(),
+        url: format!("{}/published", canonical.replace("https://", "http://www.")),
+        fetched_url: format!("{canonical}?utm_source=x{n}"),
+        dedup_key: canonical.into(),
         guid: Some(format!("guid-{n}")),
         title: Some(format!("Title {n}")),
-        author: Some("Dana".into()),
+        authors: vec!["Dana".into(), "Lee Chen".into()],
+        site_name: Some("Example News".into()),
+        language: Some("en-GB".into()),
         published_at: Some(t0() - secs(3600)),
+        updated_at: Some(t0() - secs(1800)),
         fetched_at: t0(),
         text: format!("Body text {n}"),
         html: format!("<p>Body text {n}</p>"),
@@ -548,7 +553,7 @@ fn seen_of(s: &NewStory) -> SeenItem {
     SeenItem {
         source: s.source.clone(),
         guid: s.guid.clone(),
-        canonical_url: s.canonical_url.clone(),
+        canonical_url: s.dedup_key.clone(),
     }
 }
 
@@ -616,7 +621,7 @@ async fn insert_story_once_under_concurrency(db: Db) {
         .expect("stories");
     // Story 0 holds both keys, so whichever insert wins (0, or one URL racer and one
     // fingerprint racer), the keys are never stored twice.
-    let urls: HashSet<_> = stories.iter().map(|s| s.canonical_url.clone()).collect();
+    let urls: HashSet<_> = stories.iter().map(|s| s.dedup_key.clone()).collect();
     let fps: HashSet<_> = stories
         .iter()
         .map(|s| {
@@ -1014,8 +1019,11 @@ async fn stories_filters_status_and_signatures(db: Db) {
         if n == 3 {
             st.source = "s0001".into();
             st.near_dup = None;
-            st.author = None;
+            st.authors = Vec::new();
+            st.site_name = None;
+            st.language = None;
             st.published_at = None;
+            st.updated_at = None;
         }
         let ev = item_event(run, Outcome::Stored, t0(), &st.url);
         match s
@@ -1040,19 +1048,26 @@ async fn stories_filters_status_and_signatures(db: Db) {
         "newest first"
     );
     let first = all.last().expect("first story");
-    assert_eq!(first.canonical_url, "https://example.com/0");
-    assert_eq!(first.url, "https://example.com/0?utm_source=x0");
+    assert_eq!(first.dedup_key, "https://example.com/0");
+    assert_eq!(first.url, "http://www.example.com/0/published");
+    assert_eq!(first.fetched_url, "https://example.com/0?utm_source=x0");
     assert_eq!(first.guid.as_deref(), Some("guid-0"));
     assert_eq!(first.title.as_deref(), Some("Title 0"));
-    assert_eq!(first.author.as_deref(), Some("Dana"));
+    assert_eq!(first.authors, ["Dana", "Lee Chen"]);
+    assert_eq!(first.site_name.as_deref(), Some("Example News"));
+    assert_eq!(first.language.as_deref(), Some("en-GB"));
     assert_eq!(first.published_at, Some(t0() - secs(3600)));
+    assert_eq!(first.updated_at, Some(t0() - secs(1800)));
     assert_eq!(first.fetched_at, t0());
     assert_eq!(first.status, StoryStatus::New);
     assert_eq!(first.topic_score, Some(4.5));
     assert_eq!(first.text, "Body text 0");
     assert_eq!(first.html, "<p>Body text 0</p>");
-    assert_eq!(all[0].author, None);
+    assert!(all[0].authors.is_empty());
+    assert_eq!(all[0].site_name, None);
+    assert_eq!(all[0].language, None);
     assert_eq!(all[0].published_at, None);
+    assert_eq!(all[0].updated_at, None);
 
     let changed = s
         .set_story_status(&[ids[0], ids[2]], StoryStatus::Published)
@@ -1108,6 +1123,139 @@ async fn stories_filters_status_and_signatures(db: Db) {
     );
     let later = s.near_dup_signatures(ids[1]).await.expect("after");
     assert_eq!(later, vec![(ids[2], vec![2, 1, 2, 3])]);
+}
+
+/// Brings a database to the schema of migration 0001 only (today's schema before the
+/// publishing fields), through sqlx's migrator so its bookkeeping is what a deployed database has.
+async fn old_schema<DB>(pool: &sqlx::Pool<DB>, folder: &str)
+where
+    DB: sqlx::Database,
+    <DB as sqlx::Database>::Connection: sqlx::migrate::Migrate,
+{
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+    let mut m = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+    m.migrations = m
+        .migrations
+        .iter()
+        .filter(|x| x.version == 1)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    m.run(pool).await.expect("migration 0001");
+}
+
+/// Stories stored by the previous schema get `published_url` (their fetched URL without
+/// tracking parameters: their page's declared canonical address was never stored) and
+/// `authors` (the old byline as one entry); the dedup key and the fetched URL stay as they were.
+async fn migration_fills_publishing_fields_of_old_stories(db: Db) {
+    const OLD: &[(&str, &str, Option<&str>)] = &[
+        (
+            "http://www.plain.example/2026/a.html",
+            "https://plain.example/2026/a.html",
+            Some("Ann Lee, Bo Chen"),
+        ),
+        (
+            "https://news.example/story?id=5&utm_source=rss&fbclid=x#c",
+            "https://news.example/story?id=5",
+            None,
+        ),
+    ];
+    let insert = |i: usize| {
+        format!(
+            "INSERT INTO stories (source, url, canonical_url, author, fetched_at, text, html, \
+             fingerprint) VALUES ('s', {p1}, {p2}, {p3}, {p4}, 'body', '<p>body</p>', 'fp{i}')",
+            p1 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$1"
+            },
+            p2 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$2"
+            },
+            p3 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$3"
+            },
+            p4 = if db.url.starts_with("sqlite") {
+                "?"
+            } else {
+                "$4"
+            },
+        )
+    };
+    if db.url.starts_with("sqlite") {
+        let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&db.url)
+            .expect("url")
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
+        old_schema(&pool, "migrations/sqlite").await;
+        for (i, (url, key, author)) in OLD.iter().enumerate() {
+            sqlx::query(sqlx::AssertSqlSafe(insert(i)))
+                .bind(*url)
+                .bind(*key)
+                .bind(*author)
+                .bind(t0().timestamp_millis())
+                .execute(&pool)
+                .await
+                .expect("old row");
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+        old_schema(&pool, "migrations/postgres").await;
+        for (i, (url, key, author)) in OLD.iter().enumerate() {
+            sqlx::query(sqlx::AssertSqlSafe(insert(i)))
+                .bind(*url)
+                .bind(*key)
+                .bind(*author)
+                .bind(t0())
+                .execute(&pool)
+                .await
+                .expect("old row");
+        }
+        pool.close().await;
+    }
+
+    let s = db.open().await;
+    let mut stories = s
+        .stories(&StoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("stories");
+    stories.reverse();
+    assert_eq!(stories.len(), 2);
+    assert_eq!(stories[0].url, "http://www.plain.example/2026/a.html");
+    assert_eq!(stories[1].url, "https://news.example/story?id=5");
+    for (st, (url, key, _)) in stories.iter().zip(OLD) {
+        assert_eq!(st.fetched_url, *url);
+        assert_eq!(st.dedup_key, *key);
+        assert_eq!(st.site_name, None);
+        assert_eq!(st.language, None);
+        assert_eq!(st.updated_at, None);
+    }
+    assert_eq!(stories[0].authors, ["Ann Lee, Bo Chen"]);
+    assert!(stories[1].authors.is_empty());
+
+    // Filled in the table, not only on reading: the next open finds nothing to do.
+    let missing: i64 = if db.url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+        sqlx::query_scalar("SELECT count(*) FROM stories WHERE published_url IS NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+        sqlx::query_scalar("SELECT count(*) FROM stories WHERE published_url IS NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+    assert_eq!(missing, 0);
 }
 
 async fn open_twice_migrates_once(db: Db) {

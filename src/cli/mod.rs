@@ -811,7 +811,7 @@ async fn cmd_stories(
                 output::opt(s.cluster_id),
                 output::time(s.published_at.or(Some(s.fetched_at))),
                 s.title.clone().unwrap_or_default(),
-                s.canonical_url.clone(),
+                s.url.clone(),
                 ops::dropped_copies(related.get(&s.id)),
             ]
         })

@@ -656,7 +656,7 @@ pub async fn cmd_stories_grouped(
                         "id": s.id,
                         "source": s.source,
                         "title": s.title,
-                        "url": s.canonical_url,
+                        "url": s.url,
                         "duplicates": related.get(&s.id).map(|r| r.duplicates.clone()).unwrap_or_default(),
                     })).collect::<Vec<_>>(),
                 })

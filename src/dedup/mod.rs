@@ -19,7 +19,7 @@ pub use fingerprint::StoryFingerprint;
 pub use neardup::{
     NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD, MIN_WORDS as NEARDUP_MIN_WORDS,
 };
-pub use url_canon::{canonical_url, is_tracking_param};
+pub use url_canon::{canonical_url, is_tracking_param, published_url, same_site, strip_tracking};
 
 /// The words of a text, lower-cased, split on anything that is not a letter or digit. The one
 /// normalization every content key shares, so whitespace, punctuation and case never matter.

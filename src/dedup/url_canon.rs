@@ -158,6 +158,70 @@ pub fn canonical_url(url: &Url) -> String {
     out
 }
 
+/// The address to hand to publishing: the page's declared canonical URL (`rel=canonical` or
+/// `og:url`) when it is a valid http(s) URL on the same registrable domain as the page that was
+/// fetched, else the fetched URL (after redirects); tracking parameters and the fragment
+/// removed, scheme, host, port, path and the other parameters kept as the site serves them.
+///
+/// Unlike [`canonical_url`] (the dedup key) nothing is folded: an http-only site or a `www.` host
+/// with no bare-domain alias must get a link that works. A declared URL on another domain (a
+/// syndication partner, a template bug) is refused, and so is one pointing at the site's front
+/// page (a common template bug) — the fetched URL is the article's address then.
+pub fn published_url(declared: Option<&str>, fetched: &Url) -> String {
+    let declared = declared
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .and_then(|d| fetched.join(d).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .filter(|u| u.path().trim_matches('/').len() > 1)
+        .filter(|u| same_site(u, fetched));
+    strip_tracking(declared.as_ref().unwrap_or(fetched))
+}
+
+/// Whether two URLs are on the same registrable domain (public suffix list: `www.bbc.co.uk` and
+/// `news.bbc.co.uk` are, `a.github.io` and `b.github.io` are not). Hosts with no registrable
+/// domain (IP addresses, `localhost`) must be equal.
+pub fn same_site(a: &Url, b: &Url) -> bool {
+    let (Some(ha), Some(hb)) = (a.host_str(), b.host_str()) else {
+        return false;
+    };
+    let (ha, hb) = (
+        ha.trim_end_matches('.').to_ascii_lowercase(),
+        hb.trim_end_matches('.').to_ascii_lowercase(),
+    );
+    if ha == hb {
+        return true;
+    }
+    let is_name = |u: &Url| matches!(u.host(), Some(url::Host::Domain(_)));
+    if !is_name(a) || !is_name(b) {
+        return false;
+    }
+    match (psl::domain_str(&ha), psl::domain_str(&hb)) {
+        (Some(da), Some(db)) => da == db,
+        _ => false,
+    }
+}
+
+/// `url` without tracking parameters (see [`is_tracking_param`]) and fragment; everything else,
+/// the order of the remaining parameters included, as it was.
+pub fn strip_tracking(url: &Url) -> String {
+    let mut out = url.clone();
+    out.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            out.set_query(None);
+        } else if kept.len() != url.query_pairs().count() {
+            out.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    out.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +279,84 @@ mod tests {
         assert!(is_tracking_param("fbclid"));
         assert!(!is_tracking_param("id"));
         assert!(!is_tracking_param("page"));
+    }
+
+    fn published(declared: Option<&str>, fetched: &str) -> String {
+        published_url(declared, &Url::parse(fetched).expect("test url"))
+    }
+
+    #[test]
+    fn published_url_keeps_scheme_and_host_as_served() {
+        // An http-only site keeps http; a www. host keeps www. (the dedup key folds both).
+        assert_eq!(
+            published(None, "http://plain.example/2026/a.html"),
+            "http://plain.example/2026/a.html"
+        );
+        assert_eq!(
+            published(None, "https://www.site.example:8443/news/a?id=7"),
+            "https://www.site.example:8443/news/a?id=7"
+        );
+        assert_eq!(
+            canon("http://www.site.example/news/a"),
+            "https://site.example/news/a"
+        );
+    }
+
+    #[test]
+    fn published_url_drops_tracking_only() {
+        assert_eq!(
+            published(
+                None,
+                "https://www.site.example/a?utm_source=rss&id=3&fbclid=x&b=1#comments"
+            ),
+            "https://www.site.example/a?id=3&b=1"
+        );
+        assert_eq!(
+            published(None, "https://site.example/a?utm_medium=feed"),
+            "https://site.example/a"
+        );
+    }
+
+    #[test]
+    fn declared_canonical_on_the_same_site_wins() {
+        assert_eq!(
+            published(
+                Some("https://www.bbc.co.uk/news/tech-1?utm_campaign=x"),
+                "https://m.bbc.co.uk/news/amp/tech-1?at_medium=rss"
+            ),
+            "https://www.bbc.co.uk/news/tech-1"
+        );
+        // Relative canonical resolves against the fetched page.
+        assert_eq!(
+            published(Some("/2026/story"), "http://plain.example/p?id=9"),
+            "http://plain.example/2026/story"
+        );
+    }
+
+    #[test]
+    fn declared_canonical_elsewhere_is_refused() {
+        for bad in [
+            "https://partner.example/2026/story",
+            "https://evil.github.io/story",
+            "ftp://site.example/story",
+            "https://site.example/",
+            "javascript:alert(1)",
+        ] {
+            let fetched = if bad.contains("github") {
+                "https://good.github.io/story?utm_source=x"
+            } else {
+                "https://www.site.example/2026/story?utm_source=x"
+            };
+            assert_eq!(
+                published(Some(bad), fetched),
+                fetched.replace("?utm_source=x", ""),
+                "{bad}"
+            );
+        }
+        // Loopback and IP hosts have no registrable domain: only the same host counts.
+        assert_eq!(
+            published(Some("http://127.0.0.2/x/y"), "http://127.0.0.1:9/a/b"),
+            "http://127.0.0.1:9/a/b"
+        );
     }
 }

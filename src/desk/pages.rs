@@ -84,7 +84,7 @@ fn story_meta(s: &Story) -> Markup {
             (s.source) " · fetched " (when(s.fetched_at))
             @if let Some(p) = s.published_at { " · published " (when(p)) }
             " · " (score(s))
-            @if let Some(a) = &s.author { " · by " (a) }
+            @if !s.authors.is_empty() { " · by " (s.authors.join(", ")) }
         }
     }
 }
@@ -156,7 +156,7 @@ pub(super) fn story(csrf: &str, s: &Story, siblings: &[Story], events: &[Event])
                         "Status " strong { (s.status.as_str()) } " · original: "
                         a href=(s.url) rel="noopener noreferrer" target="_blank" { (s.url) }
                     }
-                    @if s.canonical_url != s.url { p.meta { "Canonical URL: " (s.canonical_url) } }
+                    @if s.fetched_url != s.url { p.meta { "Fetched from: " (s.fetched_url) } }
                     @if let Some(e) = stored {
                         p.meta.passed { "Passed: " (e.reason) " (run " a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } ", " (when(e.at)) ")" }
                     }

@@ -42,8 +42,12 @@ pub enum ExtractCommandError {
 struct Record<'a> {
     file: &'a str,
     title: &'a Option<String>,
-    author: &'a Option<String>,
+    authors: &'a [String],
     published_at: Option<String>,
+    updated_at: Option<String>,
+    site_name: &'a Option<String>,
+    language: &'a Option<String>,
+    canonical_url: &'a Option<String>,
     text: &'a str,
     html: &'a str,
 }
@@ -53,8 +57,12 @@ impl<'a> Record<'a> {
         Record {
             file,
             title: &a.title,
-            author: &a.author,
+            authors: &a.authors,
             published_at: a.published_at.map(|d| d.to_rfc3339()),
+            updated_at: a.updated_at.map(|d| d.to_rfc3339()),
+            site_name: &a.site_name,
+            language: &a.language,
+            canonical_url: &a.canonical_url,
             text: &a.text,
             html: &a.html,
         }

@@ -24,10 +24,16 @@ use url::Url;
 pub struct Article {
     /// Headline, without the site-name suffix.
     pub title: Option<String>,
-    /// Byline.
-    pub author: Option<String>,
-    /// Publication time.
+    /// Bylines, one person or organisation each, cleaned of "By", dates and roles.
+    pub authors: Vec<String>,
+    /// Publication time (UTC), never later than the extraction nor before 1995.
     pub published_at: Option<DateTime<Utc>>,
+    /// Last modification time (UTC), when the page states one; same bounds.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Name of the publication (`og:site_name`, JSON-LD publisher, …).
+    pub site_name: Option<String>,
+    /// Language of the page as stated (`<html lang>`, `og:locale`, …), e.g. `en`, `fr-FR`.
+    pub language: Option<String>,
     /// `<link rel=canonical>` or `og:url`, made absolute.
     pub canonical_url: Option<String>,
     /// Plain text, one paragraph per line, link text only.
@@ -126,8 +132,11 @@ pub fn extract_within(
         .join("\n");
     Ok(Article {
         title: meta.title,
-        author: meta.author,
+        authors: meta.authors,
         published_at: meta.published_at,
+        updated_at: meta.updated_at,
+        site_name: meta.site_name,
+        language: meta.language,
         canonical_url: meta.canonical_url,
         text,
         html: sanitize(&assemble_html(&blocks), page_url),

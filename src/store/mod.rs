@@ -276,18 +276,27 @@ pub struct ItemRetry {
 pub struct NewStory {
     /// Source name.
     pub source: String,
-    /// URL the article was fetched from (after redirects).
+    /// The article's own address, handed to publishing ([`crate::dedup::published_url`]).
     pub url: String,
-    /// Canonical URL (dedup key).
-    pub canonical_url: String,
+    /// URL the article was fetched from (after redirects), as fetched.
+    pub fetched_url: String,
+    /// Dedup key ([`crate::dedup::canonical_url`]): folded, never a link. Stored in the
+    /// `canonical_url` column.
+    pub dedup_key: String,
     /// Feed GUID.
     pub guid: Option<String>,
     /// Headline.
     pub title: Option<String>,
-    /// Byline.
-    pub author: Option<String>,
+    /// Bylines, one person or organisation each.
+    pub authors: Vec<String>,
+    /// Name of the publication, when the page states it.
+    pub site_name: Option<String>,
+    /// Language of the page (BCP 47 tag as stated, e.g. `en`, `fr-FR`).
+    pub language: Option<String>,
     /// Publication time.
     pub published_at: Option<DateTime<Utc>>,
+    /// Last modification time, when the page states one.
+    pub updated_at: Option<DateTime<Utc>>,
     /// Fetch time.
     pub fetched_at: DateTime<Utc>,
     /// Plain text body.
@@ -435,18 +444,26 @@ pub struct Story {
     pub id: i64,
     /// Source name.
     pub source: String,
-    /// Fetched URL.
+    /// The article's own address: what publishing links to.
     pub url: String,
-    /// Canonical URL.
-    pub canonical_url: String,
+    /// URL fetched (after redirects), as fetched.
+    pub fetched_url: String,
+    /// Dedup key (folded canonical form of the URL; not a link).
+    pub dedup_key: String,
     /// Feed GUID.
     pub guid: Option<String>,
     /// Headline.
     pub title: Option<String>,
-    /// Byline.
-    pub author: Option<String>,
+    /// Bylines, one person or organisation each.
+    pub authors: Vec<String>,
+    /// Name of the publication, when stated.
+    pub site_name: Option<String>,
+    /// Language of the page, when stated.
+    pub language: Option<String>,
     /// Publication time.
     pub published_at: Option<DateTime<Utc>>,
+    /// Last modification time, when stated.
+    pub updated_at: Option<DateTime<Utc>>,
     /// Fetch time.
     pub fetched_at: DateTime<Utc>,
     /// Publishing status.
@@ -810,6 +827,22 @@ pub(crate) fn concurrent_duplicate_event(
         None => format!("same {key} as story {of} (stored by a concurrent run)"),
     };
     ev
+}
+
+/// The published address of a story stored before `published_url` existed: its fetched URL
+/// without tracking parameters (the page's declared canonical address was never stored).
+pub(crate) fn legacy_published_url(fetched: &str) -> String {
+    url::Url::parse(fetched)
+        .map(|u| crate::dedup::strip_tracking(&u))
+        .unwrap_or_else(|_| fetched.to_string())
+}
+
+/// Rows filled per transaction by the stores' `published_url` backfill.
+pub(crate) const BACKFILL_BATCH: i64 = 500;
+
+/// `authors` as the `author` column keeps them for readers of the old schema.
+pub(crate) fn joined_authors(authors: &[String]) -> Option<String> {
+    (!authors.is_empty()).then(|| authors.join(", "))
 }
 
 pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {

@@ -78,10 +78,12 @@ impl PgStore {
             Err(e) => return Err(e.into()),
         };
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             write_health: WriteHealth::default(),
-        })
+        };
+        store.backfill_published_urls().await?;
+        Ok(store)
     }
 
     /// Connects to an existing, migrated database for reading only: nothing is created or
@@ -113,6 +115,43 @@ impl PgStore {
             pool,
             write_health: WriteHealth::default(),
         })
+    }
+
+    /// Fills `published_url` of stories stored before the column existed (migration 0005 fills
+    /// the rows it can in SQL), in batches, each its own transaction; daemons starting together
+    /// write the same value, and an interrupted backfill resumes at the next open.
+    async fn backfill_published_urls(&self) -> Result<u64, StoreError> {
+        let mut filled = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, url FROM stories WHERE published_url IS NULL ORDER BY id LIMIT $1",
+            )
+            .bind(BACKFILL_BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut tx = self.pool.begin().await?;
+            for row in &rows {
+                let id: i64 = row.try_get("id")?;
+                let url: String = row.try_get("url")?;
+                sqlx::query("UPDATE stories SET published_url = $1 WHERE id = $2")
+                    .bind(legacy_published_url(&url))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            filled += rows.len() as u64;
+        }
+        if filled > 0 {
+            tracing::info!(
+                stories = filled,
+                "published_url filled from the fetched URL for stories stored before it existed"
+            );
+        }
+        Ok(filled)
     }
 
     /// The connection pool (for tests and tools that inspect the database).
@@ -245,15 +284,31 @@ fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
 }
 
 fn story_from_row(row: &PgRow) -> Result<Story, StoreError> {
+    let fetched_url: String = row.try_get("url")?;
+    let url = match row.try_get::<Option<String>, _>("published_url")? {
+        Some(u) => u,
+        None => legacy_published_url(&fetched_url),
+    };
+    let authors = match row.try_get::<Option<Vec<String>>, _>("authors")? {
+        Some(list) => list,
+        None => row
+            .try_get::<Option<String>, _>("author")?
+            .into_iter()
+            .collect(),
+    };
     Ok(Story {
         id: row.try_get("id")?,
         source: row.try_get("source")?,
-        url: row.try_get("url")?,
-        canonical_url: row.try_get("canonical_url")?,
+        url,
+        fetched_url,
+        dedup_key: row.try_get("canonical_url")?,
         guid: row.try_get("guid")?,
         title: row.try_get("title")?,
-        author: row.try_get("author")?,
+        authors,
+        site_name: row.try_get("site_name")?,
+        language: row.try_get("language")?,
         published_at: row.try_get("published_at")?,
+        updated_at: row.try_get("updated_at")?,
         fetched_at: row.try_get("fetched_at")?,
         status: StoryStatus::parse(row.try_get::<&str, _>("status")?)?,
         cluster_id: row.try_get("cluster_id")?,
@@ -889,16 +944,18 @@ impl PgStore {
         // (duplicate), rolled back → this insert goes ahead.
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
-             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score, \
+             published_url, authors, site_name, language, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&s.source)
-        .bind(&s.url)
-        .bind(&s.canonical_url)
+        .bind(&s.fetched_url)
+        .bind(&s.dedup_key)
         .bind(&s.guid)
         .bind(&s.title)
-        .bind(&s.author)
+        .bind(joined_authors(&s.authors))
         .bind(s.published_at)
         .bind(s.fetched_at)
         .bind(&s.text)
@@ -907,6 +964,11 @@ impl PgStore {
         .bind(&s.near_dup)
         .bind(s.cluster_id)
         .bind(s.topic_score)
+        .bind(&s.url)
+        .bind(&s.authors)
+        .bind(&s.site_name)
+        .bind(&s.language)
+        .bind(s.updated_at)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = id {
@@ -950,7 +1012,7 @@ impl PgStore {
         // below sees it under READ COMMITTED.
         let by_url: Option<i64> =
             sqlx::query_scalar("SELECT id FROM stories WHERE canonical_url = $1")
-                .bind(&s.canonical_url)
+                .bind(&s.dedup_key)
                 .fetch_optional(&mut *tx)
                 .await?;
         let (of, key) = match by_url {
@@ -968,7 +1030,7 @@ impl PgStore {
                             column: "stories",
                             value: format!(
                                 "insert of {} conflicted but no story has its keys",
-                                s.canonical_url
+                                s.dedup_key
                             ),
                         })
                     }

@@ -100,10 +100,12 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             pool,
             write_health: WriteHealth::default(),
-        })
+        };
+        store.backfill_published_urls().await?;
+        Ok(store)
     }
 
     /// Opens an existing, migrated database at `url` for reading only: no file or folder is
@@ -166,6 +168,43 @@ impl SqliteStore {
             },
             applied,
         ))
+    }
+
+    /// Fills `published_url` of stories stored before the column existed (migration 0005 fills
+    /// the rows it can in SQL), in batches, each its own transaction: an interrupted backfill
+    /// resumes at the next open.
+    async fn backfill_published_urls(&self) -> Result<u64, StoreError> {
+        let mut filled = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, url FROM stories WHERE published_url IS NULL ORDER BY id LIMIT ?",
+            )
+            .bind(BACKFILL_BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut tx = self.pool.begin().await?;
+            for row in &rows {
+                let id: i64 = row.try_get("id")?;
+                let url: String = row.try_get("url")?;
+                sqlx::query("UPDATE stories SET published_url = ? WHERE id = ?")
+                    .bind(legacy_published_url(&url))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            filled += rows.len() as u64;
+        }
+        if filled > 0 {
+            tracing::info!(
+                stories = filled,
+                "published_url filled from the fetched URL for stories stored before it existed"
+            );
+        }
+        Ok(filled)
     }
 
     async fn lease(
@@ -257,15 +296,34 @@ fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
 }
 
 fn story_from_row(row: &SqliteRow) -> Result<Story, StoreError> {
+    let fetched_url: String = row.try_get("url")?;
+    let url = match row.try_get::<Option<String>, _>("published_url")? {
+        Some(u) => u,
+        None => legacy_published_url(&fetched_url),
+    };
+    let authors = match row.try_get::<Option<String>, _>("authors")? {
+        Some(json) => serde_json::from_str(&json).map_err(|_| StoreError::Corrupt {
+            column: "authors",
+            value: json,
+        })?,
+        None => row
+            .try_get::<Option<String>, _>("author")?
+            .into_iter()
+            .collect(),
+    };
     Ok(Story {
         id: row.try_get("id")?,
         source: row.try_get("source")?,
-        url: row.try_get("url")?,
-        canonical_url: row.try_get("canonical_url")?,
+        url,
+        fetched_url,
+        dedup_key: row.try_get("canonical_url")?,
         guid: row.try_get("guid")?,
         title: row.try_get("title")?,
-        author: row.try_get("author")?,
+        authors,
+        site_name: row.try_get("site_name")?,
+        language: row.try_get("language")?,
         published_at: opt_time(row, "published_at")?,
+        updated_at: opt_time(row, "updated_at")?,
         fetched_at: from_millis(row.try_get("fetched_at")?),
         status: StoryStatus::parse(row.try_get::<&str, _>("status")?)?,
         cluster_id: row.try_get("cluster_id")?,
@@ -880,15 +938,16 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO stories (source, url, canonical_url, guid, title, author, published_at, \
-             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             fetched_at, text, html, fingerprint, near_dup, cluster_id, topic_score, \
+             published_url, authors, site_name, language, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&s.source)
-        .bind(&s.url)
-        .bind(&s.canonical_url)
+        .bind(&s.fetched_url)
+        .bind(&s.dedup_key)
         .bind(&s.guid)
         .bind(&s.title)
-        .bind(&s.author)
+        .bind(joined_authors(&s.authors))
         .bind(s.published_at.map(to_millis))
         .bind(to_millis(s.fetched_at))
         .bind(&s.text)
@@ -897,6 +956,11 @@ impl SqliteStore {
         .bind(&s.near_dup)
         .bind(s.cluster_id)
         .bind(s.topic_score)
+        .bind(&s.url)
+        .bind(serde_json::to_string(&s.authors).unwrap_or_else(|_| "[]".into()))
+        .bind(&s.site_name)
+        .bind(&s.language)
+        .bind(s.updated_at.map(to_millis))
         .fetch_one(&mut *tx)
         .await;
         match inserted {
@@ -941,7 +1005,7 @@ impl SqliteStore {
             }
             Err(e) if is_unique_violation(&e) => {
                 tx.rollback().await?;
-                let (of, key) = match self.story_by_canonical_url(&s.canonical_url).await? {
+                let (of, key) = match self.story_by_canonical_url(&s.dedup_key).await? {
                     Some(id) => (id, "canonical_url"),
                     None => match self.story_by_fingerprint(&s.fingerprint).await? {
                         Some(id) => (id, "fingerprint"),
