@@ -200,7 +200,8 @@ respect_robots_txt = false
     toml
 }
 
-/// Which event a stored story reports, from its URL.
+/// Which event a stored story reports, from the address it was fetched at (outlet A declares a
+/// canonical address of its own, which becomes the published `url`).
 fn event_of(url: &str) -> &str {
     EVENTS
         .iter()
@@ -249,7 +250,7 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
         clusters
             .entry(c)
             .or_default()
-            .insert((event_of(&s.url).to_string(), s.source.clone()));
+            .insert((event_of(&s.fetched_url).to_string(), s.source.clone()));
     }
     let got: BTreeSet<Vec<(String, String)>> = clusters
         .values()
@@ -284,7 +285,7 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
     .expect("json feed");
     let probe_a = stories
         .iter()
-        .find(|s| s.source == "outlet-a" && event_of(&s.url) == "probe")
+        .find(|s| s.source == "outlet-a" && event_of(&s.fetched_url) == "probe")
         .expect("outlet-a's probe report");
     let item = feed["items"]
         .as_array()
