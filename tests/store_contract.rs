@@ -1123,6 +1123,31 @@ async fn stories_filters_status_and_signatures(db: Db) {
     );
     let later = s.near_dup_signatures(ids[1]).await.expect("after");
     assert_eq!(later, vec![(ids[2], vec![2, 1, 2, 3])]);
+
+    // A selection longer than SQLite binds in one statement (32,766), naming stories more
+    // than once (far apart, and more times than one statement's share) and ids that do not
+    // exist: all are set, each story counted once.
+    let mut many = vec![ids[3]];
+    many.extend(1_000_000..1_040_000);
+    many.extend(std::iter::repeat_n(ids[1], 1_500));
+    many.push(ids[3]);
+    let changed = s
+        .set_story_status(&many, StoryStatus::Rejected)
+        .await
+        .expect("many");
+    assert_eq!(changed, 2);
+    let rejected = s
+        .stories(&StoryFilter {
+            status: Some(StoryStatus::Rejected),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("rejected");
+    assert_eq!(
+        rejected.iter().map(|x| x.id).collect::<Vec<_>>(),
+        vec![ids[3], ids[1]]
+    );
 }
 
 /// Brings a database to the schema of migration 0001 only (today's schema before the
