@@ -6,8 +6,10 @@
 //!
 //! - leasing is `SELECT … FOR UPDATE SKIP LOCKED` inside one `UPDATE … RETURNING`, so two
 //!   daemons leasing at the same instant take disjoint sets and never wait on each other;
-//! - a story is `INSERT … ON CONFLICT DO NOTHING RETURNING id`: a race on the canonical URL or the
-//!   fingerprint is a `duplicate` outcome written in the same transaction, never an error;
+//! - a story is `INSERT … ON CONFLICT DO NOTHING RETURNING id` (the shared SQL): an insert that
+//!   meets another transaction's uncommitted row with the same key waits for it, so a race on
+//!   the canonical URL or the fingerprint is a `duplicate` outcome, never an error;
+//! - guarded inserts take a transaction-scoped advisory lock first, so they take turns;
 //! - the config's sources are written with one `INSERT … SELECT FROM UNNEST(…)`.
 //!
 //! Lease times come from the callers' clocks (as with SQLite), so daemons on several machines

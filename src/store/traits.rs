@@ -243,3 +243,36 @@ pub trait StoreHealth: Send + Sync {
 pub trait Store: SourceStore + RunLog + StoryStore + StoreHealth {}
 
 impl<T: SourceStore + RunLog + StoryStore + StoreHealth + ?Sized> Store for T {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{RunLog, SourceStore, Store, StoreHealth, StoryStore};
+    use crate::store::Trigger;
+
+    /// A stage is handed only the narrow trait it needs: the whole store coerces to each.
+    #[tokio::test]
+    async fn the_whole_store_coerces_to_each_narrow_trait() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("narrow.db").display());
+        let store: Arc<dyn Store> = Arc::from(crate::store::open(&url).await.expect("open"));
+        let sources: Arc<dyn SourceStore> = store.clone();
+        let runs: &dyn RunLog = &*store;
+        let stories: &dyn StoryStore = &*store;
+        let health: &dyn StoreHealth = &*store;
+
+        assert!(sources.sources().await.expect("sources").is_empty());
+        let run = runs
+            .start_run(Trigger::Manual, chrono::Utc::now())
+            .await
+            .expect("run");
+        let listed = store.runs(10, Some(run)).await.expect("runs");
+        assert_eq!(listed.iter().map(|r| r.id).collect::<Vec<_>>(), [run]);
+        assert!(!stories
+            .is_known("s", None, "https://example.com/a")
+            .await
+            .expect("known"));
+        health.ping().await.expect("ping");
+    }
+}
