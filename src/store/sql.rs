@@ -5,9 +5,9 @@
 //! epoch, PostgreSQL: TIMESTAMPTZ) and of the authors list (JSON text, `TEXT[]`). So every
 //! statement is written once, with `$n` placeholders (sqlx's SQLite driver binds `$n` by number
 //! as PostgreSQL does, and a `$n` used twice is one parameter in both), every row is read by one
-//! mapping, and the values whose types differ go through a [`Codec`] per database.
+//! mapping, and the values whose types differ go through a `Codec` per database.
 //!
-//! What a database does its own way stays in its file behind [`Dialect`]: writing the config's
+//! What a database does its own way stays in its file behind `Dialect`: writing the config's
 //! sources, leasing (row locks and arrays in PostgreSQL, SQLite's single writer), the lock that
 //! serializes guarded story inserts, the size query, and opening.
 //!
