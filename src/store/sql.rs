@@ -134,6 +134,8 @@ pub(super) fn shifted(now: DateTime<Utc>, by: Duration, later: bool) -> DateTime
 }
 
 /// The shared methods, stamped out for one database type `$db` (see the module comment).
+/// rustfmt formats this body only while all of it fits its width: when a line cannot (a long
+/// line inside an SQL string), it silently leaves the whole macro alone, so keep SQL lines short.
 macro_rules! shared_sql {
     ($db:ty) => {
         use std::time::Duration;
