@@ -715,9 +715,9 @@ impl Config {
         }
         self.validate_secrets_and_socket()?;
         if !self.admin.listen.is_empty() {
-            let addr = crate::admin::ListenAddr::parse(&self.admin.listen)
+            let addr = crate::daemon::protocol::ListenAddr::parse(&self.admin.listen)
                 .map_err(|e| ("admin.listen".to_string(), e))?;
-            if matches!(addr, crate::admin::ListenAddr::Tcp(_))
+            if matches!(addr, crate::daemon::protocol::ListenAddr::Tcp(_))
                 && self.admin.token.is_none()
                 && self.admin.token_file.is_none()
                 && std::env::var_os(ADMIN_TOKEN_ENV).is_none()

@@ -13,12 +13,82 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{newsdesk, newsdesk_async, FixtureSite};
-use newsdesk::admin::client::AdminClient;
-use newsdesk::admin::ListenAddr;
 use newsdesk::store::{self, Store};
 
 /// A cron expression that does not fire during a test: only the start-up run and manual runs.
 const NEVER: &str = "0 0 0 1 1 *";
+
+/// Where the daemon's admin endpoint listens, as this test reaches it.
+#[derive(Debug, Clone)]
+enum Admin {
+    Unix(PathBuf),
+    Tcp(std::net::SocketAddr),
+}
+
+/// One request to the admin endpoint on a fresh connection (hyper's HTTP/1.1 client, which
+/// reads chunked bodies such as `/fetch`'s NDJSON): the status and the whole body.
+async fn admin_request(
+    at: &Admin,
+    token: Option<&str>,
+    method: hyper::Method,
+    path: &str,
+) -> Result<(u16, String), String> {
+    use http_body_util::BodyExt as _;
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(hyper::header::HOST, "newsdesk");
+    if let Some(t) = token {
+        req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = req
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    async fn send<S>(
+        stream: S,
+        req: hyper::Request<http_body_util::Empty<bytes::Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        sender.send_request(req).await.map_err(|e| e.to_string())
+    }
+    let resp = match at {
+        Admin::Unix(p) => {
+            let s = tokio::net::UnixStream::connect(p)
+                .await
+                .map_err(|e| e.to_string())?;
+            send(s, req).await?
+        }
+        Admin::Tcp(a) => {
+            let s = tokio::net::TcpStream::connect(a)
+                .await
+                .map_err(|e| e.to_string())?;
+            send(s, req).await?
+        }
+    };
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// A GET that must answer 2xx; gives the body.
+async fn admin_get(at: &Admin, path: &str) -> String {
+    match admin_request(at, None, hyper::Method::GET, path).await {
+        Ok((200..=299, body)) => body,
+        other => panic!("GET {path}: {other:?}"),
+    }
+}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -310,14 +380,9 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     assert!(text(&out.stderr).contains("no source named 'nope'"));
 
     // Health and metrics over the same socket.
-    let client = AdminClient::new(ListenAddr::Unix(sock.clone()), None);
-    let health: serde_json::Value = serde_json::from_str(
-        &client
-            .call(hyper::Method::GET, "/health", None)
-            .await
-            .expect("health"),
-    )
-    .expect("health is JSON");
+    let admin = Admin::Unix(sock.clone());
+    let health: serde_json::Value =
+        serde_json::from_str(&admin_get(&admin, "/health").await).expect("health is JSON");
     // Three of the seven sources fail: degraded, still 200, the failing ones named.
     assert_eq!(health["status"], "degraded", "{health}");
     let mut failing: Vec<&str> = health["failing_sources"]
@@ -334,10 +399,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
         .unwrap_or_else(|| panic!("no age in {health}"));
     assert!((0..120).contains(&age), "{health}");
 
-    let metrics = client
-        .call(hyper::Method::GET, "/metrics", None)
-        .await
-        .expect("metrics");
+    let metrics = admin_get(&admin, "/metrics").await;
     let samples = parse_prometheus(&metrics);
     let runs = |trigger| {
         sample(
@@ -565,14 +627,12 @@ async fn tcp_admin_requires_the_token() {
         &format!("listen = \"127.0.0.1:{port}\"\ntoken = \"{token}\""),
     );
     let mut daemon = Daemon::spawn(&config, &[]);
-    let addr = ListenAddr::Tcp(format!("127.0.0.1:{port}").parse().expect("addr"));
+    let addr = Admin::Tcp(format!("127.0.0.1:{port}").parse().expect("addr"));
     let start = Instant::now();
-    let good = AdminClient::new(addr.clone(), Some(token.into()));
-    while good
-        .call(hyper::Method::GET, "/health", None)
-        .await
-        .is_err()
-    {
+    while !matches!(
+        admin_request(&addr, Some(token), hyper::Method::GET, "/health").await,
+        Ok((200..=299, _))
+    ) {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "no admin endpoint: {}",
@@ -580,17 +640,17 @@ async fn tcp_admin_requires_the_token() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for bad in [None, Some("wrong-token-0123456789abcdef".to_string())] {
-        let client = AdminClient::new(addr.clone(), bad.clone());
+    for bad in [None, Some("wrong-token-0123456789abcdef")] {
         for (method, path) in [
             (hyper::Method::GET, "/health"),
             (hyper::Method::GET, "/metrics"),
             (hyper::Method::GET, "/stories/new.json"),
             (hyper::Method::POST, "/fetch"),
         ] {
-            let mut resp = client.request(method, path, None).await.expect("request");
-            assert_eq!(resp.status(), 401, "{path} with {bad:?}");
-            let _ = resp.text().await;
+            let (status, _) = admin_request(&addr, bad, method, path)
+                .await
+                .expect("request");
+            assert_eq!(status, 401, "{path} with {bad:?}");
         }
     }
     // `newsdesk fetch` sends the configured token and runs in the daemon.
@@ -870,13 +930,14 @@ fn raw_unix_request(sock: &Path, request: &str) -> (u16, String) {
 }
 
 async fn health_of(sock: &Path) -> (u16, serde_json::Value) {
-    let client = AdminClient::new(ListenAddr::Unix(sock.to_path_buf()), None);
-    let mut resp = client
-        .request(hyper::Method::GET, "/health", None)
-        .await
-        .expect("health request");
-    let status = resp.status();
-    let body = resp.text().await.expect("health body");
+    let (status, body) = admin_request(
+        &Admin::Unix(sock.to_path_buf()),
+        None,
+        hyper::Method::GET,
+        "/health",
+    )
+    .await
+    .expect("health request");
     (
         status,
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("health is not JSON: {body}")),
@@ -982,13 +1043,15 @@ async fn sighup_reloads_the_config_and_keeps_it_when_the_new_file_is_bad() {
         })
         .await;
     assert!(daemon.child.try_wait().expect("try_wait").is_none());
-    let client = AdminClient::new(ListenAddr::Unix(sock.clone()), None);
-    let mut resp = client
-        .request(hyper::Method::POST, "/fetch?source=c-json", None)
-        .await
-        .expect("fetch request");
-    assert_eq!(resp.status(), 200, "the running config lost c-json");
-    let _ = resp.text().await;
+    let (status, _) = admin_request(
+        &Admin::Unix(sock.clone()),
+        None,
+        hyper::Method::POST,
+        "/fetch?source=c-json",
+    )
+    .await
+    .expect("fetch request");
+    assert_eq!(status, 200, "the running config lost c-json");
 
     // A CMS posting JSON with a form content type (or none) is understood.
     let json = "{\"ids\":[1]}";

@@ -1,6 +1,7 @@
 //! Command line: clap definitions and one small function per command, each calling into the
 //! library. Errors end here as `anyhow` with exit code 1; a refused config exits 2.
 
+mod admin_client;
 mod man;
 mod ops;
 mod output;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use newsdesk::admin::client::{AdminClient, ClientError};
-use newsdesk::admin::{FetchLine, ListenAddr};
+use super::admin_client::{AdminClient, ClientError};
+use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
 use newsdesk::config::Config;
 use newsdesk::pipeline::{Pipeline, RunProgress, RunReport, RunRequest, SourceReport};
 use newsdesk::publish::{self, StoryFormat};

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use newsdesk::admin::client::{AdminClient, ClientError};
-use newsdesk::admin::ListenAddr;
+use super::admin_client::{AdminClient, ClientError};
+use newsdesk::daemon::protocol::ListenAddr;
 use newsdesk::config::Config;
 use newsdesk::store::{self, EventFilter, EventScope, Outcome, Run, SourceState, Store};
 

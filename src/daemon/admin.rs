@@ -1,4 +1,11 @@
-//! The admin HTTP server (axum).
+//! Admin endpoint of the daemon: an axum server on a Unix socket or a loopback TCP port.
+//!
+//! Routes: `POST /fetch[?source=NAME…]` (NDJSON progress, then the run report), `GET /health`,
+//! `GET /metrics` (Prometheus text), `GET /stories/new.json` (JSON Feed 1.1),
+//! `GET /stories/new.atom`, `POST /stories/publish` and `POST /stories/reject` (`{"ids":[…]}`).
+//! The editors' web pages live under `/desk/` (see [`crate::desk`]), behind their own login.
+//! When `admin.token` is set every other request needs `Authorization: Bearer TOKEN`; config
+//! validation refuses a TCP address without one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,9 +22,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{token_matches, FetchLine, ListenAddr};
+use super::metrics::Metrics;
+use super::protocol::{token_matches, FetchLine, ListenAddr};
 use crate::config::Config;
-use crate::metrics::Metrics;
 use crate::publish;
 use crate::schedule::ManualTrigger;
 use crate::store::{Store, StoryFilter, StoryStatus};
