@@ -26,12 +26,14 @@ enum Admin {
 }
 
 /// One request to the admin endpoint on a fresh connection (hyper's HTTP/1.1 client, which
-/// reads chunked bodies such as `/fetch`'s NDJSON): the status and the whole body.
+/// reads chunked bodies such as `/fetch`'s NDJSON), with an optional JSON body: the status and
+/// the whole answer.
 async fn admin_request(
     at: &Admin,
     token: Option<&str>,
     method: hyper::Method,
     path: &str,
+    json: Option<serde_json::Value>,
 ) -> Result<(u16, String), String> {
     use http_body_util::BodyExt as _;
     let mut req = hyper::Request::builder()
@@ -41,12 +43,19 @@ async fn admin_request(
     if let Some(t) = token {
         req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
     }
+    let body = match json {
+        Some(v) => {
+            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+            bytes::Bytes::from(v.to_string())
+        }
+        None => bytes::Bytes::new(),
+    };
     let req = req
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .body(http_body_util::Full::new(body))
         .map_err(|e| e.to_string())?;
     async fn send<S>(
         stream: S,
-        req: hyper::Request<http_body_util::Empty<bytes::Bytes>>,
+        req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, String>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -82,12 +91,22 @@ async fn admin_request(
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
+/// A request that must answer 2xx; gives the body.
+async fn admin_call(
+    at: &Admin,
+    method: hyper::Method,
+    path: &str,
+    json: Option<serde_json::Value>,
+) -> String {
+    match admin_request(at, None, method.clone(), path, json).await {
+        Ok((200..=299, body)) => body,
+        other => panic!("{method} {path}: {other:?}"),
+    }
+}
+
 /// A GET that must answer 2xx; gives the body.
 async fn admin_get(at: &Admin, path: &str) -> String {
-    match admin_request(at, None, hyper::Method::GET, path).await {
-        Ok((200..=299, body)) => body,
-        other => panic!("GET {path}: {other:?}"),
-    }
+    admin_call(at, hyper::Method::GET, path, None).await
 }
 
 fn text(b: &[u8]) -> String {
@@ -480,10 +499,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
 
     // The handoff: new stories as JSON Feed and Atom, then marked published / rejected.
     let feed: serde_json::Value = serde_json::from_str(
-        &client
-            .call(hyper::Method::GET, "/stories/new.json", None)
-            .await
-            .expect("json feed"),
+        &admin_get(&admin, "/stories/new.json").await,
     )
     .expect("JSON Feed is JSON");
     assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
@@ -494,10 +510,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
         assert!(!item["content_html"].as_str().unwrap_or("").is_empty());
         assert_eq!(item["_newsdesk"]["status"], "new");
     }
-    let atom = client
-        .call(hyper::Method::GET, "/stories/new.atom", None)
-        .await
-        .expect("atom");
+    let atom = admin_get(&admin, "/stories/new.atom").await;
     let parsed = feed_rs::parser::parse(atom.as_bytes()).expect("feed-rs parses our Atom");
     assert_eq!(parsed.entries.len(), 5);
     let ids: Vec<i64> = items
@@ -511,14 +524,13 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     }
 
     let changed: serde_json::Value = serde_json::from_str(
-        &client
-            .call(
-                hyper::Method::POST,
-                "/stories/publish",
-                Some(serde_json::json!({ "ids": [ids[0]] })),
-            )
-            .await
-            .expect("publish"),
+        &admin_call(
+            &admin,
+            hyper::Method::POST,
+            "/stories/publish",
+            Some(serde_json::json!({ "ids": [ids[0]] })),
+        )
+        .await,
     )
     .expect("JSON");
     assert_eq!(changed["changed"], 1);
@@ -550,10 +562,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
         3,
         "5 stories less 1 published, 1 rejected"
     );
-    let left = client
-        .call(hyper::Method::GET, "/stories/new.json", None)
-        .await
-        .expect("json feed");
+    let left = admin_get(&admin, "/stories/new.json").await;
     let left: serde_json::Value = serde_json::from_str(&left).expect("JSON");
     assert_eq!(left["items"].as_array().map(Vec::len), Some(0));
     let out = newsdesk_async(
@@ -630,7 +639,7 @@ async fn tcp_admin_requires_the_token() {
     let addr = Admin::Tcp(format!("127.0.0.1:{port}").parse().expect("addr"));
     let start = Instant::now();
     while !matches!(
-        admin_request(&addr, Some(token), hyper::Method::GET, "/health").await,
+        admin_request(&addr, Some(token), hyper::Method::GET, "/health", None).await,
         Ok((200..=299, _))
     ) {
         assert!(
@@ -647,7 +656,7 @@ async fn tcp_admin_requires_the_token() {
             (hyper::Method::GET, "/stories/new.json"),
             (hyper::Method::POST, "/fetch"),
         ] {
-            let (status, _) = admin_request(&addr, bad, method, path)
+            let (status, _) = admin_request(&addr, bad, method, path, None)
                 .await
                 .expect("request");
             assert_eq!(status, 401, "{path} with {bad:?}");
@@ -935,6 +944,7 @@ async fn health_of(sock: &Path) -> (u16, serde_json::Value) {
         None,
         hyper::Method::GET,
         "/health",
+        None,
     )
     .await
     .expect("health request");
@@ -1048,6 +1058,7 @@ async fn sighup_reloads_the_config_and_keeps_it_when_the_new_file_is_bad() {
         None,
         hyper::Method::POST,
         "/fetch?source=c-json",
+        None,
     )
     .await
     .expect("fetch request");
