@@ -498,10 +498,9 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     assert!((now - last_ok).abs() < 120.0);
 
     // The handoff: new stories as JSON Feed and Atom, then marked published / rejected.
-    let feed: serde_json::Value = serde_json::from_str(
-        &admin_get(&admin, "/stories/new.json").await,
-    )
-    .expect("JSON Feed is JSON");
+    let feed: serde_json::Value =
+        serde_json::from_str(&admin_get(&admin, "/stories/new.json").await)
+            .expect("JSON Feed is JSON");
     assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
     let items = feed["items"].as_array().expect("items");
     assert_eq!(items.len(), 5);

@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::admin_client::{AdminClient, ClientError};
-use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
 use newsdesk::config::Config;
+use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
 use newsdesk::pipeline::{Pipeline, RunProgress, RunReport, RunRequest, SourceReport};
 use newsdesk::publish::{self, StoryFormat};
 use newsdesk::store::{

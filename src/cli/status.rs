@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::admin_client::{AdminClient, ClientError};
-use newsdesk::daemon::protocol::ListenAddr;
 use newsdesk::config::Config;
+use newsdesk::daemon::protocol::ListenAddr;
 use newsdesk::store::{self, EventFilter, EventScope, Outcome, Run, SourceState, Store};
 
 use super::{output, Format};

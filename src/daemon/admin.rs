@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::metrics::Metrics;
+use super::metrics::{Exposition, Metrics};
 use super::protocol::{token_matches, FetchLine, ListenAddr};
 use crate::config::Config;
 use crate::publish;
@@ -460,8 +460,10 @@ async fn health(State(st): State<Arc<AdminState>>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
-async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
+/// `GET /metrics`: the Prometheus text format, or OpenMetrics when the scraper's `Accept` asks
+/// for it.
+async fn metrics(State(st): State<Arc<AdminState>>, headers: axum::http::HeaderMap) -> Response {
+    let format = Exposition::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let (sources, up) = match st.store.sources().await {
         Ok(s) => (s, true),
         Err(e) => {
@@ -474,8 +476,8 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
         .filter(|s| st.current.borrow().source(&s.name).is_some())
         .collect();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(&sources, up),
+        [(header::CONTENT_TYPE, format.content_type())],
+        st.metrics.render(&sources, up, format),
     )
         .into_response()
 }
