@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+pub mod edit;
+
 /// Default config path, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/newsdesk.toml";
 

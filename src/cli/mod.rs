@@ -16,9 +16,9 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEn
 use tokio::sync::watch;
 
 use newsdesk::config::{Config, ConfigError};
+use newsdesk::export::StoryFormat;
 use newsdesk::extract::SiteRules;
 use newsdesk::pipeline::{Pipeline, RunReport};
-use newsdesk::publish::StoryFormat;
 use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatus};
 
 /// newsdesk: keeps a newsroom's intake full of clean, on-topic, de-duplicated stories.
@@ -797,7 +797,7 @@ async fn cmd_stories(
     format: Format,
 ) -> anyhow::Result<()> {
     let stories = store.stories(filter).await?;
-    let related = newsdesk::publish::relations(store, &stories).await?;
+    let related = newsdesk::export::relations(store, &stories).await?;
     if format == Format::Json {
         println!("{}", ops::stories_json(&stories, &related)?);
         return Ok(());

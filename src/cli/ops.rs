@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use super::admin_client::{AdminClient, ClientError};
 use newsdesk::config::Config;
 use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
+use newsdesk::export::{self, StoryFormat};
 use newsdesk::pipeline::{Pipeline, RunProgress, RunReport, RunRequest, SourceReport};
-use newsdesk::publish::{self, StoryFormat};
 use newsdesk::store::{
     Event, EventFilter, Outcome, Store, Story, StoryFilter, StoryStatus, Trigger,
 };
@@ -454,8 +454,8 @@ pub async fn cmd_export(
 ) -> anyhow::Result<()> {
     let stories = store.stories(filter).await?;
     let title = format!("newsdesk: {}", config.topic.name);
-    let related = publish::relations(store, &stories).await?;
-    let text = publish::render_related(&stories, &related, format, &title);
+    let related = export::relations(store, &stories).await?;
+    let text = export::render_related(&stories, &related, format, &title);
     match output_file {
         Some(path) => write_atomically(path, &text)?,
         None => {
@@ -507,7 +507,7 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// `newsdesk sources export`: OPML 2.0 on stdout or into a file.
 pub fn cmd_sources_export(config: &Config, output_file: Option<&Path>) -> anyhow::Result<()> {
-    let text = publish::opml_export(&config.sources);
+    let text = export::opml_export(&config.sources);
     match output_file {
         Some(p) => write_atomically(p, &text),
         None => {
@@ -528,8 +528,8 @@ pub fn cmd_sources_import(
     let opml = std::fs::read_to_string(opml_path)
         .with_context(|| format!("reading {}", opml_path.display()))?;
     let found =
-        publish::opml_import(&opml).with_context(|| format!("reading {}", opml_path.display()))?;
-    let plan = publish::plan_import(&config.sources, &found);
+        export::opml_import(&opml).with_context(|| format!("reading {}", opml_path.display()))?;
+    let plan = export::plan_import(&config.sources, &found);
     for (s, why) in &plan.skipped {
         println!("skip  {:<24} {}  ({why})", s.title, s.url);
     }
@@ -542,7 +542,7 @@ pub fn cmd_sources_import(
     }
     let text = std::fs::read_to_string(config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
-    let new_text = publish::append_sources_toml(&text, &plan.added, opml_path);
+    let new_text = newsdesk::config::edit::append_sources(&text, &plan.added, opml_path);
     Config::parse(&new_text, config_path)
         .map_err(|e| anyhow::anyhow!("the imported sources would make the config invalid: {e}"))?;
     if dry_run {
@@ -565,8 +565,8 @@ pub fn cmd_sources_import(
 
 /// Stories as pretty JSON, each with its relations (`also_reported_by`, `same_event`,
 /// `duplicates`) beside the stored fields.
-pub fn stories_json(stories: &[Story], related: &publish::Relations) -> anyhow::Result<String> {
-    let lines = publish::render_related(stories, related, StoryFormat::Ndjson, "");
+pub fn stories_json(stories: &[Story], related: &export::Relations) -> anyhow::Result<String> {
+    let lines = export::render_related(stories, related, StoryFormat::Ndjson, "");
     let values: Vec<serde_json::Value> = lines
         .lines()
         .map(serde_json::from_str)
@@ -575,7 +575,7 @@ pub fn stories_json(stories: &[Story], related: &publish::Relations) -> anyhow::
 }
 
 /// The duplicates dropped for a story, for a table cell: `SOURCE (when)`, oldest first.
-pub fn dropped_copies(r: Option<&publish::StoryRelations>) -> String {
+pub fn dropped_copies(r: Option<&export::StoryRelations>) -> String {
     r.map(|r| {
         r.duplicates
             .iter()
@@ -595,7 +595,7 @@ pub async fn cmd_stories_grouped(
     format: Format,
 ) -> anyhow::Result<()> {
     let stories = store.stories(filter).await?;
-    let related = publish::relations(store, &stories).await?;
+    let related = export::relations(store, &stories).await?;
     // Clusters in the order their newest listed story appears (stories come newest first).
     let mut order: Vec<i64> = Vec::new();
     let mut members: std::collections::HashMap<i64, Vec<&Story>> = Default::default();

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::metrics::{Exposition, Metrics};
 use super::protocol::{token_matches, FetchLine, ListenAddr};
 use crate::config::Config;
-use crate::publish;
+use crate::export;
 use crate::schedule::ManualTrigger;
 use crate::store::{Store, StoryFilter, StoryStatus};
 
@@ -507,12 +507,12 @@ async fn new_stories(
 
 /// The stories' related sources; a store error leaves the feed without them (logged) rather
 /// than failing it.
-async fn related_or_none(st: &AdminState, stories: &[crate::store::Story]) -> publish::Relations {
-    publish::relations(st.store.as_ref(), stories)
+async fn related_or_none(st: &AdminState, stories: &[crate::store::Story]) -> export::Relations {
+    export::relations(st.store.as_ref(), stories)
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "related sources of the feed's stories not read");
-            publish::Relations::default()
+            export::Relations::default()
         })
 }
 
@@ -525,10 +525,10 @@ async fn new_json(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> R
     match new_stories(&st, q.as_deref()).await {
         Ok(stories) => (
             [(header::CONTENT_TYPE, "application/feed+json")],
-            publish::render_related(
+            export::render_related(
                 &stories,
                 &related_or_none(&st, &stories).await,
-                publish::StoryFormat::Jsonfeed,
+                export::StoryFormat::Jsonfeed,
                 &feed_title(&st),
             ),
         )
@@ -542,10 +542,10 @@ async fn new_atom(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> R
     match new_stories(&st, q.as_deref()).await {
         Ok(stories) => (
             [(header::CONTENT_TYPE, "application/atom+xml")],
-            publish::render_related(
+            export::render_related(
                 &stories,
                 &related_or_none(&st, &stories).await,
-                publish::StoryFormat::Atom,
+                export::StoryFormat::Atom,
                 &feed_title(&st),
             ),
         )

@@ -304,7 +304,10 @@ mod tests {
         let text = m.render(&[], false, Exposition::OpenMetrics);
         assert!(text.ends_with("# EOF\n"), "{text}");
         // OpenMetrics names the counter family without `_total`, its sample with it.
-        assert!(text.contains("# TYPE newsdesk_stories_stored counter"), "{text}");
+        assert!(
+            text.contains("# TYPE newsdesk_stories_stored counter"),
+            "{text}"
+        );
         assert!(text.contains("newsdesk_stories_stored_total 0"), "{text}");
         // A family with no series yet is left out, headers and all.
         assert!(!text.contains("newsdesk_runs"), "{text}");
