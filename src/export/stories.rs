@@ -13,8 +13,8 @@ use super::relations::Relations;
 use super::xml_text;
 use crate::store::Story;
 
-/// Export format of stories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Export format of stories (the CLI maps its own `--format` values onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoryFormat {
     /// JSON Feed 1.1.
     Jsonfeed,
