@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+pub mod edit;
+
 /// Default config path, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/newsdesk.toml";
 
@@ -715,9 +717,9 @@ impl Config {
         }
         self.validate_secrets_and_socket()?;
         if !self.admin.listen.is_empty() {
-            let addr = crate::admin::ListenAddr::parse(&self.admin.listen)
+            let addr = crate::daemon::protocol::ListenAddr::parse(&self.admin.listen)
                 .map_err(|e| ("admin.listen".to_string(), e))?;
-            if matches!(addr, crate::admin::ListenAddr::Tcp(_))
+            if matches!(addr, crate::daemon::protocol::ListenAddr::Tcp(_))
                 && self.admin.token.is_none()
                 && self.admin.token_file.is_none()
                 && std::env::var_os(ADMIN_TOKEN_ENV).is_none()

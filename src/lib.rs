@@ -2,20 +2,17 @@
 //! stories on the configured topic and stores them for publishing.
 //!
 //! Data flows one way: [`config`] → [`schedule`] → [`pipeline`] → ([`source`], [`fetch`],
-//! [`extract`], [`dedup`], [`topic`]) → [`store`]. The binary's CLI and the [`admin`] endpoint only
-//! call into this library.
+//! [`extract`], [`dedup`], [`topic`]) → [`store`]. The [`daemon`] (its only entry point, with the
+//! admin endpoint) and the binary's CLI only call into the rest of this library.
 
-pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod desk;
+pub mod export;
 pub mod extract;
 pub mod fetch;
-pub mod metrics;
-pub mod notify;
 pub mod pipeline;
-pub mod publish;
 pub mod schedule;
 pub mod source;
 pub mod store;

@@ -95,9 +95,10 @@ fn cron_job(cron: &str, tick_tx: &mpsc::Sender<()>) -> Result<Job, ScheduleError
     .map_err(|e| ScheduleError::Scheduler(e.to_string()))
 }
 
-/// Runs the daemon until `shutdown` turns true. Does one scheduled run at start (sources whose
-/// due time passed while the daemon was down), then one per cron firing.
-pub async fn run_daemon(
+/// The cron loop the daemon ([`crate::daemon::run`], the only entry point) drives: runs until
+/// `shutdown` turns true. Does one scheduled run at start (sources whose due time passed while
+/// the daemon was down), then one per cron firing.
+pub(crate) async fn cron_loop(
     pipeline: Arc<Pipeline>,
     mut shutdown: watch::Receiver<bool>,
     mut manual: mpsc::Receiver<ManualTrigger>,

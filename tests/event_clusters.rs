@@ -19,8 +19,8 @@ use axum::routing::get;
 use axum::Router;
 use common::{template_a, template_b};
 use newsdesk::config::Config;
+use newsdesk::export::{self, StoryFormat};
 use newsdesk::pipeline::{Pipeline, RunRequest};
-use newsdesk::publish::{self, StoryFormat};
 use newsdesk::store::{self, Store, StoryFilter, Trigger};
 use tokio::sync::watch;
 
@@ -273,10 +273,10 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
     );
 
     // JSON Feed and Atom carry the cluster and the other sources.
-    let related = publish::relations(store.as_ref(), &stories)
+    let related = export::relations(store.as_ref(), &stories)
         .await
         .expect("relations");
-    let feed: serde_json::Value = serde_json::from_str(&publish::render_related(
+    let feed: serde_json::Value = serde_json::from_str(&export::render_related(
         &stories,
         &related,
         StoryFormat::Jsonfeed,
@@ -305,7 +305,7 @@ async fn three_events_by_three_outlets_make_three_clusters_an_editor_can_read() 
         .collect();
     assert_eq!(also, BTreeSet::from(["outlet-b", "outlet-c", "wire-copy"]));
     assert_eq!(item["_newsdesk"]["duplicates"][0]["source"], "wire-copy");
-    let atom = publish::render_related(&stories, &related, StoryFormat::Atom, "t");
+    let atom = export::render_related(&stories, &related, StoryFormat::Atom, "t");
     assert!(atom.contains(&format!(
         r#"<category term="cluster:{}" label="event cluster"/>"#,
         probe_a.cluster_id.expect("cluster")

@@ -15,8 +15,8 @@ use axum::routing::get;
 use axum::Router;
 use common::load_seeds;
 use newsdesk::config::Config;
+use newsdesk::export::{self, StoryFormat};
 use newsdesk::pipeline::{Pipeline, RunRequest};
-use newsdesk::publish::{self, StoryFormat};
 use newsdesk::store::{self, Store, StoryFilter, Trigger};
 use tokio::sync::watch;
 
@@ -215,7 +215,7 @@ url = "{base}/feed.xml"
 
     // JSON Feed: the same url, no tracked link anywhere, metadata where the page stated it.
     let feed: serde_json::Value =
-        serde_json::from_str(&publish::render(&stories, StoryFormat::Jsonfeed, "t"))
+        serde_json::from_str(&export::render(&stories, StoryFormat::Jsonfeed, "t"))
             .expect("json feed");
     let items = feed["items"].as_array().expect("items");
     for (item, s) in items.iter().zip(&stories) {
@@ -234,7 +234,7 @@ url = "{base}/feed.xml"
     assert!(items[2].get("authors").is_none(), "not stated");
 
     // Atom: alternate is the published url, via the (untracked) fetched page when it differs.
-    let atom = publish::render(&stories, StoryFormat::Atom, "t");
+    let atom = export::render(&stories, StoryFormat::Atom, "t");
     assert!(!atom.contains("utm_"), "{atom}");
     assert!(atom.contains(&format!(
         r#"<link rel="alternate" href="{base}/2026/a.html?id=7"/>"#

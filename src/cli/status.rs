@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use newsdesk::admin::client::{AdminClient, ClientError};
-use newsdesk::admin::ListenAddr;
+use super::admin_client::{AdminClient, ClientError};
 use newsdesk::config::Config;
+use newsdesk::daemon::protocol::ListenAddr;
 use newsdesk::store::{self, EventFilter, EventScope, Outcome, Run, SourceState, Store};
 
 use super::{output, Format};

@@ -32,8 +32,8 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::admin::server::AdminState;
-use crate::admin::token_matches;
+use crate::daemon::admin::AdminState;
+use crate::daemon::protocol::token_matches;
 use crate::store::{Event, EventFilter, Outcome, Story, StoryFilter, StoryStatus};
 
 mod pages;
@@ -715,7 +715,7 @@ async fn sources(
         Err(e) => return unavailable(e),
     };
     let now = Utc::now();
-    let health = crate::admin::server::source_health(&config, &states, now, desk.admin.started_at);
+    let health = crate::daemon::admin::source_health(&config, &states, now, desk.admin.started_at);
     let rows: Vec<SourceRow> = states
         .into_iter()
         .map(|state| SourceRow {
@@ -791,7 +791,7 @@ async fn fetch_stream(
     if let Err(r) = desk.post_access(&headers, &[("csrf".to_string(), token.to_string())]) {
         return r.into_response();
     }
-    crate::admin::server::fetch(State(desk.admin.clone()), RawQuery(q)).await
+    crate::daemon::admin::fetch(State(desk.admin.clone()), RawQuery(q)).await
 }
 
 fn when(t: DateTime<Utc>) -> String {

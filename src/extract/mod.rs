@@ -2,15 +2,12 @@
 //!
 //! Takes decoded HTML and the page URL; gives an [`Article`] whose `html` is sanitized and whose
 //! `text` has one paragraph per line, with clutter removed. Clutter rules live as data in
-//! [`rules`]; [`run_extract_command`] backs the `newsdesk extract` CLI subcommand.
+//! [`rules`]. The `newsdesk extract` command that prints this for saved pages lives in the binary.
 
 pub mod bounded;
-mod command;
 mod content;
 mod meta;
 pub mod rules;
-
-pub use command::{run_extract_command, ExtractCommandError, ExtractFormat};
 
 use std::time::{Duration, Instant};
 

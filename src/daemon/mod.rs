@@ -1,5 +1,6 @@
-//! The daemon as a whole: the schedule loop, the admin endpoint, metrics and the systemd
-//! readiness protocol, wired together.
+//! The daemon as a whole, and its only entry point ([`run`]): the schedule's cron loop, the
+//! admin endpoint ([`admin`]), metrics ([`metrics`]) and the systemd readiness protocol
+//! ([`systemd`]), wired together.
 //!
 //! Takes a config, an open store (migrations done) and a shutdown signal; gives nothing until
 //! shutdown. READY=1 is sent once the sources are synced and the admin endpoint is bound, before
@@ -12,14 +13,19 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::admin::server::{self, AdminError, AdminState};
-use crate::admin::ListenAddr;
+pub mod admin;
+pub mod metrics;
+pub mod protocol;
+pub mod systemd;
+
 use crate::config::{Config, ConfigError};
-use crate::metrics::Metrics;
-use crate::notify::Notifier;
 use crate::pipeline::{Pipeline, PipelineError, RunReport};
 use crate::schedule::{self, Reload, RunObserver, ScheduleError};
 use crate::store::{Store, Trigger};
+use admin::{AdminError, AdminState};
+use metrics::Metrics;
+use protocol::ListenAddr;
+use systemd::Notifier;
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -275,7 +281,7 @@ pub async fn run(
             manual: manual_tx.clone(),
             metrics: metrics.clone(),
         };
-        let srv = server::bind(&addr, state).await?;
+        let srv = admin::bind(&addr, state).await?;
         admin_at = srv.local_addr();
         tracing::info!(listen = %admin_at, "admin endpoint listening");
         admin_task = Some(tokio::spawn(srv.serve(shutdown.clone())));
@@ -316,7 +322,7 @@ pub async fn run(
     let observer: Arc<dyn RunObserver> =
         Arc::new(Observers(vec![metrics.clone(), Arc::new(notifier.clone())]));
     let result =
-        schedule::run_daemon(pipeline, shutdown, manual_rx, reload_rx, Some(observer)).await;
+        schedule::cron_loop(pipeline, shutdown, manual_rx, reload_rx, Some(observer)).await;
     if let Some(task) = reload_task {
         task.abort();
     }

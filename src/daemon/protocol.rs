@@ -1,15 +1,7 @@
-//! Admin endpoint of the daemon: an axum server on a Unix socket or a loopback TCP port, and the
-//! hyper client `newsdesk fetch` uses to reach it.
+//! What the admin endpoint and its clients agree on: where it listens ([`ListenAddr`]), the lines
+//! `POST /fetch` streams ([`FetchLine`]), and how a bearer token is compared.
 //!
-//! Routes: `POST /fetch[?source=NAME…]` (NDJSON progress, then the run report), `GET /health`,
-//! `GET /metrics` (Prometheus text), `GET /stories/new.json` (JSON Feed 1.1),
-//! `GET /stories/new.atom`, `POST /stories/publish` and `POST /stories/reject` (`{"ids":[…]}`).
-//! The editors' web pages live under `/desk/` (see [`crate::desk`]), behind their own login.
-//! When `admin.token` is set every other request needs `Authorization: Bearer TOKEN`; config
-//! validation refuses a TCP address without one.
-
-pub mod client;
-pub mod server;
+//! The server is [`super::admin`]; the client `newsdesk fetch`/`status` use lives in the binary.
 
 /// Where the admin endpoint listens.
 #[derive(Debug, Clone, PartialEq, Eq)]

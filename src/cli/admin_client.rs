@@ -1,12 +1,13 @@
-//! A small HTTP/1.1 client for the admin endpoint (hyper over a Unix socket or TCP), used by
-//! `newsdesk fetch` to reach a running daemon.
+//! A small HTTP/1.1 client for the daemon's admin endpoint (hyper over a Unix socket or TCP):
+//! how `newsdesk fetch`, `status`, `stories publish|reject` and `export --mark-published` reach
+//! a running daemon. It lives in the binary: the library serves the endpoint, it never calls it.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::header;
 
-use super::{FetchLine, ListenAddr};
-use crate::pipeline::RunReport;
+use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
+use newsdesk::pipeline::RunReport;
 
 /// Why a request to the daemon failed.
 #[derive(Debug, thiserror::Error)]
@@ -196,11 +197,6 @@ where
 }
 
 impl Streaming {
-    /// HTTP status.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
     async fn chunk(&mut self) -> Result<bool, ClientError> {
         loop {
             match self.body.frame().await {

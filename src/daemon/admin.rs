@@ -1,4 +1,11 @@
-//! The admin HTTP server (axum).
+//! Admin endpoint of the daemon: an axum server on a Unix socket or a loopback TCP port.
+//!
+//! Routes: `POST /fetch[?source=NAME…]` (NDJSON progress, then the run report), `GET /health`,
+//! `GET /metrics` (Prometheus text), `GET /stories/new.json` (JSON Feed 1.1),
+//! `GET /stories/new.atom`, `POST /stories/publish` and `POST /stories/reject` (`{"ids":[…]}`).
+//! The editors' web pages live under `/desk/` (see [`crate::desk`]), behind their own login.
+//! When `admin.token` is set every other request needs `Authorization: Bearer TOKEN`; config
+//! validation refuses a TCP address without one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,10 +22,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{token_matches, FetchLine, ListenAddr};
+use super::metrics::{Exposition, Metrics};
+use super::protocol::{token_matches, FetchLine, ListenAddr};
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::publish;
+use crate::export;
 use crate::schedule::ManualTrigger;
 use crate::store::{Store, StoryFilter, StoryStatus};
 
@@ -453,8 +460,10 @@ async fn health(State(st): State<Arc<AdminState>>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
-async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
+/// `GET /metrics`: the Prometheus text format, or OpenMetrics when the scraper's `Accept` asks
+/// for it.
+async fn metrics(State(st): State<Arc<AdminState>>, headers: axum::http::HeaderMap) -> Response {
+    let format = Exposition::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let (sources, up) = match st.store.sources().await {
         Ok(s) => (s, true),
         Err(e) => {
@@ -467,8 +476,8 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
         .filter(|s| st.current.borrow().source(&s.name).is_some())
         .collect();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(&sources, up),
+        [(header::CONTENT_TYPE, format.content_type())],
+        st.metrics.render(&sources, up, format),
     )
         .into_response()
 }
@@ -498,12 +507,12 @@ async fn new_stories(
 
 /// The stories' related sources; a store error leaves the feed without them (logged) rather
 /// than failing it.
-async fn related_or_none(st: &AdminState, stories: &[crate::store::Story]) -> publish::Relations {
-    publish::relations(st.store.as_ref(), stories)
+async fn related_or_none(st: &AdminState, stories: &[crate::store::Story]) -> export::Relations {
+    export::relations(st.store.as_ref(), stories)
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "related sources of the feed's stories not read");
-            publish::Relations::default()
+            export::Relations::default()
         })
 }
 
@@ -516,10 +525,10 @@ async fn new_json(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> R
     match new_stories(&st, q.as_deref()).await {
         Ok(stories) => (
             [(header::CONTENT_TYPE, "application/feed+json")],
-            publish::render_related(
+            export::render_related(
                 &stories,
                 &related_or_none(&st, &stories).await,
-                publish::StoryFormat::Jsonfeed,
+                export::StoryFormat::Jsonfeed,
                 &feed_title(&st),
             ),
         )
@@ -533,10 +542,10 @@ async fn new_atom(State(st): State<Arc<AdminState>>, RawQuery(q): RawQuery) -> R
     match new_stories(&st, q.as_deref()).await {
         Ok(stories) => (
             [(header::CONTENT_TYPE, "application/atom+xml")],
-            publish::render_related(
+            export::render_related(
                 &stories,
                 &related_or_none(&st, &stories).await,
-                publish::StoryFormat::Atom,
+                export::StoryFormat::Atom,
                 &feed_title(&st),
             ),
         )

@@ -1,27 +1,79 @@
-//! The `newsdesk extract` command: runs [`super::extract_with`] over files and prints the results.
+//! `newsdesk extract`: runs the library's extractor over saved pages and prints the results.
+//! Needs no config: it must work on a bare checkout or a laptop.
 //!
 //! Takes paths (`-` is stdin, `*.gz` is gunzipped), an optional page URL, site rules and an
-//! output format; writes text, a JSON value or NDJSON to the given writer.
+//! output format; writes text, a JSON value or NDJSON to stdout.
 
-use super::{extract_with, Article, SiteRules};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use newsdesk::extract::{extract_with, Article, SiteRules};
 use url::Url;
 
-/// Output format of the extract command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExtractFormat {
-    /// Title, blank line, body text; a `==> FILE <==` header per file when there are several.
+// `newsdesk extract`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ExtractArgs {
+    /// Page URL, to resolve relative links.
+    #[arg(long)]
+    url: Option<url::Url>,
+    /// CSS selector of the body element(s), to try a source's `body_selector`.
+    #[arg(long)]
+    body_selector: Option<String>,
+    /// CSS selector of elements to remove (repeatable), to try a source's `drop_selectors`.
+    #[arg(long = "drop-selector")]
+    drop_selectors: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExtractFormat::Text)]
+    format: ExtractFormat,
+    /// Files to read.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Output format of the extract command (plain comments on the variants: doc comments would
+/// add value descriptions to `--help` and the man pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExtractFormat {
+    // Title, blank line, body text; a `==> FILE <==` header per file when there are several.
     Text,
-    /// One JSON object, or one array of objects for several files.
+    // One JSON object, or one array of objects for several files.
     Json,
-    /// One JSON object per line.
+    // One JSON object per line.
     Ndjson,
+}
+
+/// Extracts the files and prints the results; exit 2 for bad selectors, 1 when a file cannot be
+/// read or the output written.
+pub fn run(args: &ExtractArgs) -> ExitCode {
+    let rules = match SiteRules::new(args.body_selector.as_deref(), &args.drop_selectors) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match extract_files(
+        &args.files,
+        args.url.as_ref(),
+        &rules,
+        args.format,
+        &mut out,
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Why the extract command failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ExtractCommandError {
+enum ExtractCommandError {
     /// A file (or stdin) could not be read or gunzipped.
     #[error("reading {path}: {source}")]
     Read {
@@ -93,7 +145,7 @@ fn read_input(path: &Path) -> Result<String, ExtractCommandError> {
 }
 
 /// UTF-8 when valid, otherwise the encoding the bytes look like.
-pub(crate) fn decode(raw: Vec<u8>) -> String {
+fn decode(raw: Vec<u8>) -> String {
     match String::from_utf8(raw) {
         Ok(s) => s,
         Err(e) => {
@@ -107,7 +159,7 @@ pub(crate) fn decode(raw: Vec<u8>) -> String {
 }
 
 /// Extracts every file in turn and writes the results to `out` in `format`.
-pub fn run_extract_command(
+fn extract_files(
     files: &[PathBuf],
     url: Option<&Url>,
     rules: &SiteRules,
