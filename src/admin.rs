@@ -66,12 +66,12 @@ pub enum FetchLine {
     /// A source is done.
     SourceDone {
         /// Its report.
-        report: crate::pipeline::SourceReport,
+        report: crate::model::SourceReport,
     },
     /// The run ended; the last line.
     Finished {
         /// The whole report.
-        report: crate::pipeline::RunReport,
+        report: crate::model::RunReport,
     },
     /// The run could not happen; the last line.
     Error {
@@ -80,13 +80,13 @@ pub enum FetchLine {
     },
 }
 
-impl From<crate::pipeline::RunProgress> for FetchLine {
-    fn from(p: crate::pipeline::RunProgress) -> FetchLine {
+impl From<crate::model::RunProgress> for FetchLine {
+    fn from(p: crate::model::RunProgress) -> FetchLine {
         match p {
-            crate::pipeline::RunProgress::Started { run_id, sources } => {
+            crate::model::RunProgress::Started { run_id, sources } => {
                 FetchLine::Started { run_id, sources }
             }
-            crate::pipeline::RunProgress::SourceDone { report } => FetchLine::SourceDone { report },
+            crate::model::RunProgress::SourceDone { report } => FetchLine::SourceDone { report },
         }
     }
 }

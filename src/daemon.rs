@@ -16,10 +16,12 @@ use crate::admin::server::{self, AdminError, AdminState};
 use crate::admin::ListenAddr;
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
+use crate::model::RunReport;
+use crate::model::Trigger;
 use crate::notify::Notifier;
-use crate::pipeline::{Pipeline, PipelineError, RunReport};
+use crate::pipeline::{Pipeline, PipelineError};
 use crate::schedule::{self, Reload, RunObserver, ScheduleError};
-use crate::store::{Store, Trigger};
+use crate::store::Store;
 
 /// Why the daemon stopped with an error.
 #[derive(Debug, thiserror::Error)]

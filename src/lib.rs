@@ -13,6 +13,7 @@ pub mod desk;
 pub mod extract;
 pub mod fetch;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod publish;

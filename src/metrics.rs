@@ -11,9 +11,9 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
-use crate::pipeline::RunReport;
+use crate::model::RunReport;
+use crate::model::{SourceState, Trigger};
 use crate::schedule::RunObserver;
-use crate::store::{SourceState, Trigger};
 
 /// Upper bounds (seconds) of the fetch latency histogram buckets.
 pub const FETCH_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -262,8 +262,8 @@ fn escape(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::SourceReport;
-    use crate::store::RunCounts;
+    use crate::model::RunCounts;
+    use crate::model::SourceReport;
 
     #[test]
     fn counts_and_histogram_accumulate() {
@@ -273,7 +273,7 @@ mod tests {
             counts: RunCounts::default(),
             sources: vec![SourceReport {
                 name: "a\"b".into(),
-                status: "ok".into(),
+                status: crate::model::SourceStatus::Ok,
                 counts: RunCounts {
                     sources: 1,
                     stored: 2,

@@ -21,13 +21,15 @@ use crate::dedup::{
     self, ClusterParams, EventClusterer, EventTerms, NearDupIndex, NearDupSignature,
     StoryFingerprint,
 };
-use crate::extract::{self, Article};
+use crate::extract;
 use crate::fetch::{charset, FetchError, FetchOptions, Fetched, Fetcher, Validators};
-use crate::source::{self, SourceItem};
-use crate::store::{
-    Event, EventScope, InsertOutcome, ItemRetry, NewStory, Outcome, RunCounts, SeenItem,
-    SourceState, SourceUpdate, Store, StoreError, Trigger,
+use crate::model::{
+    Article, Decision, DuplicateKey, Event, EventScope, InsertOutcome, ItemDecision, ItemRetry,
+    NewStory, Outcome, RunCounts, RunProgress, RunReport, SeenItem, SourceItem, SourceReport,
+    SourceState, SourceStatus, SourceUpdate, Trigger,
 };
+use crate::source;
+use crate::store::{Store, StoreError};
 use crate::topic::{TopicError, TopicMatcher, TopicVerdict};
 
 const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, \
@@ -70,73 +72,6 @@ pub struct RunRequest {
     pub sources: Vec<String>,
     /// Fetch even sources that are not due yet (manual runs).
     pub force: bool,
-}
-
-/// How one source's part of a run ended.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SourceReport {
-    /// Source name.
-    pub name: String,
-    /// `ok`, `not_modified`, `failed: …` or `busy` (held by another run).
-    pub status: String,
-    /// Item counts for this source.
-    pub counts: RunCounts,
-    /// How long the source's own fetch took (not its articles), when it was fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fetch_seconds: Option<f64>,
-}
-
-/// What a run reports while it goes (for `newsdesk fetch` progress through the admin endpoint).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum RunProgress {
-    /// The run started and leased this many sources.
-    Started {
-        /// Run id in the store.
-        run_id: i64,
-        /// Sources leased by this run.
-        sources: usize,
-    },
-    /// One source is done.
-    SourceDone {
-        /// Its report.
-        report: SourceReport,
-    },
-}
-
-/// The result of a run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunReport {
-    /// Run id in the store; 0 for a scheduled tick that found nothing due (no run recorded).
-    pub run_id: i64,
-    /// Totals.
-    pub counts: RunCounts,
-    /// One entry per source considered.
-    pub sources: Vec<SourceReport>,
-    /// Set when a shutdown stopped the run early.
-    pub interrupted: bool,
-}
-
-impl RunReport {
-    /// A scheduled tick that found nothing due: not a run (nothing recorded, nothing fetched).
-    pub fn is_idle(&self) -> bool {
-        self.run_id == 0
-    }
-}
-
-/// What would happen to one item (also used by `newsdesk preview`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ItemDecision {
-    /// The announced URL.
-    pub url: String,
-    /// Title (article's, else feed's).
-    pub title: Option<String>,
-    /// `stored`, `duplicate`, `off_topic`, `failed`, or `known` (skipped unfetched).
-    pub outcome: String,
-    /// Why.
-    pub reason: String,
-    /// Topic score or similarity.
-    pub score: Option<f64>,
 }
 
 /// The stages, wired once and reused by every run.
@@ -423,7 +358,7 @@ impl Pipeline {
                 if !reports.iter().any(|r| &r.name == name) {
                     reports.push(SourceReport {
                         name: name.clone(),
-                        status: "busy (being fetched by another run)".into(),
+                        status: SourceStatus::Busy,
                         counts: RunCounts::default(),
                         fetch_seconds: None,
                     });
@@ -444,8 +379,8 @@ impl Pipeline {
         }
         let storage_error = reports
             .iter()
-            .find(|r| r.status.contains(DISK_FULL))
-            .map(|r| r.status.clone());
+            .find(|r| storage_full(&r.status))
+            .map(|r| r.status.to_string());
         if let Some(e) = &storage_error {
             tracing::error!(run_id, error = %e, "storage is full: the run stopped early");
         }
@@ -529,7 +464,7 @@ impl Pipeline {
             // Leased names always come from the config; nothing to do otherwise.
             return SourceReport {
                 name: state.name,
-                status: "not configured".into(),
+                status: SourceStatus::NotConfigured,
                 counts,
                 fetch_seconds: None,
             };
@@ -537,8 +472,10 @@ impl Pipeline {
         let started = Utc::now();
         if halt.load(Ordering::SeqCst) {
             // Leased before the disk filled up: release it untouched but for a retry time.
-            let reason = format!("not fetched: {DISK_FULL} (the run stopped)");
-            let update = self.failure_update(&state, started, reason.clone(), None);
+            let status = SourceStatus::NotFetched {
+                reason: format!("{DISK_FULL} (the run stopped)"),
+            };
+            let update = self.failure_update(&state, started, status.to_string(), None);
             if let Err(e) = self
                 .store
                 .finish_source(&cfg.name, &self.owner, &update)
@@ -548,7 +485,7 @@ impl Pipeline {
             }
             return SourceReport {
                 name: cfg.name,
-                status: reason,
+                status,
                 counts,
                 fetch_seconds: None,
             };
@@ -581,7 +518,7 @@ impl Pipeline {
                     _ => None,
                 };
                 let update = self.failure_update(&state, started, reason.clone(), retry_after);
-                (format!("failed: {reason}"), update)
+                (SourceStatus::Failed { reason }, update)
             }
             Ok(None) => {
                 self.log_event(self.source_event(
@@ -592,7 +529,7 @@ impl Pipeline {
                 ))
                 .await;
                 let update = self.success_update(&cfg, &state, started, None, false, false);
-                ("not_modified".to_string(), update)
+                (SourceStatus::NotModified, update)
             }
             Ok(Some((fetched, items))) => {
                 let listed = items.len();
@@ -686,7 +623,8 @@ impl Pipeline {
                     Some(e) => {
                         counts.sources_failed = 1;
                         let update = self.failure_update(&state, started, e.clone(), None);
-                        (format!("failed: database: {e}"), update)
+                        let reason = format!("database: {e}");
+                        (SourceStatus::Failed { reason }, update)
                     }
                     None => {
                         // Validators are kept only when every item reached a final outcome: a
@@ -699,7 +637,7 @@ impl Pipeline {
                             fresh,
                             counts.stored > 0,
                         );
-                        ("ok".to_string(), update)
+                        (SourceStatus::Ok, update)
                     }
                 }
             }
@@ -728,7 +666,9 @@ impl Pipeline {
         }
         let status = if lost.load(Ordering::SeqCst) {
             // The other run owns the source state now; ours is not written.
-            format!("lease lost: another run took the source over mid-run ({status} so far)")
+            SourceStatus::LeaseLost {
+                so_far: Box::new(status),
+            }
         } else {
             if let Err(e) = self
                 .store
@@ -1071,8 +1011,12 @@ impl Pipeline {
                 event.outcome = Outcome::Duplicate;
                 event.duplicate_of = Some(of);
                 event.reason = match key {
-                    "near_dup" => format!("near-duplicate of story {of} (stored by another run)"),
-                    _ => format!("same {key} as story {of} (stored by another run)"),
+                    DuplicateKey::NearDup => {
+                        format!("near-duplicate of story {of} (stored by another run)")
+                    }
+                    DuplicateKey::CanonicalUrl | DuplicateKey::Fingerprint => {
+                        format!("same {key} as story {of} (stored by another run)")
+                    }
                 };
                 log_item(&event);
                 Ok(Outcome::Duplicate)
@@ -1123,15 +1067,21 @@ impl Pipeline {
                 let (verdict, title, _) = self.judge_item(cfg, &item, &ctx).await?;
                 let title = title.or(ctx.title.clone());
                 let (outcome, reason, score) = match verdict {
-                    Verdict::Known => ("known", "already seen; would be skipped".to_string(), None),
+                    Verdict::Known => (
+                        Decision::Known,
+                        "already seen; would be skipped".to_string(),
+                        None,
+                    ),
                     Verdict::Deferred(at) => (
-                        "deferred",
+                        Decision::Deferred,
                         format!("failed before; next attempt at {at}"),
                         None,
                     ),
-                    Verdict::Duplicate { reason, score, .. } => ("duplicate", reason, score),
-                    Verdict::OffTopic(v) => ("off_topic", v.reason, Some(v.score)),
-                    Verdict::Failed { reason, .. } => ("failed", reason, None),
+                    Verdict::Duplicate { reason, score, .. } => {
+                        (Decision::Duplicate, reason, score)
+                    }
+                    Verdict::OffTopic(v) => (Decision::OffTopic, v.reason, Some(v.score)),
+                    Verdict::Failed { reason, .. } => (Decision::Failed, reason, None),
                     Verdict::Store(story, v) => {
                         let mut nd = self.near_dup.lock().await;
                         self.refresh_dedup(&mut nd).await?;
@@ -1139,18 +1089,18 @@ impl Pipeline {
                             .and_then(|sig| nd.index.find(&sig));
                         match found {
                             Some((of, sim)) => (
-                                "duplicate",
+                                Decision::Duplicate,
                                 format!("near-duplicate of story {of} (similarity {sim:.2})"),
                                 Some(sim),
                             ),
-                            None => ("stored", v.reason, Some(v.score)),
+                            None => (Decision::Stored, v.reason, Some(v.score)),
                         }
                     }
                 };
                 Ok::<_, StoreError>(ItemDecision {
                     url: ctx.url,
                     title,
-                    outcome: outcome.to_string(),
+                    outcome,
                     reason,
                     score,
                 })
@@ -1464,6 +1414,17 @@ impl Pipeline {
             interval_secs: state.interval_secs,
             new_story_at: None,
         }
+    }
+}
+
+/// Whether a source stopped because the storage is full (the run then stops too).
+fn storage_full(status: &SourceStatus) -> bool {
+    match status {
+        SourceStatus::Failed { reason } | SourceStatus::NotFetched { reason } => {
+            reason.contains(DISK_FULL)
+        }
+        SourceStatus::LeaseLost { so_far } => storage_full(so_far),
+        _ => false,
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{SourceConfig, SourceKind};
-use crate::store::Story;
+use crate::model::Story;
 
 /// Export format of stories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -529,7 +529,8 @@ pub async fn relations(
     store: &dyn crate::store::Store,
     stories: &[Story],
 ) -> Result<Relations, crate::store::StoreError> {
-    use crate::store::{EventFilter, Outcome, StoryFilter};
+    use crate::model::Outcome;
+    use crate::store::{EventFilter, StoryFilter};
     let mut by_cluster: std::collections::BTreeMap<i64, Vec<Story>> = Default::default();
     for c in stories.iter().filter_map(|s| s.cluster_id) {
         if by_cluster.contains_key(&c) {

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::pipeline::{Pipeline, PipelineError, RunProgress, RunReport, RunRequest};
-use crate::store::Trigger;
+use crate::model::Trigger;
+use crate::model::{RunProgress, RunReport};
+use crate::pipeline::{Pipeline, PipelineError, RunRequest};
 
 /// Checks a cron expression with the scheduler's own parser; gives the parser's reason on failure.
 /// A five-field expression gets a hint (this scheduler wants seconds first), and one that
@@ -274,7 +275,7 @@ fn retry_after_in(error: &str) -> Option<i64> {
 /// When and why the daemon will next try `state`'s source under `config`.
 pub fn next_try(
     config: &crate::config::Config,
-    state: &crate::store::SourceState,
+    state: &crate::model::SourceState,
     now: DateTime<Utc>,
 ) -> NextTry {
     let not_polled = |reason: &str| NextTry {
@@ -333,7 +334,7 @@ pub fn next_try(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::store::SourceState;
+    use crate::model::SourceState;
     use chrono::TimeZone;
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {

@@ -19,9 +19,10 @@ use axum::routing::get;
 use axum::Router;
 use common::{template_a, template_b};
 use newsdesk::config::Config;
+use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::publish::{self, StoryFormat};
-use newsdesk::store::{self, Store, StoryFilter, Trigger};
+use newsdesk::store::{self, Store, StoryFilter};
 use tokio::sync::watch;
 
 const OUTLETS: [&str; 3] = ["outlet-a", "outlet-b", "outlet-c"];

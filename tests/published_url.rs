@@ -15,9 +15,10 @@ use axum::routing::get;
 use axum::Router;
 use common::load_seeds;
 use newsdesk::config::Config;
+use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::publish::{self, StoryFormat};
-use newsdesk::store::{self, Store, StoryFilter, Trigger};
+use newsdesk::store::{self, Store, StoryFilter};
 use tokio::sync::watch;
 
 #[derive(Clone)]

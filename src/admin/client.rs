@@ -6,7 +6,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::header;
 
 use super::{FetchLine, ListenAddr};
-use crate::pipeline::RunReport;
+use crate::model::RunReport;
 
 /// Why a request to the daemon failed.
 #[derive(Debug, thiserror::Error)]

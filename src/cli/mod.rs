@@ -16,9 +16,11 @@ use tokio::sync::watch;
 
 use newsdesk::config::{Config, ConfigError};
 use newsdesk::extract::SiteRules;
-use newsdesk::pipeline::{Pipeline, RunReport};
+use newsdesk::model::RunReport;
+use newsdesk::model::{Outcome, StoryStatus};
+use newsdesk::pipeline::Pipeline;
 use newsdesk::publish::StoryFormat;
-use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, StoryStatus};
+use newsdesk::store::{self, EventFilter, Store, StoryFilter};
 
 /// newsdesk: keeps a newsroom's intake full of clean, on-topic, de-duplicated stories.
 #[derive(Parser, Debug)]
@@ -597,7 +599,7 @@ async fn cmd_preview(
         .iter()
         .map(|d| {
             vec![
-                d.outcome.clone(),
+                d.outcome.as_str().to_string(),
                 output::opt(d.score.map(|s| format!("{s:.2}"))),
                 d.title.clone().unwrap_or_default(),
                 d.url.clone(),
@@ -668,7 +670,7 @@ fn print_report(report: &RunReport, format: Format) -> anyhow::Result<()> {
             let c = &s.counts;
             vec![
                 s.name.clone(),
-                s.status.clone(),
+                s.status.to_string(),
                 c.items.to_string(),
                 c.known.to_string(),
                 c.stored.to_string(),
@@ -840,7 +842,7 @@ async fn cmd_stories(
 #[derive(serde::Serialize)]
 struct SourceRow<'a> {
     #[serde(flatten)]
-    state: &'a newsdesk::store::SourceState,
+    state: &'a newsdesk::model::SourceState,
     enabled: bool,
     next_try_at: Option<chrono::DateTime<chrono::Utc>>,
     next_try_reason: String,

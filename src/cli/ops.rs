@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use newsdesk::admin::client::{AdminClient, ClientError};
 use newsdesk::admin::{FetchLine, ListenAddr};
 use newsdesk::config::Config;
-use newsdesk::pipeline::{Pipeline, RunProgress, RunReport, RunRequest, SourceReport};
+use newsdesk::model::{Event, Outcome, Story, StoryStatus, Trigger};
+use newsdesk::model::{RunProgress, RunReport, SourceReport};
+use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::publish::{self, StoryFormat};
-use newsdesk::store::{
-    Event, EventFilter, Outcome, Store, Story, StoryFilter, StoryStatus, Trigger,
-};
+use newsdesk::store::{EventFilter, Store, StoryFilter};
 
 use super::{output, Format};
 
@@ -53,7 +53,7 @@ impl Progress {
         self.done += 1;
         self.stored += r.counts.stored;
         if self.tty {
-            self.redraw(&format!("{} {}", r.name, short_status(&r.status)));
+            self.redraw(&format!("{} {}", r.name, r.status.short()));
         } else {
             let total = self.total.map_or("?".into(), |t| t.to_string());
             eprintln!(
@@ -95,10 +95,6 @@ impl Progress {
             RunProgress::SourceDone { report } => self.source_done(report),
         }
     }
-}
-
-fn short_status(s: &str) -> &str {
-    s.split(':').next().unwrap_or(s)
 }
 
 /// `newsdesk fetch`: through the running daemon's admin endpoint when one answers, in this
@@ -301,8 +297,8 @@ pub async fn cmd_errors(
                 given_up_items: Vec::new(),
             });
         match (e.scope, e.outcome) {
-            (newsdesk::store::EventScope::Source, _) => g.source_failures += 1,
-            (newsdesk::store::EventScope::Item, Outcome::GivenUp) => {
+            (newsdesk::model::EventScope::Source, _) => g.source_failures += 1,
+            (newsdesk::model::EventScope::Item, Outcome::GivenUp) => {
                 if items_seen.insert((e.source.as_str(), e.url.as_deref(), true)) {
                     g.given_up += 1;
                     g.given_up_items.push(GivenUpItem {
@@ -313,7 +309,7 @@ pub async fn cmd_errors(
                     });
                 }
             }
-            (newsdesk::store::EventScope::Item, _) => {
+            (newsdesk::model::EventScope::Item, _) => {
                 let key = (e.source.as_str(), e.url.as_deref());
                 if !given_up_urls.contains(&key) && items_seen.insert((key.0, key.1, false)) {
                     g.item_failures += 1;

@@ -987,11 +987,16 @@ impl PgStore {
                     .collect::<Result<_, sqlx::Error>>()?;
                 if let Some((of, similarity)) = check(&stored) {
                     tx.rollback().await?;
-                    let ev = concurrent_duplicate_event(event, of, "near_dup", Some(similarity));
+                    let ev = concurrent_duplicate_event(
+                        event,
+                        of,
+                        DuplicateKey::NearDup,
+                        Some(similarity),
+                    );
                     self.record_item(Some(seen), &ev).await?;
                     return Ok(InsertOutcome::Duplicate {
                         of,
-                        key: "near_dup",
+                        key: DuplicateKey::NearDup,
                     });
                 }
             }
@@ -1016,7 +1021,7 @@ impl PgStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (of, key) = match by_url {
-            Some(id) => (id, "canonical_url"),
+            Some(id) => (id, DuplicateKey::CanonicalUrl),
             None => {
                 let by_fp: Option<i64> =
                     sqlx::query_scalar("SELECT id FROM stories WHERE fingerprint = $1")
@@ -1024,7 +1029,7 @@ impl PgStore {
                         .fetch_optional(&mut *tx)
                         .await?;
                 match by_fp {
-                    Some(id) => (id, "fingerprint"),
+                    Some(id) => (id, DuplicateKey::Fingerprint),
                     None => {
                         return Err(StoreError::Corrupt {
                             column: "stories",

@@ -981,12 +981,16 @@ impl SqliteStore {
                         .collect::<Result<_, sqlx::Error>>()?;
                     if let Some((of, similarity)) = check(&stored) {
                         tx.rollback().await?;
-                        let ev =
-                            concurrent_duplicate_event(event, of, "near_dup", Some(similarity));
+                        let ev = concurrent_duplicate_event(
+                            event,
+                            of,
+                            DuplicateKey::NearDup,
+                            Some(similarity),
+                        );
                         self.record_item(Some(seen), &ev).await?;
                         return Ok(InsertOutcome::Duplicate {
                             of,
-                            key: "near_dup",
+                            key: DuplicateKey::NearDup,
                         });
                     }
                 }
@@ -1006,9 +1010,9 @@ impl SqliteStore {
             Err(e) if is_unique_violation(&e) => {
                 tx.rollback().await?;
                 let (of, key) = match self.story_by_canonical_url(&s.dedup_key).await? {
-                    Some(id) => (id, "canonical_url"),
+                    Some(id) => (id, DuplicateKey::CanonicalUrl),
                     None => match self.story_by_fingerprint(&s.fingerprint).await? {
-                        Some(id) => (id, "fingerprint"),
+                        Some(id) => (id, DuplicateKey::Fingerprint),
                         None => return Err(StoreError::Database(e)),
                     },
                 };
