@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::admin::server::{self, AdminError, AdminState};
-use crate::admin::ListenAddr;
+use crate::config::ListenAddr;
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::model::RunReport;

@@ -15,34 +15,6 @@ use crate::model::Trigger;
 use crate::model::{RunProgress, RunReport};
 use crate::pipeline::{Pipeline, PipelineError, RunRequest};
 
-/// Checks a cron expression with the scheduler's own parser; gives the parser's reason on failure.
-/// A five-field expression gets a hint (this scheduler wants seconds first), and one that
-/// parses but never fires (`0 0 0 30 2 *`) is refused rather than leaving the daemon idle.
-pub fn validate_cron(expr: &str) -> Result<(), String> {
-    if expr.split_whitespace().count() == 5 {
-        return Err(format!(
-            "invalid cron expression '{expr}': six fields are needed, seconds first \
-             (for example '0 {expr}')"
-        ));
-    }
-    Job::new_async(expr, |_, _| Box::pin(async {}))
-        .map_err(|e| format!("invalid cron expression '{expr}': {e}"))?;
-    let parsed = croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(expr);
-    // Only what the scheduler's own parser accepted is asked; anything else it accepts is kept.
-    if let Ok(cron) = parsed {
-        if cron.find_next_occurrence(&Utc::now(), false).is_err() {
-            return Err(format!(
-                "cron expression '{expr}' never fires (no matching date)"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// A run asked for from outside the schedule (the admin endpoint); the report is sent back.
 #[derive(Debug)]
 pub struct ManualTrigger {

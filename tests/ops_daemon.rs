@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{newsdesk, newsdesk_async, FixtureSite};
 use newsdesk::admin::client::AdminClient;
-use newsdesk::admin::ListenAddr;
+use newsdesk::config::ListenAddr;
 use newsdesk::store::{self, Store};
 
 /// A cron expression that does not fire during a test: only the start-up run and manual runs.

@@ -10,8 +10,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use newsdesk::admin::client::{AdminClient, ClientError};
-use newsdesk::admin::{FetchLine, ListenAddr};
+use newsdesk::admin::FetchLine;
 use newsdesk::config::Config;
+use newsdesk::config::ListenAddr;
 use newsdesk::model::{Event, Outcome, Story, StoryStatus, Trigger};
 use newsdesk::model::{RunProgress, RunReport, SourceReport};
 use newsdesk::pipeline::{Pipeline, RunRequest};

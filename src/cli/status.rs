@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use newsdesk::admin::client::{AdminClient, ClientError};
-use newsdesk::admin::ListenAddr;
 use newsdesk::config::Config;
+use newsdesk::config::ListenAddr;
 use newsdesk::model::{EventScope, Outcome, Run, SourceState};
 use newsdesk::store::{self, EventFilter, Store};
 
