@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::model::Trigger;
-use crate::model::{RunProgress, RunReport};
+use crate::model::{RunProgress, RunReport, Trigger};
 use crate::pipeline::{Pipeline, PipelineError, RunRequest};
+
+pub mod policy;
 
 /// A run asked for from outside the schedule (the admin endpoint); the report is sent back.
 #[derive(Debug)]
