@@ -204,21 +204,24 @@ impl Deduper {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config;
+    use crate::config::{
+        DEFAULT_CLUSTER_THRESHOLD, DEFAULT_CLUSTER_WINDOW, DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+        DEFAULT_RECLUSTER_THRESHOLD,
+    };
 
     /// Config owns the defaults (it depends on no stage); the stage's own defaults must be the
     /// same numbers, or a config without `[dedup]` would behave unlike the benches measured.
     #[test]
     fn config_defaults_are_the_stages_defaults() {
         let p = ClusterParams::default();
-        assert_eq!(config::DEFAULT_CLUSTER_THRESHOLD, p.threshold);
-        assert_eq!(config::DEFAULT_RECLUSTER_THRESHOLD, p.recluster_threshold);
+        assert_eq!(DEFAULT_CLUSTER_THRESHOLD, p.threshold);
+        assert_eq!(DEFAULT_RECLUSTER_THRESHOLD, p.recluster_threshold);
         assert_eq!(
-            chrono::Duration::from_std(config::DEFAULT_CLUSTER_WINDOW).ok(),
+            chrono::Duration::from_std(DEFAULT_CLUSTER_WINDOW).ok(),
             Some(p.window)
         );
         assert_eq!(
-            config::DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+            DEFAULT_NEAR_DUPLICATE_THRESHOLD,
             NearDupIndex::default().threshold()
         );
     }
