@@ -1,9 +1,11 @@
 //! newsdesk: polls feeds and pages, extracts clean article bodies, drops duplicates, keeps the
 //! stories on the configured topic and stores them for publishing.
 //!
-//! Data flows one way: [`config`] → [`schedule`] → [`pipeline`] → ([`source`], [`fetch`],
-//! [`extract`], [`dedup`], [`topic`]) → [`store`]. The binary's CLI and the [`admin`] endpoint only
-//! call into this library.
+//! Data flows one way: [`schedule`] → [`pipeline`] → ([`fetch`], [`source`], [`extract`],
+//! [`dedup`], [`topic`]) → [`store`]. The stages hand each other the types of [`model`], a leaf;
+//! each reads only its own section of [`config`]; only the pipeline orders them. The binary's CLI
+//! and the [`admin`] endpoint only call into this library. `tests/architecture.rs` checks the
+//! import rule (its layer table is the map).
 
 pub mod admin;
 pub mod config;

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::offload::extract_article;
 use super::source::PAGE_ACCEPT;
-use super::{clean_event, Pipeline};
+use super::{clean_event, Pipeline, LOG_TARGET};
 use crate::config::SourceConfig;
 use crate::dedup::{self, NearDupSignature, StoryFingerprint};
 use crate::fetch::{FetchError, FetchOptions};
@@ -413,6 +413,7 @@ impl Pipeline {
                 let signature = checked.signature.as_ref();
                 dedup.commit(id, signature, cluster_id, story.fetched_at, placement);
                 tracing::debug!(
+                    target: LOG_TARGET,
                     story = id,
                     cluster = cluster_id,
                     similarity = cluster.map(|c| c.similarity),
@@ -445,6 +446,7 @@ fn log_item(e: &Event) {
     let outcome = e.outcome.as_str();
     if matches!(e.outcome, Outcome::Failed | Outcome::GivenUp) {
         tracing::warn!(
+            target: LOG_TARGET,
             run_id = e.run_id,
             source = %e.source,
             url = %url,
@@ -454,6 +456,7 @@ fn log_item(e: &Event) {
         );
     } else {
         tracing::info!(
+            target: LOG_TARGET,
             run_id = e.run_id,
             source = %e.source,
             url = %url,

@@ -35,6 +35,10 @@ mod source;
 
 pub use preview::PreviewError;
 
+/// The log target of every line the pipeline writes, its submodules' too: operators filter on
+/// it and the README shows it (`INFO newsdesk::pipeline: item …`).
+const LOG_TARGET: &str = "newsdesk::pipeline";
+
 /// How a full disk is named in statuses and logs (it is in [`StoreError::DiskFull`]'s text).
 const DISK_FULL: &str = "disk full";
 

@@ -4,7 +4,7 @@ use chrono::Utc;
 use futures_util::stream::{self, StreamExt};
 
 use super::item::{ItemContext, Verdict};
-use super::Pipeline;
+use super::{Pipeline, LOG_TARGET};
 use crate::config::SourceConfig;
 use crate::model::{Decision, ItemDecision, SourceState};
 use crate::store::StoreError;
@@ -51,6 +51,7 @@ impl Pipeline {
         if items.len() > cap {
             items.sort_by_key(|i| std::cmp::Reverse(i.published_at));
             tracing::info!(
+                target: LOG_TARGET,
                 source = %cfg.name,
                 listed = items.len(),
                 max_items_per_run = cap,

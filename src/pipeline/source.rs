@@ -11,7 +11,7 @@ use url::Url;
 
 use super::item::ItemEnd;
 use super::offload::list_items;
-use super::{Pipeline, DISK_FULL, MAX_REASON_CHARS};
+use super::{Pipeline, DISK_FULL, LOG_TARGET, MAX_REASON_CHARS};
 use crate::config::{SourceConfig, SourceKind};
 use crate::dedup;
 use crate::fetch::{FetchError, FetchOptions, Fetched, Validators};
@@ -62,7 +62,12 @@ impl Pipeline {
                 .finish_source(&cfg.name, &self.owner, &update)
                 .await
             {
-                tracing::error!(source = %cfg.name, error = %e, "could not release the source");
+                tracing::error!(
+                    target: LOG_TARGET,
+                    source = %cfg.name,
+                    error = %e,
+                    "could not release the source"
+                );
             }
             return SourceReport {
                 name: cfg.name,
@@ -86,6 +91,7 @@ impl Pipeline {
                 counts.sources_failed = 1;
                 let reason = crate::fetch::truncate_chars(&err.to_string(), MAX_REASON_CHARS);
                 tracing::warn!(
+                    target: LOG_TARGET,
                     run_id,
                     source = %cfg.name,
                     error = %reason,
@@ -122,6 +128,7 @@ impl Pipeline {
                         ", {left} new one(s) left for a later run (max_items_per_run = {cap})"
                     ));
                     tracing::info!(
+                        target: LOG_TARGET,
                         source = %cfg.name,
                         listed,
                         taken = items.len(),
@@ -154,6 +161,7 @@ impl Pipeline {
                                 }
                                 // The item's event could not be written: the log has it.
                                 tracing::error!(
+                                    target: LOG_TARGET,
                                     run_id,
                                     source = %cfg.name,
                                     url = %url,
@@ -230,6 +238,7 @@ impl Pipeline {
         }
         if update.result.is_ok() {
             tracing::info!(
+                target: LOG_TARGET,
                 run_id,
                 source = %cfg.name,
                 status = %status,
@@ -252,7 +261,12 @@ impl Pipeline {
                 .finish_source(&cfg.name, &self.owner, &update)
                 .await
             {
-                tracing::error!(source = %cfg.name, error = %e, "could not save source state");
+                tracing::error!(
+                    target: LOG_TARGET,
+                    source = %cfg.name,
+                    error = %e,
+                    "could not save source state"
+                );
             }
             status
         };
@@ -292,12 +306,18 @@ impl Pipeline {
                         Ok(false) => {
                             lost.store(true, Ordering::SeqCst);
                             tracing::warn!(
+                                target: LOG_TARGET,
                                 source = %name,
                                 "lease lost: another run took the source over; no new items"
                             );
                         }
                         Err(e) => {
-                            tracing::warn!(source = %name, error = %e, "could not renew the lease");
+                            tracing::warn!(
+                                target: LOG_TARGET,
+                                source = %name,
+                                error = %e,
+                                "could not renew the lease"
+                            );
                         }
                     }
                 }
