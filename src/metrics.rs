@@ -11,8 +11,7 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
-use crate::model::RunReport;
-use crate::model::{SourceState, Trigger};
+use crate::model::{RunReport, SourceState, Trigger};
 use crate::schedule::RunObserver;
 
 /// Upper bounds (seconds) of the fetch latency histogram buckets.
@@ -262,8 +261,7 @@ fn escape(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::RunCounts;
-    use crate::model::SourceReport;
+    use crate::model::{RunCounts, SourceReport};
 
     #[test]
     fn counts_and_histogram_accumulate() {

@@ -8,8 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 
-use crate::model::RunReport;
-use crate::model::Trigger;
+use crate::model::{RunReport, Trigger};
 use crate::schedule::RunObserver;
 
 /// Talks to the service manager.

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use common::{fold_ws, FixtureSite, CLUTTER_PHRASES};
 use newsdesk::config::Config;
-use newsdesk::model::RunReport;
-use newsdesk::model::{EventScope, Outcome, Trigger};
+use newsdesk::model::{EventScope, Outcome, RunReport, Trigger};
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::store::{self, EventFilter, Store, StoryFilter};
 use tokio::sync::watch;

@@ -16,8 +16,7 @@ use tokio::sync::watch;
 
 use newsdesk::config::{Config, ConfigError};
 use newsdesk::extract::SiteRules;
-use newsdesk::model::RunReport;
-use newsdesk::model::{Outcome, StoryStatus};
+use newsdesk::model::{Outcome, RunReport, StoryStatus};
 use newsdesk::pipeline::Pipeline;
 use newsdesk::publish::StoryFormat;
 use newsdesk::store::{self, EventFilter, Store, StoryFilter};

@@ -13,8 +13,9 @@ use newsdesk::admin::client::{AdminClient, ClientError};
 use newsdesk::admin::FetchLine;
 use newsdesk::config::Config;
 use newsdesk::config::ListenAddr;
-use newsdesk::model::{Event, Outcome, Story, StoryStatus, Trigger};
-use newsdesk::model::{RunProgress, RunReport, SourceReport};
+use newsdesk::model::{
+    Event, Outcome, RunProgress, RunReport, SourceReport, Story, StoryStatus, Trigger,
+};
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::publish::{self, StoryFormat};
 use newsdesk::store::{EventFilter, Store, StoryFilter};
