@@ -45,7 +45,7 @@ async fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStat
 }
 
 /// Waits until `n` runs have finished.
-async fn wait_runs(store: &dyn Store, n: usize, limit: Duration) -> Vec<store::Run> {
+async fn wait_runs(store: &dyn Store, n: usize, limit: Duration) -> Vec<newsdesk::model::Run> {
     let start = Instant::now();
     loop {
         let runs = store.runs(100, None).await.expect("runs");

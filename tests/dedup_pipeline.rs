@@ -14,8 +14,9 @@ use axum::routing::get;
 use axum::Router;
 use common::{load_seeds, template_a, template_b, Seed};
 use newsdesk::config::Config;
-use newsdesk::pipeline::{Pipeline, RunReport, RunRequest};
-use newsdesk::store::{self, EventFilter, Outcome, Store, StoryFilter, Trigger};
+use newsdesk::model::{Outcome, RunReport, Trigger};
+use newsdesk::pipeline::{Pipeline, RunRequest};
+use newsdesk::store::{self, EventFilter, Store, StoryFilter};
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -160,7 +161,7 @@ async fn run(p: &Pipeline, sources: &[&str]) -> RunReport {
     p.run(&req, rx).await.expect("run")
 }
 
-async fn all_stories(store: &dyn Store) -> Vec<store::Story> {
+async fn all_stories(store: &dyn Store) -> Vec<newsdesk::model::Story> {
     store
         .stories(&StoryFilter {
             limit: 100,

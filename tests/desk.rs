@@ -13,7 +13,8 @@ use axum::http::header;
 use axum::routing::get;
 use axum::Router;
 use common::{newsdesk_async, FixtureSite};
-use newsdesk::store::{self, Store, StoryFilter, StoryStatus};
+use newsdesk::model::StoryStatus;
+use newsdesk::store::{self, Store, StoryFilter};
 
 /// A cron expression that does not fire during a test: only manual runs.
 const NEVER: &str = "0 0 0 1 1 *";
@@ -220,7 +221,7 @@ async fn open_store(db: &Path) -> Box<dyn Store> {
         .expect("open store")
 }
 
-async fn new_stories(db: &Path) -> Vec<store::Story> {
+async fn new_stories(db: &Path) -> Vec<newsdesk::model::Story> {
     open_store(db)
         .await
         .stories(&StoryFilter {
@@ -385,7 +386,7 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
     let dup = open_store(&env.db)
         .await
         .events(&store::EventFilter {
-            outcome: Some(store::Outcome::Duplicate),
+            outcome: Some(newsdesk::model::Outcome::Duplicate),
             limit: 10,
             ..Default::default()
         })

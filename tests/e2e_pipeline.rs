@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use common::{fold_ws, FixtureSite, CLUTTER_PHRASES};
 use newsdesk::config::Config;
-use newsdesk::pipeline::{Pipeline, RunReport, RunRequest};
-use newsdesk::store::{self, EventFilter, EventScope, Outcome, Store, StoryFilter, Trigger};
+use newsdesk::model::{EventScope, Outcome, RunReport, Trigger};
+use newsdesk::pipeline::{Pipeline, RunRequest};
+use newsdesk::store::{self, EventFilter, Store, StoryFilter};
 use tokio::sync::watch;
 
 async fn pipeline_for(site: &FixtureSite, db: &Path) -> (Arc<Pipeline>, Arc<dyn Store>) {
@@ -31,12 +32,13 @@ async fn manual_run(p: &Pipeline) -> RunReport {
     p.run(&req, rx).await.expect("run")
 }
 
-fn status_of<'a>(r: &'a RunReport, name: &str) -> &'a str {
-    &r.sources
+fn status_of(r: &RunReport, name: &str) -> String {
+    r.sources
         .iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("source {name} in report"))
         .status
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,8 +20,9 @@ use axum::Router;
 use common::{template_a, template_b};
 use newsdesk::config::Config;
 use newsdesk::export::{self, StoryFormat};
+use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
-use newsdesk::store::{self, Store, StoryFilter, Trigger};
+use newsdesk::store::{self, Store, StoryFilter};
 use tokio::sync::watch;
 
 const OUTLETS: [&str; 3] = ["outlet-a", "outlet-b", "outlet-c"];

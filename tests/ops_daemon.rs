@@ -1420,7 +1420,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
     let store = open_store(&db).await;
     let given_up = store
         .events(&store::EventFilter {
-            outcome: Some(store::Outcome::GivenUp),
+            outcome: Some(newsdesk::model::Outcome::GivenUp),
             limit: 100,
             ..Default::default()
         })
@@ -1456,7 +1456,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
         .await
         .expect("events")
         .iter()
-        .filter(|e| e.outcome != store::Outcome::NotModified)
+        .filter(|e| e.outcome != newsdesk::model::Outcome::NotModified)
         .count();
     let conditional = *site.conditional.lock().expect("lock");
     for _ in 0..2 {
@@ -1482,7 +1482,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
         .await
         .expect("events")
         .iter()
-        .filter(|e| e.outcome != store::Outcome::NotModified)
+        .filter(|e| e.outcome != newsdesk::model::Outcome::NotModified)
         .count();
     assert_eq!(events_before, events_after);
 

@@ -16,8 +16,9 @@ use axum::Router;
 use common::load_seeds;
 use newsdesk::config::Config;
 use newsdesk::export::{self, StoryFormat};
+use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
-use newsdesk::store::{self, Store, StoryFilter, Trigger};
+use newsdesk::store::{self, Store, StoryFilter};
 use tokio::sync::watch;
 
 #[derive(Clone)]

@@ -13,8 +13,9 @@ use axum::routing::get;
 use axum::Router;
 use common::load_seeds;
 use newsdesk::config::Config;
+use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
-use newsdesk::store::{self, Store, StoryFilter, Trigger};
+use newsdesk::store::{self, Store, StoryFilter};
 use tokio::sync::watch;
 
 /// A box in the site's own words and class names: prose, no links, nothing a generic rule knows.

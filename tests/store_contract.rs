@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use newsdesk::config::{SourceConfig, SourceKind};
-use newsdesk::store::{
-    self, Event, EventFilter, EventScope, InsertOutcome, NewStory, Outcome, RunCounts, SeenItem,
-    SourceUpdate, Store, StoryFilter, StoryStatus, Trigger,
+use newsdesk::model::{
+    DuplicateKey, Event, EventScope, InsertOutcome, NewStory, Outcome, RunCounts, SeenItem,
+    SourceUpdate, StoryStatus, Trigger,
 };
+use newsdesk::store::{self, EventFilter, Store, StoryFilter};
 
 /// A fresh database of one kind; keeps the SQLite folder alive.
 struct Db {
@@ -186,7 +187,7 @@ fn src(name: &str) -> SourceConfig {
     }
 }
 
-fn names(v: &[store::SourceState]) -> Vec<String> {
+fn names(v: &[newsdesk::model::SourceState]) -> Vec<String> {
     v.iter().map(|s| s.name.clone()).collect()
 }
 
@@ -648,7 +649,10 @@ async fn insert_story_once_under_concurrency(db: Db) {
     for o in &outcomes {
         if let InsertOutcome::Duplicate { of, key } = o {
             assert!(stored.contains(of), "duplicate of a stored story: {o:?}");
-            assert!(*key == "canonical_url" || *key == "fingerprint");
+            assert!(matches!(
+                key,
+                DuplicateKey::CanonicalUrl | DuplicateKey::Fingerprint
+            ));
         }
     }
     let events = a
@@ -718,7 +722,7 @@ async fn guarded_inserts_store_one_of_concurrent_near_copies(db: Db) {
     assert_eq!(stored.len(), 1, "{outcomes:?}");
     for o in &outcomes {
         if let InsertOutcome::Duplicate { of, key } = o {
-            assert_eq!((*of, *key), (stored[0], "near_dup"));
+            assert_eq!((*of, *key), (stored[0], DuplicateKey::NearDup));
         }
     }
     // The story that starts a cluster is its own cluster; recent_stories reads it back.
@@ -782,7 +786,7 @@ async fn duplicates_by_canonical_url_and_fingerprint(db: Db) {
         out,
         InsertOutcome::Duplicate {
             of: id,
-            key: "canonical_url"
+            key: DuplicateKey::CanonicalUrl
         }
     );
     let same_text = story(3, "https://other.example/b", "fp-a");
@@ -794,7 +798,7 @@ async fn duplicates_by_canonical_url_and_fingerprint(db: Db) {
         out,
         InsertOutcome::Duplicate {
             of: id,
-            key: "fingerprint"
+            key: DuplicateKey::Fingerprint
         }
     );
     // The duplicate's item is remembered (never fetched again) and its event says of what.
@@ -1377,7 +1381,7 @@ async fn item_retries_are_kept_until_the_item_is_final(db: Db) {
         canonical_url: url.into(),
     };
     assert_eq!(s.item_retry("s0000", url).await.expect("none yet"), None);
-    let mut retry = store::ItemRetry {
+    let mut retry = newsdesk::model::ItemRetry {
         attempts: 1,
         first_failed_at: t0(),
         last_failed_at: t0(),

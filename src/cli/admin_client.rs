@@ -6,8 +6,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::header;
 
-use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
-use newsdesk::pipeline::RunReport;
+use newsdesk::config::ListenAddr;
+use newsdesk::daemon::protocol::FetchLine;
+use newsdesk::model::RunReport;
 
 /// Why a request to the daemon failed.
 #[derive(Debug, thiserror::Error)]

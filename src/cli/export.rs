@@ -9,7 +9,8 @@ use clap::ValueEnum;
 
 use newsdesk::config::Config;
 use newsdesk::export::{self, StoryFormat};
-use newsdesk::store::{StoryFilter, StoryStatus};
+use newsdesk::model::StoryStatus;
+use newsdesk::store::StoryFilter;
 
 // `newsdesk export`'s arguments.
 #[derive(clap::Args, Debug)]

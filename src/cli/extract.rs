@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use newsdesk::extract::{extract_with, Article, SiteRules};
+use newsdesk::extract::{extract_with, SiteRules};
+use newsdesk::model::Article;
 use url::Url;
 
 // `newsdesk extract`'s arguments.

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use newsdesk::config::Config;
-use newsdesk::daemon::protocol::{FetchLine, ListenAddr};
-use newsdesk::pipeline::{Pipeline, RunProgress, RunReport, RunRequest, SourceReport};
-use newsdesk::store::Trigger;
+use newsdesk::config::ListenAddr;
+use newsdesk::daemon::protocol::FetchLine;
+use newsdesk::model::{RunProgress, RunReport, SourceReport, Trigger};
+use newsdesk::pipeline::{Pipeline, RunRequest};
 
 use super::admin_client::{AdminClient, ClientError};
 use super::{output, Format};
@@ -61,7 +62,7 @@ impl Progress {
         self.done += 1;
         self.stored += r.counts.stored;
         if self.tty {
-            self.redraw(&format!("{} {}", r.name, short_status(&r.status)));
+            self.redraw(&format!("{} {}", r.name, r.status.short()));
         } else {
             let total = self.total.map_or("?".into(), |t| t.to_string());
             eprintln!(
@@ -103,10 +104,6 @@ impl Progress {
             RunProgress::SourceDone { report } => self.source_done(report),
         }
     }
-}
-
-fn short_status(s: &str) -> &str {
-    s.split(':').next().unwrap_or(s)
 }
 
 /// `newsdesk fetch`: through the running daemon's admin endpoint when one answers, in this
@@ -184,7 +181,7 @@ fn print_report(report: &RunReport, format: Format) -> anyhow::Result<()> {
             let c = &s.counts;
             vec![
                 s.name.clone(),
-                s.status.clone(),
+                s.status.to_string(),
                 c.items.to_string(),
                 c.known.to_string(),
                 c.stored.to_string(),

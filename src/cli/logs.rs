@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use newsdesk::config::Config;
-use newsdesk::store::{Event, EventFilter, EventScope, Outcome, Store};
+use newsdesk::model::{Event, EventScope, Outcome};
+use newsdesk::store::{EventFilter, Store};
 
 use super::{output, Format};
 

@@ -69,7 +69,7 @@ pub async fn run(config: Arc<Config>, args: PreviewArgs) -> anyhow::Result<()> {
         .iter()
         .map(|d| {
             vec![
-                d.outcome.clone(),
+                d.outcome.as_str().into(),
                 output::opt(d.score.map(|s| format!("{s:.2}"))),
                 d.title.clone().unwrap_or_default(),
                 d.url.clone(),

@@ -61,7 +61,7 @@ pub async fn run(config: &Config, config_path: &Path, args: SourcesArgs) -> anyh
 #[derive(serde::Serialize)]
 struct SourceRow<'a> {
     #[serde(flatten)]
-    state: &'a newsdesk::store::SourceState,
+    state: &'a newsdesk::model::SourceState,
     enabled: bool,
     next_try_at: Option<chrono::DateTime<chrono::Utc>>,
     next_try_reason: String,

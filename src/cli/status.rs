@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::admin_client::{AdminClient, ClientError};
 use newsdesk::config::Config;
-use newsdesk::daemon::protocol::ListenAddr;
-use newsdesk::store::{self, EventFilter, EventScope, Outcome, Run, SourceState, Store};
+use newsdesk::config::ListenAddr;
+use newsdesk::model::{EventScope, Outcome, Run, SourceState};
+use newsdesk::store::{self, EventFilter, Store};
 
 use super::{output, Format};
 
@@ -188,9 +189,9 @@ async fn read_store(config: &Config, store: &dyn Store, status: &mut Status) -> 
     status.database.size_bytes = Some(store.database_size().await?);
     for (s, n) in store.story_counts().await? {
         match s {
-            store::StoryStatus::New => status.stories.new = n,
-            store::StoryStatus::Published => status.stories.published = n,
-            store::StoryStatus::Rejected => status.stories.rejected = n,
+            newsdesk::model::StoryStatus::New => status.stories.new = n,
+            newsdesk::model::StoryStatus::Published => status.stories.published = n,
+            newsdesk::model::StoryStatus::Rejected => status.stories.rejected = n,
         }
     }
     let runs = store.runs(100, None).await?;

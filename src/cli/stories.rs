@@ -4,9 +4,10 @@
 use anyhow::Context as _;
 
 use newsdesk::config::Config;
-use newsdesk::daemon::protocol::ListenAddr;
+use newsdesk::config::ListenAddr;
 use newsdesk::export::{self, Relations, StoryFormat, StoryRelations};
-use newsdesk::store::{Store, Story, StoryFilter, StoryStatus};
+use newsdesk::model::{Story, StoryStatus};
+use newsdesk::store::{Store, StoryFilter};
 
 use super::admin_client::{AdminClient, ClientError};
 use super::{output, Format};

@@ -23,11 +23,13 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::metrics::{Exposition, Metrics};
-use super::protocol::{token_matches, FetchLine, ListenAddr};
+use super::protocol::{token_matches, FetchLine};
 use crate::config::Config;
+use crate::config::ListenAddr;
 use crate::export;
+use crate::model::StoryStatus;
 use crate::schedule::ManualTrigger;
-use crate::store::{Store, StoryFilter, StoryStatus};
+use crate::store::{Store, StoryFilter};
 
 /// Why the admin endpoint could not start.
 #[derive(Debug, thiserror::Error)]
@@ -263,12 +265,12 @@ pub(crate) async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQue
     // then the report.
     enum Phase {
         Queued(
-            mpsc::UnboundedReceiver<crate::pipeline::RunProgress>,
-            oneshot::Receiver<Result<crate::pipeline::RunReport, String>>,
+            mpsc::UnboundedReceiver<crate::model::RunProgress>,
+            oneshot::Receiver<Result<crate::model::RunReport, String>>,
         ),
         Progress(
-            mpsc::UnboundedReceiver<crate::pipeline::RunProgress>,
-            oneshot::Receiver<Result<crate::pipeline::RunReport, String>>,
+            mpsc::UnboundedReceiver<crate::model::RunProgress>,
+            oneshot::Receiver<Result<crate::model::RunReport, String>>,
         ),
         Done,
     }
@@ -295,7 +297,7 @@ pub(crate) async fn fetch(State(st): State<Arc<AdminState>>, RawQuery(q): RawQue
 }
 
 fn final_line(
-    r: Result<Result<crate::pipeline::RunReport, String>, oneshot::error::RecvError>,
+    r: Result<Result<crate::model::RunReport, String>, oneshot::error::RecvError>,
 ) -> FetchLine {
     match r {
         Ok(Ok(report)) => FetchLine::Finished { report },
@@ -341,11 +343,11 @@ pub struct SourceHealth {
 /// neither failing nor successful; with no success at all, the age counts from `started_at`.
 pub fn source_health(
     config: &Config,
-    states: &[crate::store::SourceState],
+    states: &[crate::model::SourceState],
     now: chrono::DateTime<Utc>,
     started_at: chrono::DateTime<Utc>,
 ) -> SourceHealth {
-    let enabled: Vec<&crate::store::SourceState> = states
+    let enabled: Vec<&crate::model::SourceState> = states
         .iter()
         .filter(|s| config.source(&s.name).is_some_and(|c| c.enabled))
         .collect();
@@ -485,7 +487,7 @@ async fn metrics(State(st): State<Arc<AdminState>>, headers: axum::http::HeaderM
 async fn new_stories(
     st: &AdminState,
     q: Option<&str>,
-) -> Result<Vec<crate::store::Story>, Response> {
+) -> Result<Vec<crate::model::Story>, Response> {
     let limit = query_values(q, "limit")
         .first()
         .map(|l| l.parse::<i64>())
@@ -507,7 +509,7 @@ async fn new_stories(
 
 /// The stories' related sources; a store error leaves the feed without them (logged) rather
 /// than failing it.
-async fn related_or_none(st: &AdminState, stories: &[crate::store::Story]) -> export::Relations {
+async fn related_or_none(st: &AdminState, stories: &[crate::model::Story]) -> export::Relations {
     export::relations(st.store.as_ref(), stories)
         .await
         .unwrap_or_else(|e| {
@@ -594,7 +596,7 @@ async fn reject_ids(State(st): State<Arc<AdminState>>, body: axum::body::Bytes) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SourceState;
+    use crate::model::SourceState;
     use chrono::{DateTime, TimeZone};
 
     fn at(s: i64) -> DateTime<Utc> {

@@ -13,9 +13,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::pipeline::RunReport;
+use crate::model::{RunReport, SourceState, Trigger};
 use crate::schedule::RunObserver;
-use crate::store::{SourceState, Trigger};
 
 /// Upper bounds (seconds) of the fetch latency histogram buckets.
 pub const FETCH_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -246,8 +245,7 @@ impl RunObserver for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::SourceReport;
-    use crate::store::RunCounts;
+    use crate::model::{RunCounts, SourceReport};
 
     fn report() -> RunReport {
         RunReport {
@@ -255,7 +253,7 @@ mod tests {
             counts: RunCounts::default(),
             sources: vec![SourceReport {
                 name: "a\"b".into(),
-                status: "ok".into(),
+                status: crate::model::SourceStatus::Ok,
                 counts: RunCounts {
                     sources: 1,
                     stored: 2,

@@ -18,13 +18,14 @@ pub mod metrics;
 pub mod protocol;
 pub mod systemd;
 
+use crate::config::ListenAddr;
 use crate::config::{Config, ConfigError};
-use crate::pipeline::{Pipeline, PipelineError, RunReport};
+use crate::model::{RunReport, Trigger};
+use crate::pipeline::{Pipeline, PipelineError};
 use crate::schedule::{self, Reload, RunObserver, ScheduleError};
-use crate::store::{Store, Trigger};
+use crate::store::Store;
 use admin::{AdminError, AdminState};
 use metrics::Metrics;
-use protocol::ListenAddr;
 use systemd::Notifier;
 
 /// Why the daemon stopped with an error.

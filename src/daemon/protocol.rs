@@ -3,45 +3,6 @@
 //!
 //! The server is [`super::admin`]; the client `newsdesk fetch`/`status` use lives in the binary.
 
-/// Where the admin endpoint listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenAddr {
-    /// A Unix socket path.
-    Unix(std::path::PathBuf),
-    /// A loopback TCP address.
-    Tcp(std::net::SocketAddr),
-}
-
-impl ListenAddr {
-    /// Parses `unix:/path` or `IP:PORT`; refuses non-loopback TCP addresses.
-    pub fn parse(s: &str) -> Result<ListenAddr, String> {
-        if let Some(path) = s.strip_prefix("unix:") {
-            if path.is_empty() {
-                return Err("unix: needs a socket path".into());
-            }
-            return Ok(ListenAddr::Unix(path.into()));
-        }
-        let addr: std::net::SocketAddr = s
-            .parse()
-            .map_err(|e| format!("'{s}' is neither unix:/path nor IP:PORT: {e}"))?;
-        if !addr.ip().is_loopback() {
-            return Err(format!(
-                "'{s}' is not a loopback address; the admin endpoint never listens publicly"
-            ));
-        }
-        Ok(ListenAddr::Tcp(addr))
-    }
-}
-
-impl std::fmt::Display for ListenAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
-            ListenAddr::Tcp(a) => write!(f, "{a}"),
-        }
-    }
-}
-
 /// One line of the `POST /fetch` response (newline-delimited JSON).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -58,12 +19,12 @@ pub enum FetchLine {
     /// A source is done.
     SourceDone {
         /// Its report.
-        report: crate::pipeline::SourceReport,
+        report: crate::model::SourceReport,
     },
     /// The run ended; the last line.
     Finished {
         /// The whole report.
-        report: crate::pipeline::RunReport,
+        report: crate::model::RunReport,
     },
     /// The run could not happen; the last line.
     Error {
@@ -72,13 +33,13 @@ pub enum FetchLine {
     },
 }
 
-impl From<crate::pipeline::RunProgress> for FetchLine {
-    fn from(p: crate::pipeline::RunProgress) -> FetchLine {
+impl From<crate::model::RunProgress> for FetchLine {
+    fn from(p: crate::model::RunProgress) -> FetchLine {
         match p {
-            crate::pipeline::RunProgress::Started { run_id, sources } => {
+            crate::model::RunProgress::Started { run_id, sources } => {
                 FetchLine::Started { run_id, sources }
             }
-            crate::pipeline::RunProgress::SourceDone { report } => FetchLine::SourceDone { report },
+            crate::model::RunProgress::SourceDone { report } => FetchLine::SourceDone { report },
         }
     }
 }
@@ -95,21 +56,6 @@ pub(crate) fn token_matches(given: &str, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn listen_addresses() {
-        assert!(matches!(
-            ListenAddr::parse("unix:/run/x.sock"),
-            Ok(ListenAddr::Unix(_))
-        ));
-        assert!(matches!(
-            ListenAddr::parse("127.0.0.1:1"),
-            Ok(ListenAddr::Tcp(_))
-        ));
-        assert!(ListenAddr::parse("[::1]:1").is_ok());
-        assert!(ListenAddr::parse("192.168.1.1:80").is_err());
-        assert!(ListenAddr::parse("unix:").is_err());
-    }
 
     #[test]
     fn tokens() {

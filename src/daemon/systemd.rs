@@ -8,9 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sd_notify::NotifyState;
 
-use crate::pipeline::RunReport;
+use crate::model::{RunReport, Trigger};
 use crate::schedule::RunObserver;
-use crate::store::Trigger;
 
 /// Talks to the service manager.
 #[derive(Debug, Clone, Default)]

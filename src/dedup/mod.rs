@@ -12,6 +12,7 @@ mod background;
 mod cluster;
 mod fingerprint;
 mod neardup;
+mod state;
 mod url_canon;
 
 pub use cluster::{ClusterMatch, ClusterParams, EventClusterer, EventTerms, Linkage, POSTING_READ};
@@ -19,6 +20,7 @@ pub use fingerprint::StoryFingerprint;
 pub use neardup::{
     NearDupIndex, NearDupSignature, DEFAULT_THRESHOLD, MIN_WORDS as NEARDUP_MIN_WORDS,
 };
+pub use state::{Checked, DedupStore, Deduper, Guard, Placement};
 pub use url_canon::{canonical_url, is_tracking_param, published_url, same_site, strip_tracking};
 
 /// The words of a text, lower-cased, split on anything that is not a letter or digit. The one

@@ -32,7 +32,7 @@ pub const MIN_WORDS: usize = 10;
 /// story. Picked on the ECB+ near-copy bench (README): copies with a paragraph added and/or
 /// removed score 0.46 or more in 95% of cases, while the closest distinct articles about a
 /// like event (ECB+ hard negatives) stay below 0.15.
-pub const DEFAULT_THRESHOLD: f64 = 0.4;
+pub const DEFAULT_THRESHOLD: f64 = crate::config::DEFAULT_NEAR_DUPLICATE_THRESHOLD;
 /// First byte of a stored signature; a signature of another format is not loaded.
 const FORMAT: u8 = 2;
 const STORED_LEN: usize = 1 + BAND_HASHES * 2 + EXTRA_HASHES;

@@ -34,7 +34,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::daemon::admin::AdminState;
 use crate::daemon::protocol::token_matches;
-use crate::store::{Event, EventFilter, Outcome, Story, StoryFilter, StoryStatus};
+use crate::model::{Event, Outcome, Story, StoryStatus};
+use crate::store::{EventFilter, StoryFilter};
 
 mod pages;
 
@@ -692,7 +693,7 @@ async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): Raw
 
 /// One row of the sources page.
 pub(crate) struct SourceRow {
-    state: crate::store::SourceState,
+    state: crate::model::SourceState,
     enabled: bool,
     next: crate::schedule::NextTry,
 }
@@ -707,7 +708,7 @@ async fn sources(
         Err(r) => return r.into_response(),
     };
     let config = desk.admin.current.borrow().clone();
-    let states: Vec<crate::store::SourceState> = match desk.admin.store.sources().await {
+    let states: Vec<crate::model::SourceState> = match desk.admin.store.sources().await {
         Ok(s) => s
             .into_iter()
             .filter(|s| config.source(&s.name).is_some())

@@ -4,7 +4,7 @@ use maud::{html, Markup};
 
 use super::{body_html, doc, when, Group, LogQuery, SourceRow};
 use crate::daemon::admin::SourceHealth;
-use crate::store::{Event, Outcome, Run, Story};
+use crate::model::{Event, Outcome, Run, Story};
 
 /// Outcomes offered by the log filter, in the order operators look for them.
 const OUTCOMES: &[Outcome] = &[

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::store::Story;
+use crate::model::Story;
 
 /// Another stored story of the same event cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,7 +74,8 @@ pub async fn relations(
     store: &dyn crate::store::Store,
     stories: &[Story],
 ) -> Result<Relations, crate::store::StoreError> {
-    use crate::store::{EventFilter, Outcome, StoryFilter};
+    use crate::model::Outcome;
+    use crate::store::{EventFilter, StoryFilter};
     let mut by_cluster: std::collections::BTreeMap<i64, Vec<Story>> = Default::default();
     for c in stories.iter().filter_map(|s| s.cluster_id) {
         if by_cluster.contains_key(&c) {

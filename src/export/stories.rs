@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::relations::Relations;
 use super::xml_text;
-use crate::store::Story;
+use crate::model::Story;
 
 /// Export format of stories (the CLI maps its own `--format` values onto it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,33 +11,11 @@ pub mod rules;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use content::{Block, Kind};
 use scraper::Selector;
 use url::Url;
 
-/// What the extractor found on a page.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Article {
-    /// Headline, without the site-name suffix.
-    pub title: Option<String>,
-    /// Bylines, one person or organisation each, cleaned of "By", dates and roles.
-    pub authors: Vec<String>,
-    /// Publication time (UTC), never later than the extraction nor before 1995.
-    pub published_at: Option<DateTime<Utc>>,
-    /// Last modification time (UTC), when the page states one; same bounds.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Name of the publication (`og:site_name`, JSON-LD publisher, …).
-    pub site_name: Option<String>,
-    /// Language of the page as stated (`<html lang>`, `og:locale`, …), e.g. `en`, `fr-FR`.
-    pub language: Option<String>,
-    /// `<link rel=canonical>` or `og:url`, made absolute.
-    pub canonical_url: Option<String>,
-    /// Plain text, one paragraph per line, link text only.
-    pub text: String,
-    /// Sanitized HTML of the body.
-    pub html: String,
-}
+use crate::model::Article;
 
 /// An operator's rules for one site, from its source's config (`body_selector`,
 /// `drop_selectors`): where the body is and what to remove besides the generic clutter rules.

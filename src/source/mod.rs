@@ -3,25 +3,11 @@
 //! Takes the body of a feed (any RSS/Atom/JSON Feed flavour, any encoding) or of a listing page
 //! with a link selector; gives [`SourceItem`]s with absolute URLs.
 
-use chrono::{DateTime, Utc};
 use url::Url;
 
-pub mod normalize;
+use crate::model::SourceItem;
 
-/// One item a source announces.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceItem {
-    /// The feed's own id for the item (GUID / Atom id / JSON Feed id), when it gives one.
-    pub guid: Option<String>,
-    /// Absolute article URL.
-    pub url: Url,
-    /// Title as the feed gives it.
-    pub title: Option<String>,
-    /// Author as the feed gives it.
-    pub author: Option<String>,
-    /// Publication date as the feed gives it.
-    pub published_at: Option<DateTime<Utc>>,
-}
+pub mod normalize;
 
 /// Why a source body could not be read.
 #[derive(Debug, thiserror::Error)]

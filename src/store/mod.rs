@@ -10,7 +10,8 @@
 //! URL and the content fingerprint decide races between runs.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+
+use crate::model::{DuplicateKey, Event, EventScope, Outcome, StoryStatus, UnknownValue};
 
 pub mod postgres;
 pub mod sql;
@@ -69,6 +70,15 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<UnknownValue> for StoreError {
+    fn from(e: UnknownValue) -> StoreError {
+        StoreError::Corrupt {
+            column: e.column,
+            value: e.value,
+        }
+    }
+}
+
 impl StoreError {
     /// Whether this is a full disk: every further write will fail too.
     pub fn is_disk_full(&self) -> bool {
@@ -93,411 +103,9 @@ impl WriteHealth {
     }
 }
 
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// The daemon's cron schedule.
-    Schedule,
-    /// `newsdesk fetch` or the admin endpoint.
-    Manual,
-}
-
-impl Trigger {
-    /// Column spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::Manual => "manual",
-        }
-    }
-}
-
-/// The final outcome of an item, or what happened to a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A new story was stored.
-    Stored,
-    /// The item is a story already stored.
-    Duplicate,
-    /// The item is not about the topic.
-    OffTopic,
-    /// The item or the source could not be processed.
-    Failed,
-    /// The source was read (scope `source`).
-    Fetched,
-    /// The source answered 304 Not Modified (scope `source`).
-    NotModified,
-    /// An item whose article kept failing was given up (scope `item`); it is not tried again.
-    GivenUp,
-}
-
-impl Outcome {
-    /// Column spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Stored => "stored",
-            Outcome::Duplicate => "duplicate",
-            Outcome::OffTopic => "off_topic",
-            Outcome::Failed => "failed",
-            Outcome::Fetched => "fetched",
-            Outcome::NotModified => "not_modified",
-            Outcome::GivenUp => "given_up",
-        }
-    }
-
-    /// Parses the column spelling.
-    pub fn parse(s: &str) -> Result<Outcome, StoreError> {
-        Ok(match s {
-            "stored" => Outcome::Stored,
-            "duplicate" => Outcome::Duplicate,
-            "off_topic" => Outcome::OffTopic,
-            "failed" => Outcome::Failed,
-            "fetched" => Outcome::Fetched,
-            "not_modified" => Outcome::NotModified,
-            "given_up" => Outcome::GivenUp,
-            other => {
-                return Err(StoreError::Corrupt {
-                    column: "outcome",
-                    value: other.to_string(),
-                })
-            }
-        })
-    }
-}
-
-/// Publishing status of a story.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum StoryStatus {
-    /// Waiting for an editor or the publishing system.
-    New,
-    /// Handed to publishing.
-    Published,
-    /// Turned down.
-    Rejected,
-}
-
-impl StoryStatus {
-    /// Column spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoryStatus::New => "new",
-            StoryStatus::Published => "published",
-            StoryStatus::Rejected => "rejected",
-        }
-    }
-
-    /// Parses the column spelling.
-    pub fn parse(s: &str) -> Result<StoryStatus, StoreError> {
-        Ok(match s {
-            "new" => StoryStatus::New,
-            "published" => StoryStatus::Published,
-            "rejected" => StoryStatus::Rejected,
-            other => {
-                return Err(StoreError::Corrupt {
-                    column: "status",
-                    value: other.to_string(),
-                })
-            }
-        })
-    }
-}
-
-/// A source and its fetch state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SourceState {
-    /// Name from the config.
-    pub name: String,
-    /// `feed` or `page`.
-    pub kind: String,
-    /// URL from the config.
-    pub url: String,
-    /// Last ETag seen.
-    pub etag: Option<String>,
-    /// Last Last-Modified seen.
-    pub last_modified: Option<String>,
-    /// Last attempt.
-    pub last_fetch_at: Option<DateTime<Utc>>,
-    /// Last attempt that succeeded.
-    pub last_success_at: Option<DateTime<Utc>>,
-    /// Error of the last failed attempt, cleared on success.
-    pub last_error: Option<String>,
-    /// Failed attempts in a row.
-    pub consecutive_errors: i64,
-    /// When the source is due next.
-    pub next_due_at: DateTime<Utc>,
-    /// Current polling interval (adapts between the configured bounds).
-    pub interval_secs: i64,
-    /// When the source last gave a new story.
-    pub last_new_story_at: Option<DateTime<Utc>>,
-    /// Run holding the source now, if any.
-    pub lease_owner: Option<String>,
-    /// When that hold expires.
-    pub lease_until: Option<DateTime<Utc>>,
-}
-
-/// What a finished fetch of a source changes in its state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceUpdate {
-    /// Attempt time.
-    pub fetched_at: DateTime<Utc>,
-    /// `Ok` or the error text.
-    pub result: Result<(), String>,
-    /// New validators (kept as they were when `None`).
-    pub etag: Option<String>,
-    /// New validators (kept as they were when `None`).
-    pub last_modified: Option<String>,
-    /// When to poll next.
-    pub next_due_at: DateTime<Utc>,
-    /// The interval that `next_due_at` was computed with.
-    pub interval_secs: i64,
-    /// Set when the fetch stored at least one story.
-    pub new_story_at: Option<DateTime<Utc>>,
-}
-
-/// Retry state of an announced item whose article could not be processed yet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ItemRetry {
-    /// Failed attempts so far.
-    pub attempts: i64,
-    /// When the first attempt failed.
-    pub first_failed_at: DateTime<Utc>,
-    /// When the last attempt failed.
-    pub last_failed_at: DateTime<Utc>,
-    /// Not tried again before this.
-    pub next_attempt_at: DateTime<Utc>,
-    /// The last attempt's error.
-    pub last_error: String,
-}
-
-/// A story ready to be stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewStory {
-    /// Source name.
-    pub source: String,
-    /// The article's own address, handed to publishing ([`crate::dedup::published_url`]).
-    pub url: String,
-    /// URL the article was fetched from (after redirects), as fetched.
-    pub fetched_url: String,
-    /// Dedup key ([`crate::dedup::canonical_url`]): folded, never a link. Stored in the
-    /// `canonical_url` column.
-    pub dedup_key: String,
-    /// Feed GUID.
-    pub guid: Option<String>,
-    /// Headline.
-    pub title: Option<String>,
-    /// Bylines, one person or organisation each.
-    pub authors: Vec<String>,
-    /// Name of the publication, when the page states it.
-    pub site_name: Option<String>,
-    /// Language of the page (BCP 47 tag as stated, e.g. `en`, `fr-FR`).
-    pub language: Option<String>,
-    /// Publication time.
-    pub published_at: Option<DateTime<Utc>>,
-    /// Last modification time, when the page states one.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Fetch time.
-    pub fetched_at: DateTime<Utc>,
-    /// Plain text body.
-    pub text: String,
-    /// Sanitized HTML body.
-    pub html: String,
-    /// Exact-content fingerprint (dedup key).
-    pub fingerprint: String,
-    /// Near-duplicate signature bytes.
-    pub near_dup: Option<Vec<u8>>,
-    /// Same-event cluster.
-    pub cluster_id: Option<i64>,
-    /// Topic score.
-    pub topic_score: Option<f64>,
-}
-
-/// An item that reached a final outcome; it will not be fetched again (unless `failed`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeenItem {
-    /// Source name.
-    pub source: String,
-    /// Feed GUID.
-    pub guid: Option<String>,
-    /// Canonical URL of the announced link.
-    pub canonical_url: String,
-}
-
-/// One line of the ingestion log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    /// Row id (0 before it is written).
-    pub id: i64,
-    /// Run it belongs to.
-    pub run_id: i64,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// Source name.
-    pub source: String,
-    /// `source` or `item`.
-    pub scope: EventScope,
-    /// What happened.
-    pub outcome: Outcome,
-    /// Item URL (or source URL for source events).
-    pub url: Option<String>,
-    /// Item title.
-    pub title: Option<String>,
-    /// Story stored by this event.
-    pub story_id: Option<i64>,
-    /// Story this item duplicates.
-    pub duplicate_of: Option<i64>,
-    /// Topic score or similarity.
-    pub score: Option<f64>,
-    /// Why, in words.
-    pub reason: String,
-}
-
-/// Whether an event is about a whole source or one item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventScope {
-    /// The source's fetch.
-    Source,
-    /// One announced item.
-    Item,
-}
-
-impl EventScope {
-    /// Column spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventScope::Source => "source",
-            EventScope::Item => "item",
-        }
-    }
-
-    fn parse(s: &str) -> Result<EventScope, StoreError> {
-        match s {
-            "source" => Ok(EventScope::Source),
-            "item" => Ok(EventScope::Item),
-            other => Err(StoreError::Corrupt {
-                column: "scope",
-                value: other.to_string(),
-            }),
-        }
-    }
-}
-
-/// Counts of one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct RunCounts {
-    /// Sources attempted.
-    pub sources: i64,
-    /// Sources whose fetch failed.
-    pub sources_failed: i64,
-    /// Items announced.
-    pub items: i64,
-    /// Items skipped because they were already known.
-    pub known: i64,
-    /// Stories stored.
-    pub stored: i64,
-    /// Items that were duplicates.
-    pub duplicates: i64,
-    /// Items off topic.
-    pub off_topic: i64,
-    /// Items that failed.
-    pub failed: i64,
-}
-
-impl RunCounts {
-    /// Adds another run's (or source's) counts.
-    pub fn add(&mut self, o: &RunCounts) {
-        self.sources += o.sources;
-        self.sources_failed += o.sources_failed;
-        self.items += o.items;
-        self.known += o.known;
-        self.stored += o.stored;
-        self.duplicates += o.duplicates;
-        self.off_topic += o.off_topic;
-        self.failed += o.failed;
-    }
-}
-
-/// A run as listed by `newsdesk logs`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Run {
-    /// Run id.
-    pub id: i64,
-    /// What started it.
-    pub trigger: Trigger,
-    /// Start time.
-    pub started_at: DateTime<Utc>,
-    /// End time; `None` while running (or if the process died).
-    pub finished_at: Option<DateTime<Utc>>,
-    /// When the run was found abandoned: unfinished, older than the lease, and its process holds
-    /// no live lease any more (killed). Cleared should it finish after all.
-    pub abandoned_at: Option<DateTime<Utc>>,
-    /// Its counts.
-    pub counts: RunCounts,
-}
-
-/// A stored story.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Story {
-    /// Story id.
-    pub id: i64,
-    /// Source name.
-    pub source: String,
-    /// The article's own address: what publishing links to.
-    pub url: String,
-    /// URL fetched (after redirects), as fetched.
-    pub fetched_url: String,
-    /// Dedup key (folded canonical form of the URL; not a link).
-    pub dedup_key: String,
-    /// Feed GUID.
-    pub guid: Option<String>,
-    /// Headline.
-    pub title: Option<String>,
-    /// Bylines, one person or organisation each.
-    pub authors: Vec<String>,
-    /// Name of the publication, when stated.
-    pub site_name: Option<String>,
-    /// Language of the page, when stated.
-    pub language: Option<String>,
-    /// Publication time.
-    pub published_at: Option<DateTime<Utc>>,
-    /// Last modification time, when stated.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Fetch time.
-    pub fetched_at: DateTime<Utc>,
-    /// Publishing status.
-    pub status: StoryStatus,
-    /// Same-event cluster.
-    pub cluster_id: Option<i64>,
-    /// Topic score.
-    pub topic_score: Option<f64>,
-    /// Plain text body.
-    pub text: String,
-    /// Sanitized HTML body.
-    pub html: String,
-}
-
 /// Compares a story with stored near-duplicate signatures (story id, signature bytes); the
 /// near-copy found, with its similarity.
 pub type NearDupCheck = dyn Fn(&[(i64, Vec<u8>)]) -> Option<(i64, f64)> + Send + Sync;
-
-/// A stored story as the event clusterer needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecentStory {
-    /// Story id.
-    pub id: i64,
-    /// Same-event cluster.
-    pub cluster_id: Option<i64>,
-    /// Headline.
-    pub title: Option<String>,
-    /// Plain text body.
-    pub text: String,
-    /// Fetch time.
-    pub fetched_at: DateTime<Utc>,
-}
 
 /// Filter of `events`.
 #[derive(Debug, Clone, Default)]
@@ -527,21 +135,6 @@ pub struct StoryFilter {
     pub cluster_id: Option<i64>,
     /// At most this many, newest first.
     pub limit: i64,
-}
-
-/// Result of [`Store::insert_story`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InsertOutcome {
-    /// Stored under this id.
-    Stored(i64),
-    /// A story with the same canonical URL or fingerprint exists (this id); nothing was written
-    /// but the seen item and a `duplicate` event.
-    Duplicate {
-        /// The existing story.
-        of: i64,
-        /// Which key matched: `canonical_url` or `fingerprint`.
-        key: &'static str,
-    },
 }
 
 /// Opens the store named by `storage.url`, creating the database and running migrations.
@@ -602,7 +195,7 @@ pub(crate) fn check_schema_version(
 pub(crate) fn concurrent_duplicate_event(
     event: &Event,
     of: i64,
-    key: &str,
+    key: DuplicateKey,
     similarity: Option<f64>,
 ) -> Event {
     let mut ev = event.clone();
@@ -637,5 +230,5 @@ pub(crate) fn joined_authors(authors: &[String]) -> Option<String> {
 }
 
 pub(crate) fn parse_scope(s: &str) -> Result<EventScope, StoreError> {
-    EventScope::parse(s)
+    Ok(EventScope::parse(s)?)
 }

@@ -145,12 +145,15 @@ macro_rules! shared_sql {
         use sqlx::{Database, QueryBuilder, Row};
 
         use crate::config::SourceConfig;
+        use crate::model::{
+            DuplicateKey, Event, InsertOutcome, ItemRetry, NewStory, Outcome, RecentStory, Run,
+            RunCounts, SeenItem, SourceState, SourceUpdate, Story, StoryStatus, Trigger,
+        };
         use crate::store::sql::{shifted, Codec, Dialect, SqlStore};
         use crate::store::{
-            concurrent_duplicate_event, joined_authors, legacy_published_url, parse_scope, Event,
-            EventFilter, InsertOutcome, ItemRetry, NearDupCheck, NewStory, Outcome, RecentStory,
-            Run, RunCounts, RunLog, SeenItem, SourceState, SourceStore, SourceUpdate, StoreError,
-            StoreHealth, Story, StoryFilter, StoryStatus, StoryStore, Trigger, BACKFILL_BATCH,
+            concurrent_duplicate_event, joined_authors, legacy_published_url, parse_scope,
+            EventFilter, NearDupCheck, RunLog, SourceStore, StoreError, StoreHealth, StoryFilter,
+            StoryStore, BACKFILL_BATCH,
         };
 
         type DB = $db;
@@ -466,12 +469,16 @@ macro_rules! shared_sql {
                         .await?;
                         if let Some((of, similarity)) = check(&near_dups(&rows)?) {
                             tx.rollback().await?;
-                            let ev =
-                                concurrent_duplicate_event(event, of, "near_dup", Some(similarity));
+                            let ev = concurrent_duplicate_event(
+                                event,
+                                of,
+                                DuplicateKey::NearDup,
+                                Some(similarity),
+                            );
                             self.record_item(Some(seen), &ev).await?;
                             return Ok(InsertOutcome::Duplicate {
                                 of,
-                                key: "near_dup",
+                                key: DuplicateKey::NearDup,
                             });
                         }
                     }
@@ -506,9 +513,9 @@ macro_rules! shared_sql {
                     }
                 };
                 let (of, key) = match by_url {
-                    Some(id) => (id, "canonical_url"),
+                    Some(id) => (id, DuplicateKey::CanonicalUrl),
                     None => match by_fingerprint {
-                        Some(id) => (id, "fingerprint"),
+                        Some(id) => (id, DuplicateKey::Fingerprint),
                         None => {
                             return Err(StoreError::Corrupt {
                                 column: "stories",

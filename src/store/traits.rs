@@ -10,12 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{
-    Event, EventFilter, InsertOutcome, ItemRetry, NearDupCheck, NewStory, RecentStory, Run,
-    RunCounts, SeenItem, SourceState, SourceUpdate, StoreError, Story, StoryFilter, StoryStatus,
-    Trigger,
-};
+use super::{EventFilter, NearDupCheck, StoreError, StoryFilter};
 use crate::config::SourceConfig;
+use crate::model::{
+    Event, InsertOutcome, ItemRetry, NewStory, RecentStory, Run, RunCounts, SeenItem, SourceState,
+    SourceUpdate, Story, StoryStatus, Trigger,
+};
 
 /// Sources and their leases: what the lease loop and the schedule need.
 #[async_trait]
@@ -249,7 +249,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::{RunLog, SourceStore, Store, StoreHealth, StoryStore};
-    use crate::store::Trigger;
+    use crate::model::Trigger;
 
     /// A stage is handed only the narrow trait it needs: the whole store coerces to each.
     #[tokio::test]

@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use url::Url;
+
+mod durations;
+mod listen;
+mod validate;
+
+pub use listen::ListenAddr;
 
 pub mod edit;
 
@@ -70,7 +75,7 @@ pub struct DedupConfig {
     #[serde(default = "default_recluster_threshold")]
     pub recluster_threshold: f64,
     /// How far back stories count for clustering, e.g. `7d`.
-    #[serde(default = "default_cluster_window", with = "humantime_serde_compat")]
+    #[serde(default = "default_cluster_window", with = "durations")]
     pub cluster_window: Duration,
 }
 
@@ -85,23 +90,32 @@ impl Default for DedupConfig {
     }
 }
 
+/// Default `dedup.near_duplicate_threshold`: estimated shingle similarity of a near-copy.
+pub const DEFAULT_NEAR_DUPLICATE_THRESHOLD: f64 = 0.4;
+/// Default `dedup.cluster_threshold`: cosine similarity at which a story joins an event cluster.
+pub const DEFAULT_CLUSTER_THRESHOLD: f64 = 0.3;
+/// Default `dedup.recluster_threshold`: similarity every pair of a re-clustered event reaches.
+pub const DEFAULT_RECLUSTER_THRESHOLD: f64 = 0.11;
+/// Default `dedup.cluster_window`: how far back stories are compared for event clustering.
+pub const DEFAULT_CLUSTER_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+
+// The dedup stage's own defaults (`dedup::ClusterParams::default`, `dedup::DEFAULT_THRESHOLD`)
+// are these values; src/dedup/state.rs tests that they agree. Config owns them so that it
+// depends on no stage.
 fn default_near_duplicate_threshold() -> f64 {
-    crate::dedup::DEFAULT_THRESHOLD
+    DEFAULT_NEAR_DUPLICATE_THRESHOLD
 }
 
 fn default_cluster_threshold() -> f64 {
-    crate::dedup::ClusterParams::default().threshold
+    DEFAULT_CLUSTER_THRESHOLD
 }
 
 fn default_recluster_threshold() -> f64 {
-    crate::dedup::ClusterParams::default().recluster_threshold
+    DEFAULT_RECLUSTER_THRESHOLD
 }
 
 fn default_cluster_window() -> Duration {
-    crate::dedup::ClusterParams::default()
-        .window
-        .to_std()
-        .unwrap_or(Duration::from_secs(7 * 86_400))
+    DEFAULT_CLUSTER_WINDOW
 }
 
 /// `[storage]`
@@ -112,7 +126,7 @@ pub struct StorageConfig {
     #[serde(default = "default_storage_url")]
     pub url: String,
     /// How long run events are kept, e.g. `30d`.
-    #[serde(default = "default_event_retention", with = "humantime_serde_compat")]
+    #[serde(default = "default_event_retention", with = "durations")]
     pub event_retention: Duration,
     /// File whose first line is the PostgreSQL password, put into `url` by
     /// [`Config::load_secrets`] (`${VAR}` is replaced from the environment). `PGPASSWORD` and
@@ -146,10 +160,10 @@ pub struct ScheduleConfig {
     #[serde(default = "default_cron")]
     pub cron: String,
     /// Shortest time between two polls of one source.
-    #[serde(default = "default_min_interval", with = "humantime_serde_compat")]
+    #[serde(default = "default_min_interval", with = "durations")]
     pub min_interval: Duration,
     /// Longest time between two polls of a source that rarely publishes.
-    #[serde(default = "default_max_interval", with = "humantime_serde_compat")]
+    #[serde(default = "default_max_interval", with = "durations")]
     pub max_interval: Duration,
     /// Sources fetched at once within one run.
     #[serde(default = "default_concurrency")]
@@ -158,22 +172,16 @@ pub struct ScheduleConfig {
     #[serde(default = "default_item_concurrency")]
     pub item_concurrency: usize,
     /// How long a daemon holds a source it is fetching before another may take it over.
-    #[serde(default = "default_lease", with = "humantime_serde_compat")]
+    #[serde(default = "default_lease", with = "durations")]
     pub lease: Duration,
     /// Waits before an article whose fetch failed is tried again, one per retry; the last one
     /// repeats for transient errors. A permanent HTTP error (404, 410, 451) gives up once these
     /// are used up.
-    #[serde(
-        default = "default_item_retry_delays",
-        with = "humantime_serde_compat::list"
-    )]
+    #[serde(default = "default_item_retry_delays", with = "durations::list")]
     pub item_retry_delays: Vec<Duration>,
     /// How long an article failing with a transient error (timeouts, 5xx, …) is retried, counted
     /// from its first failure, before it is given up.
-    #[serde(
-        default = "default_item_retry_max_age",
-        with = "humantime_serde_compat"
-    )]
+    #[serde(default = "default_item_retry_max_age", with = "durations")]
     pub item_retry_max_age: Duration,
     /// New items taken from one source per run, newest first; the rest wait for later runs
     /// (a 50,000-item feed would otherwise queue hours of article fetches).
@@ -242,13 +250,13 @@ pub struct HttpConfig {
     #[serde(default)]
     pub contact_url: Option<String>,
     /// Time to establish a connection.
-    #[serde(default = "default_connect_timeout", with = "humantime_serde_compat")]
+    #[serde(default = "default_connect_timeout", with = "durations")]
     pub connect_timeout: Duration,
     /// Longest wait for the next bytes of a response.
-    #[serde(default = "default_read_timeout", with = "humantime_serde_compat")]
+    #[serde(default = "default_read_timeout", with = "durations")]
     pub read_timeout: Duration,
     /// Whole request, body included.
-    #[serde(default = "default_total_timeout", with = "humantime_serde_compat")]
+    #[serde(default = "default_total_timeout", with = "durations")]
     pub total_timeout: Duration,
     /// Cap on the decompressed body, in bytes.
     #[serde(default = "default_max_body_bytes")]
@@ -260,14 +268,14 @@ pub struct HttpConfig {
     #[serde(default = "default_per_host_concurrency")]
     pub per_host_concurrency: usize,
     /// Minimum delay between two requests to one host.
-    #[serde(default = "default_per_host_delay", with = "humantime_serde_compat")]
+    #[serde(default = "default_per_host_delay", with = "durations")]
     pub per_host_delay: Duration,
     /// Honour robots.txt for article pages.
     #[serde(default = "default_true")]
     pub respect_robots_txt: bool,
     /// Time one fetched article page may take to extract; a page that takes longer (a
     /// pathological document) fails its item instead of holding a CPU.
-    #[serde(default = "default_extract_timeout", with = "humantime_serde_compat")]
+    #[serde(default = "default_extract_timeout", with = "durations")]
     pub extract_timeout: Duration,
 }
 
@@ -420,7 +428,7 @@ pub struct AdminConfig {
     pub token: Option<String>,
     /// `/health` says `failing` when no source was fetched successfully for this long; unset
     /// means twice `schedule.max_interval` (see [`Config::health_max_age`]).
-    #[serde(default, with = "humantime_serde_compat::option")]
+    #[serde(default, with = "durations::option")]
     pub health_max_age: Option<Duration>,
     /// File whose first line is the token, so the config itself can stay world-readable;
     /// `${VAR}` is replaced from the environment (`${CREDENTIALS_DIRECTORY}/admin-token` with
@@ -566,7 +574,7 @@ pub struct SourceConfig {
     #[serde(default)]
     pub max_body_bytes: Option<u64>,
     /// Per-source override of `schedule.min_interval`.
-    #[serde(default, with = "humantime_serde_compat::option")]
+    #[serde(default, with = "durations::option")]
     pub interval: Option<Duration>,
     /// Per-source override of `schedule.max_items_per_run`.
     #[serde(default)]
@@ -622,215 +630,6 @@ impl Config {
         })?;
         config.validate().map_err(|(k, r)| err(k, r))?;
         Ok(config)
-    }
-
-    fn validate(&self) -> Result<(), (String, String)> {
-        let s = &self.storage;
-        if !(s.url.starts_with("sqlite:")
-            || s.url.starts_with("postgres://")
-            || s.url.starts_with("postgresql://"))
-        {
-            return Err((
-                "storage.url".into(),
-                format!("'{}' is neither a sqlite:// nor a postgres:// URL", s.url),
-            ));
-        }
-        self.validate_durations()?;
-        if let Some(rest) = s.url.strip_prefix("sqlite:") {
-            let path = rest.trim_start_matches("//");
-            let path = path.split('?').next().unwrap_or("");
-            if path.is_empty() {
-                return Err((
-                    "storage.url".into(),
-                    format!(
-                        "'{}' names no database file (e.g. sqlite://data/newsdesk.db)",
-                        s.url
-                    ),
-                ));
-            }
-        }
-        if let Err(e) = crate::schedule::validate_cron(&self.schedule.cron) {
-            return Err(("schedule.cron".into(), e));
-        }
-        if self.schedule.min_interval > self.schedule.max_interval {
-            return Err((
-                "schedule.min_interval".into(),
-                "is longer than schedule.max_interval".into(),
-            ));
-        }
-        if self.schedule.concurrency == 0 {
-            return Err(("schedule.concurrency".into(), "must be at least 1".into()));
-        }
-        if self.schedule.max_items_per_run == 0 {
-            return Err((
-                "schedule.max_items_per_run".into(),
-                "must be at least 1".into(),
-            ));
-        }
-        if self.schedule.item_concurrency == 0 {
-            return Err((
-                "schedule.item_concurrency".into(),
-                "must be at least 1".into(),
-            ));
-        }
-        if self
-            .schedule
-            .item_retry_delays
-            .iter()
-            .any(Duration::is_zero)
-        {
-            return Err((
-                "schedule.item_retry_delays".into(),
-                "every delay must be above 0".into(),
-            ));
-        }
-        if self.admin.health_max_age.is_some_and(|d| d.is_zero()) {
-            return Err(("admin.health_max_age".into(), "must be above 0".into()));
-        }
-        if self.http.max_body_bytes == 0 {
-            return Err(("http.max_body_bytes".into(), "must be above 0".into()));
-        }
-        if self.http.max_redirects > 20 {
-            return Err(("http.max_redirects".into(), "must be at most 20".into()));
-        }
-        if self.http.per_host_concurrency == 0 {
-            return Err((
-                "http.per_host_concurrency".into(),
-                "must be at least 1".into(),
-            ));
-        }
-        if let Some(c) = &self.http.contact_url {
-            if Url::parse(c).is_err() {
-                return Err((
-                    "http.contact_url".into(),
-                    format!("'{c}' is not an absolute URL"),
-                ));
-            }
-        }
-        if let Some(token) = &self.admin.token {
-            if token.trim().len() < 16 {
-                return Err((
-                    "admin.token".into(),
-                    "must be at least 16 characters (e.g. `openssl rand -hex 32`)".into(),
-                ));
-            }
-        }
-        self.validate_secrets_and_socket()?;
-        if !self.admin.listen.is_empty() {
-            let addr = crate::daemon::protocol::ListenAddr::parse(&self.admin.listen)
-                .map_err(|e| ("admin.listen".to_string(), e))?;
-            if matches!(addr, crate::daemon::protocol::ListenAddr::Tcp(_))
-                && self.admin.token.is_none()
-                && self.admin.token_file.is_none()
-                && std::env::var_os(ADMIN_TOKEN_ENV).is_none()
-            {
-                return Err((
-                    "admin.token".into(),
-                    format!(
-                        "required when admin.listen is a TCP address ('{}'): any local user \
-                         could trigger runs and mark stories published otherwise",
-                        self.admin.listen
-                    ),
-                ));
-            }
-        }
-        self.validate_topic()?;
-        self.validate_dedup()?;
-        let mut names = HashSet::new();
-        for (i, src) in self.sources.iter().enumerate() {
-            let key = |field: &str| format!("sources[{i}].{field}");
-            if src.name.trim().is_empty() {
-                return Err((key("name"), "must not be empty".into()));
-            }
-            if !names.insert(src.name.as_str()) {
-                return Err((key("name"), format!("duplicate source name '{}'", src.name)));
-            }
-            match Url::parse(&src.url) {
-                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-                Ok(u) => {
-                    return Err((
-                        key("url"),
-                        format!("scheme '{}' is not http or https", u.scheme()),
-                    ))
-                }
-                Err(e) => return Err((key("url"), format!("'{}': {e}", src.url))),
-            }
-            if src.kind == SourceKind::Page && src.link_selector.is_none() {
-                return Err((
-                    key("link_selector"),
-                    "a page source needs a link_selector".into(),
-                ));
-            }
-            let drop_keys = (0..src.drop_selectors.len()).map(|j| format!("drop_selectors[{j}]"));
-            let selectors = [
-                ("link_selector".to_string(), src.link_selector.as_ref()),
-                ("body_selector".to_string(), src.body_selector.as_ref()),
-            ]
-            .into_iter()
-            .chain(drop_keys.zip(src.drop_selectors.iter().map(Some)));
-            for (field, sel) in selectors {
-                if let Some(sel) = sel {
-                    if let Err(e) = scraper::Selector::parse(sel) {
-                        return Err((key(&field), selector_error(sel, &e.to_string())));
-                    }
-                }
-            }
-            if src.max_items_per_run == Some(0) {
-                return Err((key("max_items_per_run"), "must be at least 1".into()));
-            }
-            if src.max_body_bytes == Some(0) {
-                return Err((key("max_body_bytes"), "must be above 0".into()));
-            }
-        }
-        Ok(())
-    }
-
-    /// The keys of [`Config::load_secrets`] and the socket's access keys.
-    fn validate_secrets_and_socket(&self) -> Result<(), (String, String)> {
-        let a = &self.admin;
-        if a.token.is_some() && a.token_file.is_some() {
-            return Err((
-                "admin.token_file".into(),
-                "set either admin.token or admin.token_file, not both".into(),
-            ));
-        }
-        if let Some(m) = &a.socket_mode {
-            let mode = parse_mode(m).map_err(|e| ("admin.socket_mode".to_string(), e))?;
-            if mode & 0o002 != 0 {
-                return Err((
-                    "admin.socket_mode".into(),
-                    format!(
-                        "'{m}' lets any local user trigger runs and mark stories published; \
-                         give a group access (admin.socket_group) instead"
-                    ),
-                ));
-            }
-        }
-        if let Some(g) = &a.socket_group {
-            if g.trim().is_empty() {
-                return Err(("admin.socket_group".into(), "must not be empty".into()));
-            }
-        }
-        if let Some(pf) = &self.storage.password_file {
-            if !(self.storage.url.starts_with("postgres://")
-                || self.storage.url.starts_with("postgresql://"))
-            {
-                return Err((
-                    "storage.password_file".into(),
-                    "only a postgres:// storage.url takes a password".into(),
-                ));
-            }
-            if url::Url::parse(&self.storage.url).is_ok_and(|u| u.password().is_some()) {
-                return Err((
-                    "storage.password_file".into(),
-                    "storage.url already holds a password; keep it in one place".into(),
-                ));
-            }
-            if pf.trim().is_empty() {
-                return Err(("storage.password_file".into(), "must not be empty".into()));
-            }
-        }
-        Ok(())
     }
 
     /// Why the secrets cannot be read in this process, when a secret's path names an
@@ -889,126 +688,6 @@ impl Config {
                 )
             })?;
             self.storage.url = u.to_string();
-        }
-        Ok(())
-    }
-
-    /// Every duration against a sane upper bound: a value beyond it is a typo (`99999999999d`)
-    /// and would overflow the date arithmetic of scheduling.
-    fn validate_durations(&self) -> Result<(), (String, String)> {
-        const DAY: u64 = 86_400;
-        let (s, h) = (&self.schedule, &self.http);
-        let mut table: Vec<(String, Duration, u64)> = vec![
-            ("schedule.min_interval".into(), s.min_interval, 366 * DAY),
-            ("schedule.max_interval".into(), s.max_interval, 366 * DAY),
-            ("schedule.lease".into(), s.lease, 7 * DAY),
-            ("http.connect_timeout".into(), h.connect_timeout, DAY),
-            ("http.read_timeout".into(), h.read_timeout, DAY),
-            ("http.total_timeout".into(), h.total_timeout, DAY),
-            ("http.per_host_delay".into(), h.per_host_delay, DAY),
-            ("http.extract_timeout".into(), h.extract_timeout, DAY),
-            (
-                "storage.event_retention".into(),
-                self.storage.event_retention,
-                100 * 366 * DAY,
-            ),
-            (
-                "dedup.cluster_window".into(),
-                self.dedup.cluster_window,
-                10 * 366 * DAY,
-            ),
-        ];
-        table.push((
-            "schedule.item_retry_max_age".into(),
-            s.item_retry_max_age,
-            366 * DAY,
-        ));
-        for (i, d) in s.item_retry_delays.iter().enumerate() {
-            table.push((format!("schedule.item_retry_delays[{i}]"), *d, 366 * DAY));
-        }
-        if let Some(d) = self.admin.health_max_age {
-            table.push(("admin.health_max_age".into(), d, 366 * DAY));
-        }
-        for (i, src) in self.sources.iter().enumerate() {
-            if let Some(d) = src.interval {
-                table.push((format!("sources[{i}].interval"), d, 366 * DAY));
-            }
-        }
-        // Whole days read best at this scale ("99999999999d", not "273785078years 8months …").
-        let shown = |d: Duration| match d.as_secs() {
-            s if s >= DAY && s % DAY == 0 => format!("{}d", s / DAY),
-            _ => humantime::format_duration(d).to_string(),
-        };
-        for (key, value, max_secs) in table {
-            if value > Duration::from_secs(max_secs) {
-                return Err((
-                    key,
-                    format!(
-                        "{} is longer than the most allowed, {}",
-                        shown(value),
-                        shown(Duration::from_secs(max_secs))
-                    ),
-                ));
-            }
-        }
-        if h.extract_timeout.is_zero() {
-            return Err(("http.extract_timeout".into(), "must be above 0".into()));
-        }
-        if s.lease.is_zero() {
-            return Err(("schedule.lease".into(), "must be above 0".into()));
-        }
-        Ok(())
-    }
-
-    fn validate_dedup(&self) -> Result<(), (String, String)> {
-        let d = &self.dedup;
-        for (key, value) in [
-            ("dedup.near_duplicate_threshold", d.near_duplicate_threshold),
-            ("dedup.cluster_threshold", d.cluster_threshold),
-            ("dedup.recluster_threshold", d.recluster_threshold),
-        ] {
-            if !(value > 0.0 && value <= 1.0) {
-                return Err((
-                    key.into(),
-                    format!("must be above 0 and at most 1, not {value}"),
-                ));
-            }
-        }
-        if d.cluster_window.is_zero() || chrono::Duration::from_std(d.cluster_window).is_err() {
-            return Err((
-                "dedup.cluster_window".into(),
-                "must be a positive duration like 7d".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    fn validate_topic(&self) -> Result<(), (String, String)> {
-        let t = &self.topic;
-        for (i, group) in t.required.iter().enumerate() {
-            if group.is_empty() || group.iter().any(|s| s.trim().is_empty()) {
-                return Err((
-                    format!("topic.required[{i}]"),
-                    "a group needs at least one non-empty term".into(),
-                ));
-            }
-        }
-        for (term, w) in &t.weighted {
-            if term.trim().is_empty() {
-                return Err(("topic.weighted".into(), "empty term".into()));
-            }
-            if !w.is_finite() {
-                return Err((
-                    format!("topic.weighted.{term}"),
-                    "weight must be a finite number".into(),
-                ));
-            }
-        }
-        if !t.threshold.is_finite() || t.threshold < 0.0 {
-            return Err((
-                "topic.threshold".into(),
-                "must be a finite number >= 0".into(),
-            ));
         }
         Ok(())
     }
@@ -1094,285 +773,5 @@ fn toml_error_key(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-/// Durations in the config are written as humantime strings (`15m`, `30s`, `2h`).
-mod humantime_serde_compat {
-    use serde::{Deserialize, Deserializer};
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| serde::de::Error::custom(format!("'{s}' is not a duration: {e}")))
-    }
-
-    pub mod option {
-        use super::*;
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-            super::deserialize(d).map(Some)
-        }
-    }
-
-    pub mod list {
-        use super::*;
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
-            Vec::<String>::deserialize(d)?
-                .iter()
-                .map(|s| {
-                    humantime::parse_duration(s).map_err(|e| {
-                        serde::de::Error::custom(format!("'{s}' is not a duration: {e}"))
-                    })
-                })
-                .collect()
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("test.toml"))
-    }
-
-    #[test]
-    fn empty_config_gets_defaults() {
-        let c = parse("").expect("empty config is valid");
-        assert_eq!(c.storage.url, "sqlite://data/newsdesk.db");
-        assert_eq!(c.schedule.cron, "0 */15 * * * *");
-        assert!(!c.http.allow_private_networks);
-        assert_eq!(c.topic.required.len(), 2);
-    }
-
-    #[test]
-    fn unknown_key_names_file_and_key() {
-        let e = parse("[http]\nallow_private = true\n").unwrap_err();
-        assert_eq!(e.file, Path::new("test.toml"));
-        assert_eq!(e.key, "http.allow_private");
-        assert!(e.reason.contains("unknown field"), "{}", e.reason);
-    }
-
-    #[test]
-    fn absurd_durations_refused_with_their_key() {
-        for (text, key) in [
-            (
-                "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.example/f\"\n\
-                 interval = \"99999999999d\"\n",
-                "sources[0].interval",
-            ),
-            (
-                "[schedule]\nmax_interval = \"5000d\"\n",
-                "schedule.max_interval",
-            ),
-            ("[schedule]\nlease = \"0s\"\n", "schedule.lease"),
-            ("[http]\ntotal_timeout = \"400d\"\n", "http.total_timeout"),
-            (
-                "[storage]\nevent_retention = \"50000y\"\n",
-                "storage.event_retention",
-            ),
-        ] {
-            let e = parse(text).unwrap_err();
-            assert_eq!(e.key, key, "{text}: {e}");
-        }
-        let ok = "[schedule]\nmin_interval = \"1d\"\nmax_interval = \"30d\"\n";
-        assert!(parse(ok).is_ok());
-    }
-
-    #[test]
-    fn config_gaps_refused_with_a_reason() {
-        let e = parse("[storage]\nurl = \"sqlite://\"\n").unwrap_err();
-        assert_eq!(e.key, "storage.url");
-        assert!(e.reason.contains("names no database file"), "{e}");
-        let e = parse("[schedule]\ncron = \"0 0 0 30 2 *\"\n").unwrap_err();
-        assert_eq!(e.key, "schedule.cron");
-        assert!(e.reason.contains("never fires"), "{e}");
-        let e = parse("[schedule]\ncron = \"*/15 * * * *\"\n").unwrap_err();
-        assert!(e.reason.contains("six fields"), "{e}");
-        let e = parse(
-            "[[sources]]\nname = \"a\"\nkind = \"feed\"\nurl = \"https://e.example/f\"\n\
-             body_selector = \"div[\"\n",
-        )
-        .unwrap_err();
-        assert_eq!(e.key, "sources[0].body_selector");
-        assert!(!e.reason.contains("report this to the developer"), "{e}");
-        let dir = std::env::temp_dir().join(format!("newsdesk-empty-{}", std::process::id()));
-        std::fs::write(&dir, "# nothing here\n\n").unwrap();
-        let e = Config::load(&dir).unwrap_err();
-        let _ = std::fs::remove_file(&dir);
-        assert!(e.reason.contains("empty"), "{e}");
-    }
-
-    #[test]
-    fn bad_cron_refused() {
-        let e = parse("[schedule]\ncron = \"every day\"\n").unwrap_err();
-        assert_eq!(e.key, "schedule.cron");
-    }
-
-    #[test]
-    fn duplicate_source_name_refused() {
-        let e = parse(
-            r#"
-[[sources]]
-name = "a"
-kind = "feed"
-url = "https://example.com/feed"
-[[sources]]
-name = "a"
-kind = "feed"
-url = "https://example.com/feed2"
-"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.key, "sources[1].name");
-        assert!(e.reason.contains("duplicate"));
-    }
-
-    #[test]
-    fn invalid_selector_refused() {
-        let e = parse(
-            r#"
-[[sources]]
-name = "a"
-kind = "page"
-url = "https://example.com/"
-link_selector = "a[[["
-"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.key, "sources[0].link_selector");
-    }
-
-    #[test]
-    fn page_without_selector_refused() {
-        let e =
-            parse("[[sources]]\nname = \"a\"\nkind = \"page\"\nurl = \"https://example.com/\"\n")
-                .unwrap_err();
-        assert_eq!(e.key, "sources[0].link_selector");
-    }
-
-    #[test]
-    fn bad_kind_names_the_source_entry() {
-        let e = parse(
-            "[[sources]]\nname = \"a\"\nkind = \"podcast\"\nurl = \"https://example.com/\"\n",
-        )
-        .unwrap_err();
-        assert_eq!(e.key, "sources[0].kind");
-    }
-
-    #[test]
-    fn tcp_admin_needs_a_token() {
-        let e = parse("[admin]\nlisten = \"127.0.0.1:8787\"\n").unwrap_err();
-        assert_eq!(e.key, "admin.token");
-        assert!(e.reason.contains("required"), "{}", e.reason);
-        parse("[admin]\nlisten = \"127.0.0.1:8787\"\ntoken = \"0123456789abcdef\"\n")
-            .expect("TCP with a token is fine");
-        parse("[admin]\nlisten = \"unix:/run/newsdesk/admin.sock\"\n")
-            .expect("a Unix socket needs no token");
-        let e = parse("[admin]\nlisten = \"0.0.0.0:8787\"\ntoken = \"0123456789abcdef\"\n")
-            .unwrap_err();
-        assert_eq!(e.key, "admin.listen");
-    }
-
-    #[test]
-    fn retry_and_health_keys() {
-        let c = parse("").expect("defaults");
-        assert_eq!(c.schedule.item_retry_delays.len(), 3);
-        assert_eq!(c.health_max_age(), Duration::from_secs(12 * 3600));
-        let c = parse(
-            "[schedule]\nitem_retry_delays = [\"1s\", \"2m\"]\nitem_retry_max_age = \"1h\"\n\
-             [admin]\nhealth_max_age = \"90s\"\n",
-        )
-        .expect("set");
-        assert_eq!(
-            c.schedule.item_retry_delays,
-            [Duration::from_secs(1), Duration::from_secs(120)]
-        );
-        assert_eq!(c.health_max_age(), Duration::from_secs(90));
-        let e = parse("[schedule]\nitem_retry_delays = [\"0s\"]\n").unwrap_err();
-        assert_eq!(e.key, "schedule.item_retry_delays");
-        let e = parse("[schedule]\nitem_retry_delays = [\"soon\"]\n").unwrap_err();
-        assert_eq!(e.key, "schedule.item_retry_delays");
-        let e = parse("[admin]\nhealth_max_age = \"0s\"\n").unwrap_err();
-        assert_eq!(e.key, "admin.health_max_age");
-    }
-
-    #[test]
-    fn socket_access_keys() {
-        let c = parse("[admin]\nlisten = \"unix:/run/n.sock\"\nsocket_group = \"newsdesk\"\n")
-            .expect("valid");
-        assert_eq!(c.admin.socket_mode(), 0o660, "a group gets rw by default");
-        assert_eq!(parse("").expect("valid").admin.socket_mode(), 0o600);
-        let c = parse("[admin]\nsocket_mode = \"0640\"\n").expect("valid");
-        assert_eq!(c.admin.socket_mode(), 0o640);
-        for (mode, reason) in [
-            ("0666", "any local user"),
-            ("rw-rw----", "octal"),
-            ("1777", "octal"),
-        ] {
-            let e = parse(&format!("[admin]\nsocket_mode = \"{mode}\"\n")).unwrap_err();
-            assert_eq!(e.key, "admin.socket_mode");
-            assert!(e.reason.contains(reason), "{mode}: {}", e.reason);
-        }
-    }
-
-    #[test]
-    fn secrets_come_from_files() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("token"), "0123456789abcdef0123\n").expect("write");
-        std::fs::write(dir.path().join("pw"), "s3cr:t/pass\n").expect("write");
-        // ${VAR} is expanded from the environment (cargo sets CARGO_MANIFEST_DIR for tests).
-        let rel = dir
-            .path()
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .map(|r| format!("${{CARGO_MANIFEST_DIR}}/{}", r.display()))
-            .unwrap_or_else(|_| dir.path().display().to_string());
-        let text = format!(
-            "[storage]\nurl = \"postgres://nd@db.example/nd\"\npassword_file = \"{}/pw\"\n\
-             [admin]\nlisten = \"127.0.0.1:8089\"\ntoken_file = \"{rel}/token\"\n",
-            dir.path().display()
-        );
-        let mut c = parse(&text).expect("a token file stands for the token");
-        assert_eq!(c.admin.token, None, "secrets are read by load_secrets only");
-        c.load_secrets(Path::new("test.toml")).expect("secrets");
-        assert_eq!(c.admin.token.as_deref(), Some("0123456789abcdef0123"));
-        let u = url::Url::parse(&c.storage.url).expect("url");
-        assert_eq!(u.username(), "nd");
-        assert_eq!(
-            u.password().map(|p| p.to_string()),
-            Some("s3cr%3At%2Fpass".to_string())
-        );
-
-        let e = parse("[admin]\ntoken = \"0123456789abcdef\"\ntoken_file = \"/x\"\n").unwrap_err();
-        assert_eq!(e.key, "admin.token_file");
-        let e =
-            parse("[storage]\nurl = \"postgres://a:b@h/d\"\npassword_file = \"/x\"\n").unwrap_err();
-        assert_eq!(e.key, "storage.password_file");
-        let mut c = parse("[admin]\ntoken_file = \"${NEWSDESK_TEST_SURELY_UNSET}/t\"\n")
-            .expect("valid until read");
-        let e = c.load_secrets(Path::new("test.toml")).unwrap_err();
-        assert_eq!(e.key, "admin.token_file");
-        assert!(
-            e.reason.contains("NEWSDESK_TEST_SURELY_UNSET"),
-            "{}",
-            e.reason
-        );
-    }
-
-    #[test]
-    fn explicit_config_path_wins() {
-        assert_eq!(
-            find_config(Some(Path::new("/tmp/x.toml"))),
-            Path::new("/tmp/x.toml")
-        );
-        let found = find_config(None);
-        assert!(CONFIG_SEARCH_PATH.iter().any(|p| Path::new(p) == found));
-    }
-
-    #[test]
-    fn shipped_config_is_valid() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
-        let c = Config::load(&path).expect("shipped config must load");
-        assert!(c.sources.len() >= 3);
-        assert!(!c.http.allow_private_networks);
-    }
-}
+mod tests;

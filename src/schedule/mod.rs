@@ -11,36 +11,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::pipeline::{Pipeline, PipelineError, RunProgress, RunReport, RunRequest};
-use crate::store::Trigger;
+use crate::model::{RunProgress, RunReport, Trigger};
+use crate::pipeline::{Pipeline, PipelineError, RunRequest};
 
-/// Checks a cron expression with the scheduler's own parser; gives the parser's reason on failure.
-/// A five-field expression gets a hint (this scheduler wants seconds first), and one that
-/// parses but never fires (`0 0 0 30 2 *`) is refused rather than leaving the daemon idle.
-pub fn validate_cron(expr: &str) -> Result<(), String> {
-    if expr.split_whitespace().count() == 5 {
-        return Err(format!(
-            "invalid cron expression '{expr}': six fields are needed, seconds first \
-             (for example '0 {expr}')"
-        ));
-    }
-    Job::new_async(expr, |_, _| Box::pin(async {}))
-        .map_err(|e| format!("invalid cron expression '{expr}': {e}"))?;
-    let parsed = croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(expr);
-    // Only what the scheduler's own parser accepted is asked; anything else it accepts is kept.
-    if let Ok(cron) = parsed {
-        if cron.find_next_occurrence(&Utc::now(), false).is_err() {
-            return Err(format!(
-                "cron expression '{expr}' never fires (no matching date)"
-            ));
-        }
-    }
-    Ok(())
-}
+pub mod policy;
 
 /// A run asked for from outside the schedule (the admin endpoint); the report is sent back.
 #[derive(Debug)]
@@ -275,7 +249,7 @@ fn retry_after_in(error: &str) -> Option<i64> {
 /// When and why the daemon will next try `state`'s source under `config`.
 pub fn next_try(
     config: &crate::config::Config,
-    state: &crate::store::SourceState,
+    state: &crate::model::SourceState,
     now: DateTime<Utc>,
 ) -> NextTry {
     let not_polled = |reason: &str| NextTry {
@@ -334,7 +308,7 @@ pub fn next_try(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::store::SourceState;
+    use crate::model::SourceState;
     use chrono::TimeZone;
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
