@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod desk;
+pub mod encoding;
 pub mod extract;
 pub mod fetch;
 pub mod metrics;

@@ -22,7 +22,7 @@ use crate::dedup::{
     StoryFingerprint,
 };
 use crate::extract::{self, Article};
-use crate::fetch::{charset, FetchError, FetchOptions, Fetched, Fetcher, Validators};
+use crate::fetch::{FetchError, FetchOptions, Fetched, Fetcher, Validators};
 use crate::source::{self, SourceItem};
 use crate::store::{
     Event, EventScope, InsertOutcome, ItemRetry, NewStory, Outcome, RunCounts, SeenItem,
@@ -1561,7 +1561,7 @@ async fn list_items(
     tokio::task::spawn_blocking(move || match kind {
         SourceKind::Feed => source::parse_feed(&body, content_type.as_deref(), &base),
         SourceKind::Page => {
-            let html = charset::decode_html(&body, content_type.as_deref());
+            let html = crate::encoding::decode_html(&body, content_type.as_deref());
             source::parse_listing(&html, &base, &selector)
         }
     })
@@ -1580,7 +1580,7 @@ async fn extract_article(
     budget: Duration,
 ) -> Result<Article, String> {
     let task = tokio::task::spawn_blocking(move || {
-        let html = charset::decode_html(&body, content_type.as_deref());
+        let html = crate::encoding::decode_html(&body, content_type.as_deref());
         let rules = rules.unwrap_or_default();
         extract::extract_within(&html, Some(&url), &rules, Some(budget))
     });
