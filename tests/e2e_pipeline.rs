@@ -1,16 +1,14 @@
 //! End to end on the fixture site: feeds and pages in, clean on-topic stories out, one outcome
 //! per item, nothing twice.
 
-mod common;
-
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use common::{fold_ws, FixtureSite, CLUTTER_PHRASES};
 use newsdesk::config::Config;
 use newsdesk::pipeline::{Pipeline, RunReport, RunRequest};
 use newsdesk::store::{self, EventFilter, EventScope, Outcome, Store, StoryFilter, Trigger};
+use testkit::site::{fold_ws, FixtureSite, CLUTTER_PHRASES};
 use tokio::sync::watch;
 
 async fn pipeline_for(site: &FixtureSite, db: &Path) -> (Arc<Pipeline>, Arc<dyn Store>) {

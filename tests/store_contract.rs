@@ -1,9 +1,6 @@
 //! One contract, two databases: every test here runs against a SQLite file and against a real
 //! PostgreSQL (a throwaway cluster, see `support/pg.rs`), through the `Store` trait only.
 
-#[path = "support/pg.rs"]
-mod pg;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +11,7 @@ use newsdesk::store::{
     self, Event, EventFilter, EventScope, InsertOutcome, NewStory, Outcome, RunCounts, SeenItem,
     SourceUpdate, Store, StoryFilter, StoryStatus, Trigger,
 };
+use testkit::pg;
 
 /// A fresh database of one kind; keeps the SQLite folder alive.
 struct Db {
