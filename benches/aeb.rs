@@ -14,20 +14,14 @@
 //! `expected.html` by the AEB metric. `AEB_PER_PAGE=FILE` writes every page's `set id P R F1`
 //! of both sets as tab-separated lines (diff two runs to see what a rule change moved).
 
-#[path = "../tests/extract_aeb/metric.rs"]
-mod metric;
-#[path = "../tests/extract_aeb/readability.rs"]
-mod readability;
-#[path = "aeb/readability_meta.rs"]
-mod readability_meta;
-
-use metric::{data_dir, ground_truth, load_page, page_ids, summarize};
+use aeb::{data_dir, ground_truth, load_page, page_ids, summarize};
 use newsdesk::extract::extract;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+use testkit::{aeb, readability, readability_meta};
 use url::Url;
 
 const EXTRACTORS: &[&str] = &["newsdesk", "dom_smoothie", "parse-only"];
@@ -152,6 +146,16 @@ fn hint(truth: &str, pred: &str, p: f64, r: f64) -> String {
             .find(|l| l.len() > 3 && !pred_n.contains(l.as_str()))
             .unwrap_or_default();
         format!("body missed, e.g. {:?}", snippet(&missed))
+    }
+}
+
+/// newsdesk's extractor, as the metadata scorer takes it.
+fn extract_meta(html: &str) -> readability_meta::PageMeta {
+    let article = newsdesk::extract::extract(html, None);
+    readability_meta::PageMeta {
+        title: article.title,
+        authors: article.authors,
+        published_at: article.published_at,
     }
 }
 
@@ -284,11 +288,11 @@ fn main() {
     if let Some(path) = std::env::var_os("AEB_PER_PAGE") {
         std::fs::write(&path, per_page_lines.concat()).expect("write per-page figures");
     }
-    readability_meta::run();
+    readability_meta::run(&extract_meta);
 }
 
 /// `set id P R F1` lines for `AEB_PER_PAGE`.
-fn per_page_tsv(set: &str, s: &metric::Summary) -> Vec<String> {
+fn per_page_tsv(set: &str, s: &aeb::Summary) -> Vec<String> {
     let mut pages: Vec<_> = s.per_page.iter().collect();
     pages.sort_by(|a, b| a.0.cmp(&b.0));
     pages

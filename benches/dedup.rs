@@ -10,14 +10,12 @@
 //!
 //! Without `--bench` in its arguments (as under `cargo test --all-targets`) it returns at once.
 
-#[path = "../tests/support/bench_data.rs"]
-mod bench_data;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
+use testkit::corpora;
 
 use newsdesk::dedup::{
     ClusterParams, EventClusterer, EventTerms, Linkage, NearDupIndex, NearDupSignature,
@@ -66,7 +64,7 @@ struct Doc {
 fn data_dir() -> PathBuf {
     std::env::var_os("ECBPLUS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| bench_data::corpus("dedup/ecbplus"))
+        .unwrap_or_else(|| corpora::corpus("dedup/ecbplus"))
 }
 
 fn load_docs() -> Vec<Doc> {

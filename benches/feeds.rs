@@ -7,13 +7,20 @@
 //! returns at once. `--verbose` lists every file that is not right; `--no-synthetic` skips the
 //! throughput part.
 
-#[path = "../tests/corpus/mod.rs"]
-mod corpus;
-
 use std::io::Read;
 use std::time::Instant;
+use testkit::feed_corpus;
 
-use corpus::Parse;
+use feed_corpus::Parse;
+
+/// newsdesk's feed parsing, as the corpus runner takes it.
+const API: feed_corpus::FeedApi = feed_corpus::FeedApi {
+    parse: |body, content_type, base| {
+        newsdesk::source::parse_feed_model(body, content_type, base).map_err(|e| e.to_string())
+    },
+    pick_link: newsdesk::source::pick_link,
+    plain_text: newsdesk::source::plain_text,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -23,17 +30,20 @@ fn main() {
     let verbose = args.iter().any(|a| a == "--verbose");
 
     // 1. feedparser's corpus, every file.
-    let exps = corpus::load_expectations();
+    let exps = feed_corpus::load_expectations();
     let started = Instant::now();
-    let results: Vec<_> = exps.iter().map(corpus::run_file).collect();
+    let results: Vec<_> = exps
+        .iter()
+        .map(|e| feed_corpus::run_file(&API, e))
+        .collect();
     let wall = started.elapsed();
-    let figs = corpus::figures(&results);
+    let figs = feed_corpus::figures(&results);
     println!(
         "== feedparser-tests: {} files in {:.2}s",
         results.len(),
         wall.as_secs_f64()
     );
-    print!("{}", corpus::figures_table(&figs));
+    print!("{}", feed_corpus::figures_table(&figs));
     let panics: Vec<_> = results.iter().filter(|r| r.parse == Parse::Panic).collect();
     println!("panics: {}", panics.len());
     for r in &panics {
@@ -68,7 +78,7 @@ fn main() {
 
     // 2. Encoding probes, with and without the HTTP charset.
     for with_header in [true, false] {
-        let probes = corpus::run_encoding_probes(with_header);
+        let probes = feed_corpus::run_encoding_probes(&API, with_header);
         let correct = probes.iter().filter(|p| p.verdict == "correct").count();
         println!(
             "== probes/encoding ({}): {correct}/{} correct, {} panics",
@@ -86,7 +96,7 @@ fn main() {
     }
 
     // 3. Malformed probes against feedparser's lenient reference.
-    let mal = corpus::run_malformed_probes();
+    let mal = feed_corpus::run_malformed_probes(&API);
     let like = mal.iter().filter(|m| m.like_reference()).count();
     println!(
         "== probes/malformed: {like}/{} recover what feedparser recovers (entries + first title), {} panics",
@@ -130,7 +140,7 @@ fn main() {
         "rss_5000_cdata.xml.gz",
         "atom_5000.xml.gz",
     ] {
-        let path = corpus::bench_dir().join("synthetic").join(name);
+        let path = feed_corpus::bench_dir().join("synthetic").join(name);
         let mut xml = Vec::new();
         flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("synthetic feed"))
             .read_to_end(&mut xml)

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! For each daemon count: a fresh database on a private PostgreSQL cluster (default durability
-//! settings, `track_commit_timestamp` on), a fresh farm (see `tests/support/newsfarm.rs`), then
+//! settings, `track_commit_timestamp` on), a fresh farm (see `crates/testkit/src/newsfarm.rs`), then
 //! - pass 1, new items: the daemons start and fetch every source and every article;
 //! - pass 2, not modified: every source is made due again and the farm answers 304.
 //!
@@ -22,15 +22,11 @@
 //!
 //! `cargo test --all-targets` also runs this binary, without `--bench`: it then exits at once.
 
-#[path = "../tests/support/newsfarm.rs"]
-mod newsfarm;
-#[path = "../tests/support/pg.rs"]
-mod pg;
-
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use testkit::{newsfarm, pg};
 
 use newsfarm::{Farm, FarmSpec};
 use sqlx::postgres::PgPoolOptions;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod desk;
+pub mod encoding;
 pub mod export;
 pub mod extract;
 pub mod fetch;

@@ -1,11 +1,10 @@
 //! The binary as operators use it: `fetch`, `stories`, `logs`, `sources`, config refusal.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::{newsdesk, newsdesk_async, FixtureSite};
+use testkit::site::FixtureSite;
+use testkit::{newsdesk, newsdesk_async};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -50,7 +49,7 @@ fn bad_config_is_refused_with_file_key_and_reason() {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).expect("write");
         for cmd in ["fetch", "run", "check-config"] {
-            let out = newsdesk(&path, &[cmd]);
+            let out = newsdesk!(&path, &[cmd]);
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{cmd} on {text:?}: {err}");
             assert!(err.contains(&path.display().to_string()), "{err}");
@@ -58,14 +57,14 @@ fn bad_config_is_refused_with_file_key_and_reason() {
             assert!(err.contains(reason), "expected reason {reason} in: {err}");
         }
     }
-    let missing = newsdesk(&dir.path().join("nope.toml"), &["fetch"]);
+    let missing = newsdesk!(&dir.path().join("nope.toml"), &["fetch"]);
     assert_eq!(missing.status.code(), Some(2));
 }
 
 #[test]
 fn shipped_config_passes_check_config() {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/newsdesk.toml");
-    let out = newsdesk(&shipped, &["check-config"]);
+    let out = newsdesk!(&shipped, &["check-config"]);
     assert!(
         out.status.success(),
         "{}",
@@ -86,7 +85,7 @@ async fn fetch_then_read_stories_logs_and_sources() {
 
     // Preview lists what would happen and stores nothing.
     let feed = format!("{}/feed.rss", site.base);
-    let out = newsdesk_async(&config, &["preview", &feed, "--format", "json"]).await;
+    let out = newsdesk_async!(&config, &["preview", &feed, "--format", "json"]).await;
     let preview: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     let outcomes: Vec<&str> = preview
@@ -106,12 +105,12 @@ async fn fetch_then_read_stories_logs_and_sources() {
         "{preview}"
     );
     let archive = format!("{}/archive", site.base);
-    let out = newsdesk_async(&config, &["preview", &archive, "--kind", "page"]).await;
+    let out = newsdesk_async!(&config, &["preview", &archive, "--kind", "page"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("link_selector"));
 
     let started = std::time::Instant::now();
-    let out = newsdesk_async(&config, &["fetch"]).await;
+    let out = newsdesk_async!(&config, &["fetch"]).await;
     // A measurement for the README, not an assertion: shared machines are noisy.
     let summary = stdout(&out);
     eprintln!(
@@ -129,7 +128,7 @@ async fn fetch_then_read_stories_logs_and_sources() {
     }
     assert!(summary.contains("failed: HTTP 500"), "{summary}");
 
-    let out = newsdesk_async(&config, &["stories", "--format", "json"]).await;
+    let out = newsdesk_async!(&config, &["stories", "--format", "json"]).await;
     let stories: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories json");
     let stories = stories.as_array().expect("array");
     assert_eq!(stories.len(), 5);
@@ -163,7 +162,7 @@ async fn fetch_then_read_stories_logs_and_sources() {
         .filter(|s| s["cluster_id"].as_i64() == Some(cluster))
         .count();
     let cluster_arg = cluster.to_string();
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["stories", "--cluster", &cluster_arg, "--format", "json"],
     )
@@ -174,14 +173,14 @@ async fn fetch_then_read_stories_logs_and_sources() {
     assert!(listed
         .iter()
         .all(|s| s["cluster_id"].as_i64() == Some(cluster)));
-    let out = newsdesk_async(&config, &["stories"]).await;
+    let out = newsdesk_async!(&config, &["stories"]).await;
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.lines().next().unwrap_or("").contains("CLUSTER"),
         "{table}"
     );
 
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["fetch", "--source", "c-json", "--format", "json"],
     )
@@ -193,11 +192,11 @@ async fn fetch_then_read_stories_logs_and_sources() {
         "{report}"
     );
 
-    let out = newsdesk_async(&config, &["fetch", "--source", "nope"]).await;
+    let out = newsdesk_async!(&config, &["fetch", "--source", "nope"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["logs", "--outcome", "off_topic", "--format", "json"],
     )
@@ -212,12 +211,12 @@ async fn fetch_then_read_stories_logs_and_sources() {
         "{logs}"
     );
 
-    let out = newsdesk_async(&config, &["logs", "--source", "f-error", "--since", "1h"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--source", "f-error", "--since", "1h"]).await;
     let table = stdout(&out);
     assert!(table.contains("HTTP 500"), "{table}");
     assert!(!table.contains("a-rss"), "{table}");
 
-    let out = newsdesk_async(&config, &["sources"]).await;
+    let out = newsdesk_async!(&config, &["sources"]).await;
     let table = stdout(&out);
     assert!(
         table.contains("g-slow") && table.contains("timed out"),
@@ -239,14 +238,14 @@ fn extract_tries_site_rules_and_refuses_bad_selectors() {
     .expect("write page");
     let cfg = dir.path().join("unused.toml");
     let page_arg = page.display().to_string();
-    let plain = newsdesk(&cfg, &["extract", &page_arg]);
+    let plain = newsdesk!(&cfg, &["extract", &page_arg]);
     assert!(plain.status.success());
     assert!(
         stdout(&plain).contains("whole year inside"),
         "{}",
         stdout(&plain)
     );
-    let ruled = newsdesk(&cfg, &["extract", "--drop-selector", "div.k7q", &page_arg]);
+    let ruled = newsdesk!(&cfg, &["extract", "--drop-selector", "div.k7q", &page_arg]);
     assert!(ruled.status.success());
     assert!(
         !stdout(&ruled).contains("whole year inside"),
@@ -258,7 +257,7 @@ fn extract_tries_site_rules_and_refuses_bad_selectors() {
         "{}",
         stdout(&ruled)
     );
-    let bad = newsdesk(&cfg, &["extract", "--body-selector", "div[[", &page_arg]);
+    let bad = newsdesk!(&cfg, &["extract", "--body-selector", "div[[", &page_arg]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid CSS selector 'div[['"));
 }

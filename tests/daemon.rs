@@ -1,14 +1,12 @@
 //! `newsdesk run` as a process: a run at start, clean exit on SIGTERM, and due times kept in the
 //! database so a restart does not refetch everything.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::FixtureSite;
 use newsdesk::store::{self, Store};
+use testkit::site::FixtureSite;
 
 fn spawn_daemon(config: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_newsdesk"))

@@ -2,8 +2,6 @@
 //! a changed paragraph is a `duplicate` after a restart (the index is rebuilt from the database)
 //! and when two runs race; other reports of the same event are stored and share a cluster.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,11 +10,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use common::{load_seeds, template_a, template_b, Seed};
 use newsdesk::config::Config;
 use newsdesk::model::{Outcome, RunReport, Trigger};
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::store::{self, EventFilter, Store, StoryFilter};
+use testkit::site::{load_seeds, template_a, template_b, Seed};
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -78,11 +76,9 @@ async fn feed(State(s): State<Site>, AxPath(name): AxPath<String>) -> Response {
     ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
 }
 
-async fn start_site() -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+async fn start_site() -> (String, testkit::loopback::Served) {
+    let port = testkit::loopback::bind().await;
+    let base = port.base.clone();
     let site = Site {
         base: base.clone(),
         seeds: Arc::new(load_seeds()),
@@ -91,15 +87,7 @@ async fn start_site() -> (String, tokio::sync::oneshot::Sender<()>) {
         .route("/p/{slug}", get(page))
         .route("/feeds/{name}", get(feed))
         .with_state(site);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    (base, tx)
+    (base, port.serve(app))
 }
 
 /// One source per feed, named after it.

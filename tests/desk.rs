@@ -2,8 +2,6 @@
 //! site and a hostile feed on loopback; then the same in a real browser (Chromium over
 //! WebDriver) when one is installed.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,9 +10,10 @@ use std::time::{Duration, Instant};
 use axum::http::header;
 use axum::routing::get;
 use axum::Router;
-use common::{newsdesk_async, FixtureSite};
 use newsdesk::model::StoryStatus;
 use newsdesk::store::{self, Store, StoryFilter};
+use testkit::newsdesk_async;
+use testkit::site::FixtureSite;
 
 /// A cron expression that does not fire during a test: only manual runs.
 const NEVER: &str = "0 0 0 1 1 *";
@@ -40,11 +39,9 @@ fn esc(s: &str) -> String {
 }
 
 /// A site whose one feed item carries script in its title, author and article body.
-async fn hostile_site() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("addr");
+async fn hostile_site() -> (SocketAddr, testkit::loopback::Served) {
+    let port = testkit::loopback::bind().await;
+    let addr = port.addr;
     let base = format!("http://{addr}");
     let feed = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -97,15 +94,7 @@ async fn hostile_site() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
                 async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], a) }
             }),
         );
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    (addr, tx)
+    (addr, port.serve(app))
 }
 
 /// The daemon as a child process, killed on drop.
@@ -118,17 +107,10 @@ impl Drop for Daemon {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 /// A running daemon with the fixture site's and the hostile feed's stories stored.
 struct Env {
     _site: FixtureSite,
-    _hostile: tokio::sync::oneshot::Sender<()>,
+    _hostile: testkit::loopback::Served,
     _dir: tempfile::TempDir,
     _daemon: Daemon,
     base: String,
@@ -142,7 +124,7 @@ async fn start() -> Env {
     let (hostile, hostile_stop) = hostile_site().await;
     let db = dir.path().join("newsdesk.db");
     let config = dir.path().join("newsdesk.toml");
-    let port = free_port();
+    let port = testkit::loopback::free_port();
     let toml = site
         .config_toml(&db)
         .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
@@ -182,7 +164,7 @@ async fn start() -> Env {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The editor's stories come from a real run, started through the daemon.
-    let out = newsdesk_async(&config, &["fetch"]).await;
+    let out = newsdesk_async!(&config, &["fetch"]).await;
     assert!(
         out.status.code().is_some_and(|c| c == 0 || c == 1),
         "fetch: {}",
@@ -717,7 +699,7 @@ async fn desk_in_a_real_browser() {
     let env = start().await;
     let base = env.base.clone();
     let profile = tempfile::tempdir().expect("profile dir");
-    let port = free_port();
+    let port = testkit::loopback::free_port();
     let _driver = Driver(
         Command::new(&driver_bin)
             .arg(format!("--port={port}"))
@@ -1172,7 +1154,7 @@ async fn desk_on_the_unix_socket_needs_no_login_but_still_csrf() {
         assert!(started.elapsed() < Duration::from_secs(60), "no socket");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let out = newsdesk_async(&config, &["fetch"]).await;
+    let out = newsdesk_async!(&config, &["fetch"]).await;
     assert!(
         out.status.code().is_some_and(|c| c == 0 || c == 1),
         "{}",

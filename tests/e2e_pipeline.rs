@@ -1,17 +1,15 @@
 //! End to end on the fixture site: feeds and pages in, clean on-topic stories out, one outcome
 //! per item, nothing twice.
 
-mod common;
-
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use common::{fold_ws, FixtureSite, CLUTTER_PHRASES};
 use newsdesk::config::Config;
 use newsdesk::model::{EventScope, Outcome, RunReport, Trigger};
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::store::{self, EventFilter, Store, StoryFilter};
+use testkit::site::{fold_ws, FixtureSite, CLUTTER_PHRASES};
 use tokio::sync::watch;
 
 async fn pipeline_for(site: &FixtureSite, db: &Path) -> (Arc<Pipeline>, Arc<dyn Store>) {

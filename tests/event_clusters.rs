@@ -5,8 +5,6 @@
 //! `newsdesk stories --group` must show each cluster's lead with "also reported by" the other
 //! outlets and the dropped copy.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -17,12 +15,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use common::{template_a, template_b};
 use newsdesk::config::Config;
 use newsdesk::export::{self, StoryFormat};
 use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::store::{self, Store, StoryFilter};
+use testkit::site::{template_a, template_b};
 use tokio::sync::watch;
 
 const OUTLETS: [&str; 3] = ["outlet-a", "outlet-b", "outlet-c"];
@@ -150,24 +148,14 @@ async fn feed(State(s): State<Site>, AxPath(name): AxPath<String>) -> Response {
     ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
 }
 
-async fn start_site() -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+async fn start_site() -> (String, testkit::loopback::Served) {
+    let port = testkit::loopback::bind().await;
+    let base = port.base.clone();
     let app = Router::new()
         .route("/p/{outlet}/{event}", get(page))
         .route("/feeds/{name}", get(feed))
         .with_state(Site { base: base.clone() });
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    (base, tx)
+    (base, port.serve(app))
 }
 
 /// The default topic (Microsoft–OpenAI partnership) and one source per outlet.

@@ -3,16 +3,12 @@
 //! `newsdesk extract` over all 181 pages in one call, as JSON, NDJSON and from stdin; and a floor on
 //! body agreement with Readability on its test pages (`../shared/bench/readability/`).
 
-#[path = "extract_aeb/metric.rs"]
-mod metric;
-#[path = "extract_aeb/readability.rs"]
-mod readability;
-
 use newsdesk::extract::extract;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
+use testkit::{aeb, corpora, readability};
 use url::Url;
 
 /// Regressions below this fail CI; the bench reports the real figure.
@@ -20,22 +16,22 @@ const F1_FLOOR: f64 = 0.95;
 
 #[test]
 fn aeb_f1_stays_above_the_floor() {
-    let dir = metric::data_dir();
-    if !metric::bench_data::available(&dir) {
+    let dir = aeb::data_dir();
+    if !corpora::available(&dir) {
         return;
     }
-    let gt = metric::ground_truth(&dir);
-    let ids = metric::page_ids(&dir);
+    let gt = aeb::ground_truth(&dir);
+    let ids = aeb::page_ids(&dir);
     assert_eq!(ids.len(), 181, "benchmark pages in {}", dir.display());
     let preds: HashMap<String, String> = ids
         .iter()
         .map(|id| {
             let url = gt[id]["url"].as_str().and_then(|u| Url::parse(u).ok());
-            let html = metric::load_page(&dir, id);
+            let html = aeb::load_page(&dir, id);
             (id.clone(), extract(&html, url.as_ref()).text)
         })
         .collect();
-    let s = metric::summarize(&gt, &preds);
+    let s = aeb::summarize(&gt, &preds);
     assert!(
         s.f1 >= F1_FLOOR,
         "AEB F1 {:.4} (P {:.4} R {:.4}) fell below {F1_FLOOR}",
@@ -53,7 +49,7 @@ const READABILITY_FLOOR: f64 = 0.92;
 #[test]
 fn readability_set_agreement_stays_above_the_floor() {
     let dir = readability::data_dir();
-    if !metric::bench_data::available(&dir) {
+    if !corpora::available(&dir) {
         return;
     }
     let ids = readability::page_ids(&dir);
@@ -67,7 +63,7 @@ fn readability_set_agreement_stays_above_the_floor() {
             (id.clone(), extract(&html, url.as_ref()).text)
         })
         .collect();
-    let s = metric::summarize(&gt, &preds);
+    let s = aeb::summarize(&gt, &preds);
     assert!(
         s.f1 >= READABILITY_FLOOR,
         "Readability-set body F1 {:.4} (P {:.4} R {:.4}) fell below {READABILITY_FLOOR}",
@@ -95,7 +91,7 @@ fn metric_matches_the_benchmark_definition() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let s = metric::summarize(&gt, &preds);
+    let s = aeb::summarize(&gt, &preds);
     assert!((s.p - (2.0 / 3.0 + 0.0) / 2.0).abs() < 1e-9, "P {}", s.p);
     assert!((s.r - 1.0 / 3.0).abs() < 1e-9, "R {}", s.r);
     let f1 = 2.0 * s.p * s.r / (s.p + s.r);
@@ -130,16 +126,16 @@ fn newsdesk_extract(args: &[String], stdin: Option<&[u8]>) -> String {
 
 #[test]
 fn extract_command_handles_all_181_pages_in_one_call() {
-    let dir = metric::data_dir();
-    if !metric::bench_data::available(&dir) {
+    let dir = aeb::data_dir();
+    if !corpora::available(&dir) {
         return;
     }
-    let gt = metric::ground_truth(&dir);
-    let ids = metric::page_ids(&dir);
+    let gt = aeb::ground_truth(&dir);
+    let ids = aeb::page_ids(&dir);
     assert_eq!(ids.len(), 181);
     let files: Vec<String> = ids
         .iter()
-        .map(|id| metric::page_path(&dir, id).display().to_string())
+        .map(|id| aeb::page_path(&dir, id).display().to_string())
         .collect();
 
     let mut args = vec!["--format".to_string(), "ndjson".to_string()];
@@ -162,7 +158,7 @@ fn extract_command_handles_all_181_pages_in_one_call() {
         texts.insert(id.clone(), text.to_string());
     }
     // What the command prints is what scores: the same floor as the library.
-    let s = metric::summarize(&gt, &texts);
+    let s = aeb::summarize(&gt, &texts);
     assert!(s.f1 >= F1_FLOOR, "CLI output F1 {:.4}", s.f1);
 
     let mut args = vec!["--format".to_string(), "json".to_string()];
@@ -175,7 +171,7 @@ fn extract_command_handles_all_181_pages_in_one_call() {
     }
 
     // stdin: the first page, gunzipped, as `-`.
-    let html = metric::load_page(&dir, &ids[0]);
+    let html = aeb::load_page(&dir, &ids[0]);
     let args = vec!["--format".into(), "json".into(), "-".into()];
     let one: Value = serde_json::from_str(&newsdesk_extract(&args, Some(html.as_bytes())))
         .expect("one JSON object");

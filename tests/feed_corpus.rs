@@ -2,19 +2,31 @@
 //! `encoding`, `entities` and `illformed` file) and the probes. The same corpus with throughput
 //! figures is `cargo bench --bench feeds`.
 
-mod corpus;
+use testkit::{corpora, feed_corpus};
 
-use corpus::Parse;
+use feed_corpus::Parse;
+
+/// newsdesk's feed parsing, as the corpus runner takes it.
+const API: feed_corpus::FeedApi = feed_corpus::FeedApi {
+    parse: |body, content_type, base| {
+        newsdesk::source::parse_feed_model(body, content_type, base).map_err(|e| e.to_string())
+    },
+    pick_link: newsdesk::source::pick_link,
+    plain_text: newsdesk::source::plain_text,
+};
 
 #[test]
 fn feedparser_corpus() {
-    if !corpus::bench_data::available(&corpus::bench_dir()) {
+    if !corpora::available(&feed_corpus::bench_dir()) {
         return;
     }
-    let exps = corpus::load_expectations();
-    let results: Vec<_> = exps.iter().map(corpus::run_file).collect();
-    let figs = corpus::figures(&results);
-    println!("{}", corpus::figures_table(&figs));
+    let exps = feed_corpus::load_expectations();
+    let results: Vec<_> = exps
+        .iter()
+        .map(|e| feed_corpus::run_file(&API, e))
+        .collect();
+    let figs = feed_corpus::figures(&results);
+    println!("{}", feed_corpus::figures_table(&figs));
 
     let panics: Vec<_> = results
         .iter()
@@ -61,16 +73,16 @@ fn feedparser_corpus() {
 
 #[test]
 fn encoding_probes_all_correct_with_http_charset() {
-    if !corpus::bench_data::available(&corpus::bench_dir()) {
+    if !corpora::available(&feed_corpus::bench_dir()) {
         return;
     }
-    let probes = corpus::run_encoding_probes(true);
+    let probes = feed_corpus::run_encoding_probes(&API, true);
     let wrong: Vec<_> = probes.iter().filter(|p| p.verdict != "correct").collect();
     assert_eq!(probes.len(), 44);
     assert!(wrong.is_empty(), "{wrong:?}");
     // From the bytes alone, only GB2312/GBK without any declaration are misread (chardetng
     // takes two Chinese characters for Cyrillic); nothing panics.
-    let bytes_only = corpus::run_encoding_probes(false);
+    let bytes_only = feed_corpus::run_encoding_probes(&API, false);
     assert!(bytes_only.iter().all(|p| p.verdict != "panic"));
     let wrong: Vec<_> = bytes_only
         .iter()
@@ -87,10 +99,10 @@ fn encoding_probes_all_correct_with_http_charset() {
 
 #[test]
 fn malformed_probes_never_panic_and_never_expand_bombs() {
-    if !corpus::bench_data::available(&corpus::bench_dir()) {
+    if !corpora::available(&feed_corpus::bench_dir()) {
         return;
     }
-    let mal = corpus::run_malformed_probes();
+    let mal = feed_corpus::run_malformed_probes(&API);
     assert_eq!(mal.len(), 32);
     for m in &mal {
         assert_ne!(m.outcome, "panic", "{}", m.file);

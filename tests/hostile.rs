@@ -203,10 +203,8 @@ async fn etag(headers: HeaderMap) -> Response {
 }
 
 async fn start() -> Site {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("addr");
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let site = Site {
         addr,
         c: Counters::default(),
@@ -307,9 +305,7 @@ async fn start() -> Site {
         .route("/robots.txt", get(robots))
         .route("/slow", get(slow_ok))
         .with_state(site.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     site
 }
 
@@ -946,10 +942,9 @@ fn extreme_response(path: &str, port: u16) -> (String, Vec<(String, String)>, Ve
 /// A loopback HTTP/1.1 server that writes [`extreme_response`] byte for byte.
 async fn start_raw() -> SocketAddr {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("addr");
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
+    let listener = bound.into_listener();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             tokio::spawn(async move {
@@ -1140,8 +1135,8 @@ fn heavy_page() -> String {
 /// and the run ends well within a minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pathological_pages_fail_cleanly_or_extract_quickly() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let para_a = "Microsoft and OpenAI signed a new partnership agreement on Tuesday, the \
                   companies said, extending the exclusive cloud deal and the investment terms \
                   that tie OpenAI to Microsoft's Azure for another five years.";
@@ -1176,9 +1171,7 @@ async fn pathological_pages_fail_cleanly_or_extract_quickly() {
         .route("/a/normal", get(html(normal)))
         .route("/a/deep", get(html(deep)))
         .route("/a/heavy", get(html(heavy)));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"
@@ -1256,8 +1249,8 @@ url = "http://{addr}/feed.xml"
 /// run finished in the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_the_daemon_while_it_extracts_a_pathological_page() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let served = Arc::new(AtomicUsize::new(0));
     let deep = nested_article(
         "Deep",
@@ -1287,9 +1280,7 @@ async fn sigterm_ends_the_daemon_while_it_extracts_a_pathological_page() {
                 async move { ([(header::CONTENT_TYPE, "text/html")], deep) }
             }),
         );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.db");
     let config = dir.path().join("term.toml");
@@ -1453,8 +1444,8 @@ fn distinct_article(i: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_disk_stops_the_run_names_itself_and_never_miscounts() {
     use newsdesk::store::sqlite::SqliteStore;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let hits = Arc::new(AtomicUsize::new(0));
     let items: String = (0..30)
         .map(|i| {
@@ -1483,9 +1474,7 @@ async fn full_disk_stops_the_run_names_itself_and_never_miscounts() {
                 async move { ([(header::CONTENT_TYPE, "text/html")], distinct_article(i)) }
             }),
         );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("full.db").display());
     let toml = format!(
@@ -1600,8 +1589,8 @@ url = "http://{addr}/feed.xml"
 /// takes the next five (the first ones are known); `preview` lists five and fetches five.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_feed_takes_the_newest_items_per_run_and_leaves_the_rest() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let fetched = Arc::new(Mutex::new(Vec::<usize>::new()));
     let base = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
     // Item i is i hours newer than the base; the feed lists them oldest first.
@@ -1634,9 +1623,7 @@ async fn huge_feed_takes_the_newest_items_per_run_and_leaves_the_rest() {
                 async move { ([(header::CONTENT_TYPE, "text/html")], distinct_article(i)) }
             }),
         );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"
@@ -1717,8 +1704,8 @@ max_items_per_run = 5
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminal_escapes_in_titles_never_reach_the_store_or_the_terminal() {
     const EVIL: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}Deal\u{9b}31m \u{202e}gnp.exe";
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let feed = serde_json::json!({
         "version": "https://jsonfeed.org/version/1.1",
         "title": "evil",
@@ -1753,9 +1740,7 @@ async fn terminal_escapes_in_titles_never_reach_the_store_or_the_terminal() {
                 ([(header::CONTENT_TYPE, "text/html")], page)
             }),
         );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("evil.db");
     let config_path = dir.path().join("evil.toml");
@@ -1846,8 +1831,8 @@ async fn terminal_escapes_in_titles_never_reach_the_store_or_the_terminal() {
 /// run A stop starting items and leave the source state to the thief.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_renews_the_leases_it_works_on_and_stops_on_a_lost_one() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let bound = testkit::loopback::bind().await;
+    let addr = bound.addr;
     let hits = Arc::new(Mutex::new(Vec::<String>::new()));
     let feed = |prefix: &'static str| {
         let items: String = (0..12)
@@ -1891,9 +1876,7 @@ async fn a_run_renews_the_leases_it_works_on_and_stops_on_a_lost_one() {
                 }
             }),
         );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    bound.serve_detached(app);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("lease.db").display());
     let toml = format!(

@@ -3,14 +3,13 @@
 //! through the daemon's socket shared with a group, secrets kept outside the config, and the
 //! config found without `--config`.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{newsdesk_async, FixtureSite};
+use testkit::newsdesk_async;
+use testkit::site::FixtureSite;
 
 /// A cron expression that does not fire during a test.
 const NEVER: &str = "0 0 0 1 1 *";
@@ -184,7 +183,7 @@ impl Drop for Daemon {
 async fn wait_for_first_run(config: &Path) -> serde_json::Value {
     let start = Instant::now();
     loop {
-        let out = newsdesk_async(config, &["status", "--format", "json"]).await;
+        let out = newsdesk_async!(config, &["status", "--format", "json"]).await;
         if out.status.success() {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
             if v["daemon"]["state"] == "up" && v["last_run"].is_object() {
@@ -211,7 +210,7 @@ async fn read_only_commands_work_for_a_user_who_cannot_write_the_database() {
     let db_dir = ws.root.join("db");
     let config = write_config(&site, &ws.root, &db_dir, "");
     // Root (standing in for the service's user) creates and fills the database.
-    let out = newsdesk_async(&config, &["fetch"]).await;
+    let out = newsdesk_async!(&config, &["fetch"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Readable by everyone, writable by nobody but root: the folder and every file in it.
     chmod(&db_dir, 0o755);

@@ -2,8 +2,6 @@
 //! endpoint on a Unix socket and on TCP, `newsdesk fetch` going through the daemon, health,
 //! metrics, the publishing handoff, `logs --follow`/`--errors` and OPML.
 
-mod common;
-
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -12,8 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{newsdesk, newsdesk_async, FixtureSite};
 use newsdesk::store::{self, Store};
+use testkit::site;
+use testkit::site::FixtureSite;
+use testkit::{newsdesk, newsdesk_async};
 
 /// A cron expression that does not fire during a test: only the start-up run and manual runs.
 const NEVER: &str = "0 0 0 1 1 *";
@@ -362,7 +362,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     );
 
     // `newsdesk fetch` reaches the daemon through the socket; the run is the daemon's.
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["fetch", "--source", "a-rss", "--source", "b-atom"],
     )
@@ -394,7 +394,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
         })
         .await;
     // An unknown source is refused by the daemon with the reason, exit 1.
-    let out = newsdesk_async(&config, &["fetch", "--source", "nope"]).await;
+    let out = newsdesk_async!(&config, &["fetch", "--source", "nope"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no source named 'nope'"));
 
@@ -533,15 +533,15 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     )
     .expect("JSON");
     assert_eq!(changed["changed"], 1);
-    let out = newsdesk_async(&config, &["stories", "reject", &ids[1].to_string()]).await;
+    let out = newsdesk_async!(&config, &["stories", "reject", &ids[1].to_string()]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The CLI has its answer before the daemon's log line reaches the reader thread.
     wait_log(&daemon, "status=\"rejected\"").await;
-    let out = newsdesk_async(&config, &["stories", "publish", "999999"]).await;
+    let out = newsdesk_async!(&config, &["stories", "publish", "999999"]).await;
     assert_eq!(out.status.code(), Some(1), "an unknown id is an error");
 
     let export = dir.path().join("out.atom");
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &[
             "export",
@@ -564,7 +564,7 @@ async fn daemon_under_fake_systemd_serves_fetch_health_metrics_and_handoff() {
     let left = admin_get(&admin, "/stories/new.json").await;
     let left: serde_json::Value = serde_json::from_str(&left).expect("JSON");
     assert_eq!(left["items"].as_array().map(Vec::len), Some(0));
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["stories", "--status", "published", "--format", "json"],
     )
@@ -613,7 +613,7 @@ async fn tcp_admin_requires_the_token() {
     let bare = dir.path().join("bare.toml");
     std::fs::write(&bare, "[admin]\nlisten = \"127.0.0.1:8089\"\n").expect("write");
     for cmd in ["run", "check-config", "fetch"] {
-        let out = newsdesk(&bare, &[cmd]);
+        let out = newsdesk!(&bare, &[cmd]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
         assert!(err.contains(&bare.display().to_string()), "{err}");
@@ -624,10 +624,7 @@ async fn tcp_admin_requires_the_token() {
     }
 
     let site = FixtureSite::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = testkit::loopback::free_port();
     let token = "test-token-0123456789abcdef";
     let (config, db) = write_config(
         &site,
@@ -662,7 +659,7 @@ async fn tcp_admin_requires_the_token() {
         }
     }
     // `newsdesk fetch` sends the configured token and runs in the daemon.
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["fetch", "--source", "c-json", "--format", "json"],
     )
@@ -775,7 +772,7 @@ async fn fetch_without_daemon_runs_in_process_with_json_logs_follow_and_errors()
     assert!(status.success(), "logs --follow on SIGINT: {status:?}");
 
     // `logs --errors` groups the failures by source with the last error.
-    let out = newsdesk_async(&config, &["logs", "--errors", "--format", "json"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--errors", "--format", "json"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let groups: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let groups = groups.as_array().expect("array");
@@ -793,14 +790,14 @@ async fn fetch_without_daemon_runs_in_process_with_json_logs_follow_and_errors()
         "{f_error}"
     );
     // Without a daemon, `stories publish` writes to the database itself.
-    let out = newsdesk_async(&config, &["stories", "--format", "json", "--limit", "1"]).await;
+    let out = newsdesk_async!(&config, &["stories", "--format", "json", "--limit", "1"]).await;
     let newest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stories JSON");
     let id = newest[0]["id"].as_i64().expect("a story id");
-    let out = newsdesk_async(&config, &["stories", "publish", &id.to_string()]).await;
+    let out = newsdesk_async!(&config, &["stories", "publish", &id.to_string()]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("1 of 1 story(ies) marked published"));
 
-    let out = newsdesk_async(&config, &["logs", "--errors", "--source", "f-error"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--errors", "--source", "f-error"]).await;
     let table = text(&out.stdout);
     assert!(
         table.contains("f-error") && !table.contains("g-slow"),
@@ -819,7 +816,7 @@ fn sources_export_and_import_opml() {
          link_selector = \"h2 > a\"\n",
     )
     .expect("write");
-    let out = newsdesk(&full, &["sources", "export"]);
+    let out = newsdesk!(&full, &["sources", "export"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let opml_path = dir.path().join("sources.opml");
     std::fs::write(&opml_path, &out.stdout).expect("write opml");
@@ -831,7 +828,7 @@ fn sources_export_and_import_opml() {
     )
     .expect("write");
     let opml = opml_path.to_str().expect("utf-8");
-    let dry = newsdesk(&small, &["sources", "import", opml, "--dry-run"]);
+    let dry = newsdesk!(&small, &["sources", "import", opml, "--dry-run"]);
     assert!(dry.status.success(), "{}", text(&dry.stderr));
     assert!(text(&dry.stdout).contains("already configured"));
     assert_eq!(
@@ -842,7 +839,7 @@ fn sources_export_and_import_opml() {
         1,
         "dry run changed the file"
     );
-    let out = newsdesk(&small, &["sources", "import", opml]);
+    let out = newsdesk!(&small, &["sources", "import", opml]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("reload the service"),
@@ -851,7 +848,7 @@ fn sources_export_and_import_opml() {
     );
     let after = std::fs::read_to_string(&small).expect("read");
     assert!(after.starts_with("# my config\n"), "{after}");
-    let check = newsdesk(&small, &["check-config"]);
+    let check = newsdesk!(&small, &["check-config"]);
     assert!(check.status.success(), "{}", text(&check.stderr));
     assert!(
         text(&check.stdout).contains("(2 sources"),
@@ -860,7 +857,7 @@ fn sources_export_and_import_opml() {
     );
     assert!(after.contains("link_selector = \"h2 > a\""), "{after}");
     // A second import adds nothing.
-    let again = newsdesk(&small, &["sources", "import", opml]);
+    let again = newsdesk!(&small, &["sources", "import", opml]);
     assert!(text(&again.stdout).contains("nothing to add"));
 }
 
@@ -1022,7 +1019,7 @@ async fn sighup_reloads_the_config_and_keeps_it_when_the_new_file_is_bad() {
     );
 
     // The next run uses the new config: c-json is known to the daemon, its story off topic.
-    let out = newsdesk_async(
+    let out = newsdesk_async!(
         &config,
         &["fetch", "--source", "c-json", "--format", "json"],
     )
@@ -1242,12 +1239,12 @@ async fn manual_fetches_leave_the_polling_interval_alone() {
         .sync_sources(&cfg.sources, cfg.schedule.min_interval, chrono::Utc::now())
         .await
         .expect("sync sources");
-    let before = state(newsdesk_async(&config, &["sources", "--format", "json"]).await);
+    let before = state(newsdesk_async!(&config, &["sources", "--format", "json"]).await);
     assert_eq!(before["interval_secs"], 60, "{before}");
     for i in 0..4 {
-        let out = newsdesk_async(&config, &["fetch", "--no-daemon"]).await;
+        let out = newsdesk_async!(&config, &["fetch", "--no-daemon"]).await;
         assert!(out.status.success(), "fetch {i}: {}", text(&out.stderr));
-        let now = state(newsdesk_async(&config, &["sources", "--format", "json"]).await);
+        let now = state(newsdesk_async!(&config, &["sources", "--format", "json"]).await);
         assert_eq!(now["interval_secs"], 60, "after fetch {i}: {now}");
         assert_eq!(now["next_due_at"], before["next_due_at"], "after fetch {i}");
         assert!(now["last_success_at"].is_string(), "{now}");
@@ -1265,14 +1262,12 @@ struct DeadSite {
 async fn dead_site() -> DeadSite {
     use axum::http::{header, HeaderMap, StatusCode};
     use axum::response::IntoResponse;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let port = testkit::loopback::bind().await;
+    let base = port.base.clone();
     let hits: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
     let conditional: Arc<Mutex<usize>> = Arc::default();
-    let seed = common::load_seeds().remove(0);
-    let article = common::template_a(&base, "good", &seed.title, &seed.paragraphs, 20);
+    let seed = site::load_seeds().remove(0);
+    let article = site::template_a(&base, "good", &seed.title, &seed.paragraphs, 20);
     let feed = format!(
         "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>{base}/</link>\
          <description>d</description>\
@@ -1318,9 +1313,7 @@ async fn dead_site() -> DeadSite {
             }
         }
     });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    port.serve_detached(app);
     DeadSite {
         base,
         hits,
@@ -1395,7 +1388,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
     let start = Instant::now();
     let mut statuses = Vec::new();
     loop {
-        let out = newsdesk_async(&config, &["fetch", "--format", "json"]).await;
+        let out = newsdesk_async!(&config, &["fetch", "--format", "json"]).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
         let status = report["sources"][0]["status"]
@@ -1460,7 +1453,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
         .count();
     let conditional = *site.conditional.lock().expect("lock");
     for _ in 0..2 {
-        let out = newsdesk_async(&config, &["fetch", "--format", "json"]).await;
+        let out = newsdesk_async!(&config, &["fetch", "--format", "json"]).await;
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
         assert_eq!(report["sources"][0]["status"], "not_modified", "{report}");
     }
@@ -1487,7 +1480,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
     assert_eq!(events_before, events_after);
 
     // `logs --errors` names each dead article once, as given up.
-    let out = newsdesk_async(&config, &["logs", "--errors", "--format", "json"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--errors", "--format", "json"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let groups: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let g = &groups[0];
@@ -1495,7 +1488,7 @@ async fn dead_articles_are_given_up_and_stop_holding_the_feed_back() {
     assert_eq!(g["given_up"], 2, "{g}");
     assert_eq!(g["item_failures"], 0, "{g}");
     assert_eq!(g["failures"], 2, "{g}");
-    let out = newsdesk_async(&config, &["logs", "--errors"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--errors"]).await;
     let table = text(&out.stdout);
     assert_eq!(table.matches("/gone.html").count(), 1, "{table}");
 }
@@ -1555,7 +1548,7 @@ async fn operator_details_logs_sources_and_durable_export() {
     }
 
     // Filters naming nothing that exists are errors.
-    let out = newsdesk_async(&config, &["logs", "--run", "99999"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--run", "99999"]).await;
     check(
         out.status.code() == Some(1) && text(&out.stderr).contains("no run 99999"),
         format!(
@@ -1564,7 +1557,7 @@ async fn operator_details_logs_sources_and_durable_export() {
             text(&out.stderr)
         ),
     );
-    let out = newsdesk_async(&config, &["logs", "--source", "nope"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--source", "nope"]).await;
     check(
         out.status.code() == Some(1) && text(&out.stderr).contains("no source named 'nope'"),
         format!(
@@ -1573,11 +1566,11 @@ async fn operator_details_logs_sources_and_durable_export() {
             text(&out.stderr)
         ),
     );
-    let out = newsdesk_async(&config, &["logs", "--source", "limited", "--run", "1"]).await;
+    let out = newsdesk_async!(&config, &["logs", "--source", "limited", "--run", "1"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // `sources` tells when each source is tried next and why.
-    let out = newsdesk_async(&config, &["sources", "--format", "json"]).await;
+    let out = newsdesk_async!(&config, &["sources", "--format", "json"]).await;
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let why = |name: &str| {
         rows.as_array()
@@ -1599,7 +1592,7 @@ async fn operator_details_logs_sources_and_durable_export() {
         why("dead-feed").contains("interval"),
         format!("dead-feed: no interval reason in {rows}"),
     );
-    let out = newsdesk_async(&config, &["sources"]).await;
+    let out = newsdesk_async!(&config, &["sources"]).await;
     let table = text(&out.stdout);
     check(
         table.contains("NEXT_TRY") && table.contains("WHY"),

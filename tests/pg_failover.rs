@@ -2,11 +2,6 @@
 //! with SIGKILL mid-run. Its leases expire, the other daemon finishes its sources, every story is
 //! stored exactly once, and no source is fetched by both daemons at once.
 
-#[path = "support/newsfarm.rs"]
-mod newsfarm;
-#[path = "support/pg.rs"]
-mod pg;
-
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -15,6 +10,7 @@ use std::time::{Duration, Instant};
 use newsfarm::{Farm, FarmSpec};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::Row;
+use testkit::{newsfarm, pg};
 
 const SOURCES: usize = 40;
 const ITEMS: usize = 3;

@@ -3,8 +3,6 @@
 //! parameters dropped, `http://` kept), and the page's metadata (authors, dates, language, site
 //! name) in the store, JSON Feed and Atom.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,12 +11,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use common::load_seeds;
 use newsdesk::config::Config;
 use newsdesk::export::{self, StoryFormat};
 use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::store::{self, Store, StoryFilter};
+use testkit::site::load_seeds;
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -103,11 +101,9 @@ async fn page_c(State(s): State<Site>) -> Response {
     ))
 }
 
-async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+async fn start() -> (String, testkit::loopback::Served) {
+    let port = testkit::loopback::bind().await;
+    let base = port.base.clone();
     let bodies: Vec<String> = load_seeds()
         .into_iter()
         .take(3)
@@ -123,15 +119,7 @@ async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
             base: base.clone(),
             bodies: Arc::new(bodies),
         });
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    (base, tx)
+    (base, port.serve(app))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

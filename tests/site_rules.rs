@@ -2,8 +2,6 @@
 //! stored story: a site's own promo box that the generic rules keep is gone, and the article
 //! text stays.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,11 +9,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use common::load_seeds;
 use newsdesk::config::Config;
 use newsdesk::model::Trigger;
 use newsdesk::pipeline::{Pipeline, RunRequest};
 use newsdesk::store::{self, Store, StoryFilter};
+use testkit::site;
+use testkit::site::load_seeds;
 use tokio::sync::watch;
 
 /// A box in the site's own words and class names: prose, no links, nothing a generic rule knows.
@@ -40,10 +39,8 @@ async fn drop_selectors_of_a_source_apply_to_its_stored_stories() {
         .text
         .contains("whole year inside"));
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let port = testkit::loopback::bind().await;
+    let base = port.base.clone();
     let feed = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title><link>{base}/</link><description>d</description><item><title>a</title><link>{base}/a</link><guid>a</guid></item></channel></rss>"#
     );
@@ -58,9 +55,7 @@ async fn drop_selectors_of_a_source_apply_to_its_stored_stories() {
                 ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
             }),
         );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    port.serve_detached(app);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("news.db");
@@ -113,7 +108,7 @@ drop_selectors = ["div.k7q"]
     for p in seed.key_paragraphs(2) {
         let head: String = p.chars().take(60).collect();
         assert!(
-            common::fold_ws(&story.text).contains(&common::fold_ws(&head)),
+            site::fold_ws(&story.text).contains(&site::fold_ws(&head)),
             "lost {head:?} in {}",
             story.text
         );

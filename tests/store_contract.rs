@@ -1,9 +1,6 @@
 //! One contract, two databases: every test here runs against a SQLite file and against a real
 //! PostgreSQL (a throwaway cluster, see `support/pg.rs`), through the `Store` trait only.
 
-#[path = "support/pg.rs"]
-mod pg;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +12,7 @@ use newsdesk::model::{
     SourceUpdate, StoryStatus, Trigger,
 };
 use newsdesk::store::{self, EventFilter, Store, StoryFilter};
+use testkit::pg;
 
 /// A fresh database of one kind; keeps the SQLite folder alive.
 struct Db {

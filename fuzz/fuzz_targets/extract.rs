@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => data,
     };
-    let html = newsdesk::fetch::charset::decode_html(data, None);
+    let html = newsdesk::encoding::decode_html(data, None);
     let url = url::Url::parse("https://fuzz.example/2026/11/story.html").expect("url");
     let article = newsdesk::extract::extract(&html, Some(&url));
     // Cheap invariants: the sanitized HTML never carries a script element.

@@ -142,21 +142,7 @@ fn read_input(path: &Path) -> Result<String, ExtractCommandError> {
             .map_err(err)?;
         raw = out;
     }
-    Ok(decode(raw))
-}
-
-/// UTF-8 when valid, otherwise the encoding the bytes look like.
-fn decode(raw: Vec<u8>) -> String {
-    match String::from_utf8(raw) {
-        Ok(s) => s,
-        Err(e) => {
-            let raw = e.into_bytes();
-            let mut detector = chardetng::EncodingDetector::new();
-            detector.feed(&raw, true);
-            let (text, _, _) = detector.guess(None, true).decode(&raw);
-            text.into_owned()
-        }
-    }
+    Ok(newsdesk::encoding::decode_guess(raw))
 }
 
 /// Extracts every file in turn and writes the results to `out` in `format`.

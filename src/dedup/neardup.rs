@@ -326,17 +326,17 @@ fn position(hash: u64, capacity: usize) -> usize {
     (((hash >> 32) * capacity as u64) >> 32) as usize
 }
 
-/// FNV-1a over the shingle's words: stable across Rust versions and platforms, which stored
-/// signatures need (std's hasher makes no such promise).
+/// FNV-1a over the shingle's words, each followed by a space: stable across Rust versions and
+/// platforms, which stored signatures need (std's hasher makes no such promise). Exactly FNV-1a 64 (the `fnv` crate's `FnvHasher`, fed the bytes directly): the signatures in
+/// existing databases were computed with it, so any other hash would stop them matching.
 fn shingle_hash(words: &[std::borrow::Cow<'_, str>]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    use std::hash::Hasher as _;
+    let mut h = fnv::FnvHasher::default();
     for word in words {
-        for b in word.as_bytes().iter().chain(std::iter::once(&b' ')) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        h.write(word.as_bytes());
+        h.write(b" ");
     }
-    h
+    h.finish()
 }
 
 /// SplitMix64's finalizer: turns one hash into many independent-looking ones.
@@ -360,6 +360,25 @@ const SEEDS: [u64; HASHES] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Signatures are stored: the shingle hash must stay the FNV-1a 64 the stored ones were made
+    /// with. The expected values are what the hand-written FNV-1a gave before the `fnv` crate
+    /// replaced it (and the published FNV-1a 64 vectors for "" and "a").
+    #[test]
+    fn shingle_hash_is_the_stored_fnv1a() {
+        use std::borrow::Cow;
+        let words: Vec<Cow<'_, str>> = ["microsoft", "openai", "partnership"]
+            .into_iter()
+            .map(Cow::Borrowed)
+            .collect();
+        assert_eq!(shingle_hash(&words), 0xbb04_6e5b_87f2_2625);
+        assert_eq!(shingle_hash(&[]), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(shingle_hash(&[Cow::Borrowed("a")]), {
+            let mut h = 0xaf63_dc4c_8601_ec8c_u64;
+            h ^= u64::from(b' ');
+            h.wrapping_mul(0x0100_0000_01b3)
+        });
+    }
 
     const STORY: &str = "Microsoft and OpenAI announced on Tuesday a restructured partnership \
         that gives the software company a stake of roughly twenty seven percent in the new public \

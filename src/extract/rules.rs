@@ -5,7 +5,6 @@
 
 use regex::{Regex, RegexSet};
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 /// Elements whose whole subtree is never article text (code, media, widgets, chrome).
@@ -44,32 +43,10 @@ pub const KIND_TAGS: &[&str] = &[
 /// Tags that mark the article when they hold enough text.
 pub const ARTICLE_TAGS: &[&str] = &["article", "main"];
 
-/// FNV-1a: the tables below are hashed per element and per class word, where SipHash showed up
-/// in profiles; nothing here is keyed by untrusted input at a scale where flooding matters.
-#[derive(Default)]
-pub struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// Hash builder for [`Fnv`].
-pub type FnvBuild = BuildHasherDefault<Fnv>;
+/// Hash builder for the tables below (the `fnv` crate's FNV-1a): they are hashed per element and
+/// per class word, where SipHash showed up in profiles; nothing here is keyed by untrusted input
+/// at a scale where flooding matters.
+pub type FnvBuild = fnv::FnvBuildHasher;
 
 /// Per-node flag bits, from the tag tables above and below (computed once per tag name) and from
 /// attributes (hidden, roles, `itemprop=articleBody`).

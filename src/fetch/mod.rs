@@ -15,7 +15,6 @@ use url::Url;
 
 use crate::config::HttpConfig;
 
-pub mod charset;
 mod robots;
 pub mod ssrf;
 

@@ -9,7 +9,7 @@ use url::Url;
 use super::source::SourceFailure;
 use crate::config::{SourceConfig, SourceKind};
 use crate::extract;
-use crate::fetch::{charset, Fetched};
+use crate::fetch::Fetched;
 use crate::model::{Article, SourceItem};
 use crate::source;
 
@@ -26,7 +26,7 @@ pub(super) async fn list_items(
     tokio::task::spawn_blocking(move || match kind {
         SourceKind::Feed => source::parse_feed(&body, content_type.as_deref(), &base),
         SourceKind::Page => {
-            let html = charset::decode_html(&body, content_type.as_deref());
+            let html = crate::encoding::decode_html(&body, content_type.as_deref());
             source::parse_listing(&html, &base, &selector)
         }
     })
@@ -45,7 +45,7 @@ pub(super) async fn extract_article(
     budget: Duration,
 ) -> Result<Article, String> {
     let task = tokio::task::spawn_blocking(move || {
-        let html = charset::decode_html(&body, content_type.as_deref());
+        let html = crate::encoding::decode_html(&body, content_type.as_deref());
         let rules = rules.unwrap_or_default();
         extract::extract_within(&html, Some(&url), &rules, Some(budget))
     });

@@ -10,7 +10,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use encoding_rs::Encoding;
 use regex::{Captures, Regex};
 
 use super::SourceError;
@@ -29,78 +28,9 @@ const MAX_GROWTH: usize = 4;
 /// Longest replacement text accepted for one internal entity.
 const MAX_ENTITY_VALUE: usize = 1024;
 
-/// The Unicode encoding a document announces by its first bytes: BOMs first (with their length),
-/// then the XML spec's Appendix F patterns for `<?` / `<` without a BOM.
-const SIGNATURES: &[(&[u8], Unicode, usize)] = &[
-    (&[0x00, 0x00, 0xFE, 0xFF], Unicode::Utf32Be, 4),
-    (&[0xFF, 0xFE, 0x00, 0x00], Unicode::Utf32Le, 4),
-    (&[0xEF, 0xBB, 0xBF], Unicode::Utf8, 3),
-    (&[0xFE, 0xFF], Unicode::Utf16Be, 2),
-    (&[0xFF, 0xFE], Unicode::Utf16Le, 2),
-    (&[0x00, 0x00, 0x00, 0x3C], Unicode::Utf32Be, 0),
-    (&[0x3C, 0x00, 0x00, 0x00], Unicode::Utf32Le, 0),
-    (&[0x00, 0x3C], Unicode::Utf16Be, 0),
-    (&[0x3C, 0x00], Unicode::Utf16Le, 0),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unicode {
-    Utf8,
-    Utf16Be,
-    Utf16Le,
-    Utf32Be,
-    Utf32Le,
-}
-
-impl Unicode {
-    fn name(self) -> &'static str {
-        match self {
-            Unicode::Utf8 => "utf-8",
-            Unicode::Utf16Be => "utf-16be",
-            Unicode::Utf16Le => "utf-16le",
-            Unicode::Utf32Be => "utf-32be",
-            Unicode::Utf32Le => "utf-32le",
-        }
-    }
-
-    fn decode(self, bytes: &[u8]) -> String {
-        match self {
-            Unicode::Utf8 => encoding_rs::UTF_8
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned(),
-            Unicode::Utf16Be => encoding_rs::UTF_16BE
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned(),
-            Unicode::Utf16Le => encoding_rs::UTF_16LE
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned(),
-            // encoding_rs has no UTF-32 (the web never needs it; feeds sometimes do).
-            Unicode::Utf32Be | Unicode::Utf32Le => bytes
-                .chunks(4)
-                .map(|c| {
-                    let mut b = [0u8; 4];
-                    b[..c.len()].copy_from_slice(c);
-                    let n = if self == Unicode::Utf32Be {
-                        u32::from_be_bytes(b)
-                    } else {
-                        u32::from_le_bytes(b)
-                    };
-                    char::from_u32(n).unwrap_or('\u{FFFD}')
-                })
-                .collect(),
-        }
-    }
-}
-
-/// Labels that encoding_rs maps to a narrower decoder than the one real feeds need.
-const LABEL_UPGRADES: &[(&str, &str)] = &[("gb2312", "gb18030"), ("gbk", "gb18030")];
-
 /// Normalizes feed bytes (see the module docs).
 pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, SourceError> {
-    let (text, encoding) = decode(body, content_type);
+    let (text, encoding) = crate::encoding::decode_feed(body, content_type);
     let trimmed = text.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);
     if trimmed.starts_with('{') {
         return Ok(Normalized {
@@ -139,93 +69,6 @@ pub fn normalize(body: &[u8], content_type: Option<&str>) -> Result<Normalized, 
         text: text.into_owned(),
         encoding,
     })
-}
-
-/// Picks the encoding and decodes. Order: BOM / Appendix F signature, then the first of
-/// (HTTP charset — `us-ascii` for `text/*` without one, per RFC 3023 —, XML declaration,
-/// chardetng guess, UTF-8, windows-1252) that decodes the bytes without error.
-fn decode(body: &[u8], content_type: Option<&str>) -> (String, String) {
-    if let Some((_, uni, skip)) = SIGNATURES.iter().find(|(sig, _, _)| body.starts_with(sig)) {
-        return (uni.decode(&body[*skip..]), uni.name().to_string());
-    }
-    let mut candidates: Vec<String> = Vec::with_capacity(5);
-    if let Some(ct) = content_type {
-        match http_charset(ct) {
-            Some(cs) => candidates.push(cs),
-            None if ct.trim().to_ascii_lowercase().starts_with("text/") => {
-                candidates.push("us-ascii".into())
-            }
-            None => {}
-        }
-    }
-    if let Some(label) = xml_declared_encoding(body) {
-        candidates.push(label);
-    }
-    if std::str::from_utf8(body).is_err() {
-        let mut det = chardetng::EncodingDetector::new();
-        det.feed(body, true);
-        candidates.push(det.guess(None, true).name().to_ascii_lowercase());
-    }
-    candidates.push("utf-8".into());
-    candidates.push("windows-1252".into());
-    // Valid UTF-8 with non-ASCII bytes under a single-byte label is a mislabelled UTF-8 document
-    // (legacy text almost never forms valid multi-byte sequences): read it as UTF-8.
-    let utf8_beyond_ascii = !body.is_ascii() && std::str::from_utf8(body).is_ok();
-    for label in candidates {
-        let label = LABEL_UPGRADES
-            .iter()
-            .find(|(from, _)| *from == label)
-            .map_or(label.as_str(), |(_, to)| to)
-            .to_string();
-        if label == "us-ascii" || label == "ascii" {
-            if body.is_ascii() {
-                return (String::from_utf8_lossy(body).into_owned(), label);
-            }
-            continue;
-        }
-        let Some(enc) = Encoding::for_label(label.as_bytes()) else {
-            continue;
-        };
-        // Bytes we could read as ASCII markup are not UTF-16, whatever they claim.
-        if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
-            continue;
-        }
-        if utf8_beyond_ascii && enc.is_single_byte() {
-            return (String::from_utf8_lossy(body).into_owned(), "utf-8".into());
-        }
-        if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) {
-            return (text.into_owned(), label);
-        }
-    }
-    // windows-1252 above never fails; this only keeps the function total.
-    (String::from_utf8_lossy(body).into_owned(), "utf-8".into())
-}
-
-/// The `charset` parameter of a Content-Type, unquoted and lower-cased.
-fn http_charset(ct: &str) -> Option<String> {
-    ct.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case("charset").then(|| {
-            v.trim()
-                .trim_matches(['"', '\''])
-                .trim()
-                .to_ascii_lowercase()
-        })
-    })
-}
-
-/// `encoding` of the XML declaration, read with quick-xml.
-fn xml_declared_encoding(body: &[u8]) -> Option<String> {
-    let head = &body[..body.len().min(512)];
-    let mut reader = quick_xml::Reader::from_reader(head);
-    let mut buf = Vec::new();
-    match reader.read_event_into(&mut buf) {
-        Ok(quick_xml::events::Event::Decl(d)) => {
-            let enc = d.encoding()?.ok()?;
-            Some(enc.trim().to_ascii_lowercase())
-        }
-        _ => None,
-    }
 }
 
 /// Removes characters XML 1.0 forbids (NUL, most C0 controls, U+FFFE/U+FFFF).

@@ -1,26 +1,23 @@
 //! The Article Extraction Benchmark's data and metric, shared by `benches/aeb.rs` and
-//! `tests/extract_aeb.rs` (the bench includes this file with `#[path]`).
+//! `tests/extract_aeb.rs`.
 //!
 //! Takes the benchmark folder (`../shared/bench/aeb/`, or `AEB_DIR`) and predicted bodies; gives
 //! corpus P, R, F1 and accuracy exactly as the upstream `evaluate.py` computes them (see the data
 //! README): `\w+` tokens, case-sensitive, multisets of 4-token shingles, per-page tp/fp/fn
 //! normalized to one, macro means of per-page precision and recall, F1 of the two means.
-#![allow(dead_code)]
-
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-#[path = "../support/bench_data.rs"]
-pub mod bench_data;
+use crate::corpora;
 
 /// The benchmark folder: `AEB_DIR`, else `aeb` under `NEWSDESK_BENCH_DATA`.
 pub fn data_dir() -> PathBuf {
     std::env::var_os("AEB_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| bench_data::corpus("aeb"))
+        .unwrap_or_else(|| corpora::corpus("aeb"))
 }
 
 /// `ground-truth.json`: id -> `{articleBody, url}`.

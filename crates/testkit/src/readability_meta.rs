@@ -1,6 +1,7 @@
 //! Metadata accuracy on Mozilla Readability's test pages (`readability` under `NEWSDESK_BENCH_DATA`, or
 //! `READABILITY_DIR`): title, byline and publication date that `newsdesk::extract` finds
-//! against each page's `expected-metadata.json`. Used by `cargo bench --bench aeb` (printed
+//! (handed in as a [`MetaExtractor`], so this crate does not build newsdesk) against each page's
+//! `expected-metadata.json`. Used by `cargo bench --bench aeb` (printed
 //! beside AEB) and by `tests/readability_meta.rs` (floors).
 //!
 //! How a field counts as right (the expected values are Readability's output, not a human's):
@@ -15,22 +16,26 @@
 //!   written (trafilatura and htmldate give days only); only pages that state a date count.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 
-// The aeb bench also loads this file through its metric module: a second copy is harmless.
-#[allow(clippy::duplicate_mod)]
-#[path = "../../tests/support/bench_data.rs"]
-pub mod bench_data;
+pub use crate::readability::data_dir;
 
-/// The corpus folder: `READABILITY_DIR`, else `readability` under `NEWSDESK_BENCH_DATA`.
-pub fn data_dir() -> PathBuf {
-    std::env::var_os("READABILITY_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| bench_data::corpus("readability"))
+/// The metadata the extractor found on one page.
+#[derive(Debug, Default, Clone)]
+pub struct PageMeta {
+    /// The title.
+    pub title: Option<String>,
+    /// The authors, in order.
+    pub authors: Vec<String>,
+    /// The publication time.
+    pub published_at: Option<DateTime<Utc>>,
 }
+
+/// Extracts a page's metadata from its HTML (the callers pass `newsdesk::extract::extract`).
+pub type MetaExtractor<'a> = &'a dyn Fn(&str) -> PageMeta;
 
 /// Right answers out of the pages that state the field.
 #[derive(Debug, Default, Clone, Copy)]
@@ -85,8 +90,8 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
-/// Extracts every page of `dir/pages/*` and scores title, byline and date.
-pub fn score(dir: &Path) -> Report {
+/// Extracts every page of `dir/pages/*` with `extract` and scores title, byline and date.
+pub fn score(dir: &Path, extract: MetaExtractor<'_>) -> Report {
     let pages_dir = dir.join("pages");
     let mut ids: Vec<String> = std::fs::read_dir(&pages_dir)
         .unwrap_or_else(|e| panic!("{}: {e}", pages_dir.display()))
@@ -105,7 +110,7 @@ pub fn score(dir: &Path) -> Report {
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(Value::Null);
-        let got = newsdesk::extract::extract(&html, None);
+        let got = extract(&html);
         report.pages += 1;
         let mut miss = |field, expected: &str, got: String| {
             report.misses.push(Miss {
@@ -179,7 +184,7 @@ pub fn print(report: &Report, dir: &Path) {
 }
 
 /// Runs the scoring and prints it; for the bench's `main`.
-pub fn run() {
+pub fn run(extract: MetaExtractor<'_>) {
     let dir = data_dir();
     if !dir.join("pages").is_dir() {
         println!(
@@ -188,7 +193,7 @@ pub fn run() {
         );
         return;
     }
-    print(&score(&dir), &dir);
+    print(&score(&dir, extract), &dir);
 }
 
 const SEPARATORS: &[char] = &['|', '-', '–', '—', ':', '·', '»', '/', '_', '['];

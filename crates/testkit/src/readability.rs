@@ -1,13 +1,10 @@
 //! Mozilla Readability's test pages (`readability` under `NEWSDESK_BENCH_DATA`, or `READABILITY_DIR`) as a
-//! second development set, shared by `benches/aeb.rs` and `tests/extract_aeb.rs` (included with
-//! `#[path]`, like `metric.rs`).
+//! second development set, shared by `benches/aeb.rs` and `tests/extract_aeb.rs`.
 //!
 //! Takes the folder; gives each page's source HTML, the text of Readability's `expected.html`
 //! (block elements end a line, so words of adjacent paragraphs never run together) and its
-//! `expected-metadata.json`. Body agreement is AEB's token-shingle F1 ([`super::metric`]) with
+//! `expected-metadata.json`. Body agreement is AEB's token-shingle F1 ([`crate::aeb`]) with
 //! `expected.html`'s text as the truth: Readability's answer, not a human's.
-#![allow(dead_code)]
-
 use scraper::{Html, Node};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -19,7 +16,7 @@ pub const PAGE_URL: &str = "http://fakehost/test/page.html";
 pub fn data_dir() -> PathBuf {
     std::env::var_os("READABILITY_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| super::metric::bench_data::corpus("readability"))
+        .unwrap_or_else(|| crate::corpora::corpus("readability"))
 }
 
 /// Page names (folder names under `pages/`), sorted.
@@ -117,7 +114,7 @@ pub fn html_text(html: &str) -> String {
     out
 }
 
-/// Ground truth in [`super::metric::summarize`]'s shape: id -> `{articleBody}` from
+/// Ground truth in [`crate::aeb::summarize`]'s shape: id -> `{articleBody}` from
 /// `expected.html`.
 pub fn ground_truth(dir: &Path) -> Map<String, Value> {
     page_ids(dir)

@@ -3,22 +3,36 @@
 //! Shared by the fast test (`tests/feed_corpus.rs`, a representative subset) and the bench binary
 //! (`benches/feeds.rs`, every file, with figures). Each file is parsed under `catch_unwind`, so a
 //! panic anywhere in the normalization layer or feed-rs is counted, never fatal.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use newsdesk::source::{parse_feed_model, pick_link, plain_text};
+use feed_rs::model::{Feed, Link, Text};
 use serde::Deserialize;
 use url::Url;
 
-#[path = "../support/bench_data.rs"]
-pub mod bench_data;
+use crate::corpora;
+
+/// Bytes, `Content-Type` and base URL to the feed model and the encoding it was read in (the
+/// error as text): `newsdesk::source::parse_feed_model`.
+pub type ParseFn = fn(&[u8], Option<&str>, &Url) -> Result<(Feed, String), String>;
+
+/// The newsdesk functions the corpus is run through, handed in by the test and the bench (so this
+/// crate never builds newsdesk itself): `newsdesk::source::{parse_feed_model, pick_link,
+/// plain_text}`, the parse error as text.
+#[derive(Clone, Copy)]
+pub struct FeedApi {
+    /// The parser, see [`ParseFn`].
+    pub parse: ParseFn,
+    /// The link `parse_feed` keeps among an item's links.
+    pub pick_link: fn(&[Link], &Url) -> Option<Url>,
+    /// A title as `parse_feed` gives it (HTML as plain text).
+    pub plain_text: fn(&Text) -> String,
+}
 
 /// The feed corpus folder (`feeds` under `NEWSDESK_BENCH_DATA`).
 pub fn bench_dir() -> PathBuf {
-    bench_data::corpus("feeds")
+    corpora::corpus("feeds")
 }
 
 /// One line of `feedparser-tests/expectations.jsonl`.
@@ -127,6 +141,7 @@ fn same_encoding(expected: &str, got: &str) -> bool {
 /// The text our model gives for a checked path, or `None` when the path is not one we map.
 /// `Some(None)` means "mapped, but the feed has no such value".
 fn lookup(
+    api: &FeedApi,
     feed: &feed_rs::model::Feed,
     encoding: &str,
     base: &Url,
@@ -134,14 +149,14 @@ fn lookup(
 ) -> Option<Option<String>> {
     let key = |i: usize| path.get(i).and_then(|v| v.as_str());
     // Titles as `parse_feed` gives them (HTML titles as plain text).
-    let text = |t: &Option<feed_rs::model::Text>| t.as_ref().map(plain_text);
+    let text = |t: &Option<feed_rs::model::Text>| t.as_ref().map(api.plain_text);
     match (key(0), path.len()) {
         (Some("encoding"), 1) => Some(Some(encoding.to_string())),
         (Some("feed"), _) => match (key(1), key(2)) {
             (Some("title"), None) | (Some("title_detail"), Some("value")) => {
                 Some(text(&feed.title))
             }
-            (Some("link"), None) => Some(pick_link(&feed.links, base).map(|u| u.to_string())),
+            (Some("link"), None) => Some((api.pick_link)(&feed.links, base).map(|u| u.to_string())),
             _ => None,
         },
         (Some("entries"), _) => {
@@ -153,7 +168,7 @@ fn lookup(
                 }
                 // As `parse_feed` picks an item's URL: its link, else a permalink-shaped id.
                 (Some("link"), None) => Some(entry.and_then(|e| {
-                    pick_link(&e.links, base)
+                    (api.pick_link)(&e.links, base)
                         .map(|u| u.to_string())
                         .or_else(|| {
                             Some(e.id.trim().to_string())
@@ -183,13 +198,13 @@ fn matches(path: &[serde_json::Value], expected: &str, got: &str) -> bool {
 }
 
 /// Parses one corpus file and runs its checks.
-pub fn run_file(e: &Expectation) -> FileResult {
+pub fn run_file(api: &FeedApi, e: &Expectation) -> FileResult {
     let path = bench_dir().join("feedparser-tests").join(&e.file);
     let bytes = std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let ct = content_type_of(e);
     let base = base_of(e);
     let started = Instant::now();
-    let outcome = std::panic::catch_unwind(|| parse_feed_model(&bytes, ct.as_deref(), &base));
+    let outcome = std::panic::catch_unwind(|| (api.parse)(&bytes, ct.as_deref(), &base));
     let elapsed = started.elapsed();
     let folder = e.folder.split('/').next().unwrap_or("").to_string();
     let mut r = FileResult {
@@ -210,7 +225,7 @@ pub fn run_file(e: &Expectation) -> FileResult {
             return r;
         }
         Ok(Err(err)) => {
-            r.parse = Parse::Error(err.to_string());
+            r.parse = Parse::Error(err);
             return r;
         }
         Ok(Ok(v)) => v,
@@ -220,7 +235,7 @@ pub fn run_file(e: &Expectation) -> FileResult {
         let Some(expected) = c.equals.as_str() else {
             continue;
         };
-        let Some(got) = lookup(&feed, &encoding, &base, &c.path) else {
+        let Some(got) = lookup(api, &feed, &encoding, &base, &c.path) else {
             continue;
         };
         let ok = got
@@ -327,7 +342,7 @@ pub struct ProbeResult {
 /// `probes/encoding/`: the channel title must come out as `expected_title`. `with_header`
 /// serves each file with `Content-Type: application/rss+xml; charset=<its encoding>` (how a real
 /// server names the charset of the `nodecl` legacy files); without it only the bytes speak.
-pub fn run_encoding_probes(with_header: bool) -> Vec<ProbeResult> {
+pub fn run_encoding_probes(api: &FeedApi, with_header: bool) -> Vec<ProbeResult> {
     let dir = bench_dir().join("probes/encoding");
     let expected: BTreeMap<String, serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(dir.join("expected.json")).expect("probes/encoding/expected.json"),
@@ -341,7 +356,7 @@ pub fn run_encoding_probes(with_header: bool) -> Vec<ProbeResult> {
             let bytes = std::fs::read(dir.join(file)).expect("probe file");
             let charset = file.split("__").next().unwrap_or("");
             let ct = with_header.then(|| format!("application/rss+xml; charset={charset}"));
-            let out = std::panic::catch_unwind(|| parse_feed_model(&bytes, ct.as_deref(), &base));
+            let out = std::panic::catch_unwind(|| (api.parse)(&bytes, ct.as_deref(), &base));
             let verdict = match out {
                 Err(_) => "panic".to_string(),
                 Ok(Err(e)) => format!("error: {e}"),
@@ -381,7 +396,7 @@ impl MalformedResult {
 }
 
 /// `probes/malformed/`: every file through `parse_feed_model`, beside feedparser's result.
-pub fn run_malformed_probes() -> Vec<MalformedResult> {
+pub fn run_malformed_probes(api: &FeedApi) -> Vec<MalformedResult> {
     let dir = bench_dir().join("probes/malformed");
     let expected: BTreeMap<String, serde_json::Value> = serde_json::from_str(
         &std::fs::read_to_string(dir.join("expected.json"))
@@ -394,10 +409,10 @@ pub fn run_malformed_probes() -> Vec<MalformedResult> {
         .map(|(file, v)| {
             let bytes = std::fs::read(dir.join(file)).expect("probe file");
             let reference = &v["feedparser 6.0.14"];
-            let out = std::panic::catch_unwind(|| parse_feed_model(&bytes, None, &base));
+            let out = std::panic::catch_unwind(|| (api.parse)(&bytes, None, &base));
             let (outcome, entries, item_title) = match out {
                 Err(_) => ("panic".to_string(), 0, None),
-                Ok(Err(e)) => (e.to_string(), 0, None),
+                Ok(Err(e)) => (e, 0, None),
                 Ok(Ok((feed, _))) => (
                     "ok".to_string(),
                     feed.entries.len(),

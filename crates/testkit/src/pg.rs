@@ -11,8 +11,6 @@
 //! Each test gets a database of its own. When no binaries are found the PostgreSQL tests are
 //! skipped with a message, unless `NEWSDESK_REQUIRE_PG=1` (`.ci/run` sets it) or `CI` is set,
 //! where they fail.
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -9,9 +9,8 @@
 //!
 //! It counts, per source, feed requests and requests that overlapped another one for the same
 //! source (two daemons fetching one source at once).
-#![allow(dead_code)]
-
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,15 +76,8 @@ pub struct Farm {
     pub stats: Arc<FarmStats>,
     /// What it serves.
     pub spec: FarmSpec,
-    shutdown: Vec<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Farm {
-    fn drop(&mut self) {
-        for tx in self.shutdown.drain(..) {
-            let _ = tx.send(());
-        }
-    }
+    /// One server per host, serving until the farm is dropped.
+    _servers: Vec<crate::loopback::Served>,
 }
 
 #[derive(Clone)]
@@ -268,17 +260,12 @@ impl Farm {
             not_modified: AtomicU64::new(0),
             article_hits: AtomicU64::new(0),
         });
-        let mut listeners = Vec::new();
-        let mut bases = Vec::new();
+        let mut ports = Vec::new();
         for h in 0..spec.hosts.max(1) {
-            let ip = format!("127.0.1.{}", h + 1);
-            let l = tokio::net::TcpListener::bind(format!("{ip}:0"))
-                .await
-                .expect("bind loopback");
-            let addr = l.local_addr().expect("addr");
-            bases.push(format!("http://{addr}"));
-            listeners.push(l);
+            let last = u8::try_from(h + 1).expect("at most 255 hosts");
+            ports.push(crate::loopback::bind_ip(Ipv4Addr::new(127, 0, 1, last).into()).await);
         }
+        let bases: Vec<String> = ports.iter().map(|p| p.base.clone()).collect();
         let st = St {
             spec: Arc::new(spec.clone()),
             stats: stats.clone(),
@@ -288,24 +275,12 @@ impl Farm {
             .route("/feed/{file}", get(feed))
             .route("/a/{i}/{j}", get(article))
             .with_state(st);
-        let mut shutdown = Vec::new();
-        for l in listeners {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            let app = app.clone();
-            tokio::spawn(async move {
-                let _ = axum::serve(l, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-            shutdown.push(tx);
-        }
+        let servers = ports.into_iter().map(|p| p.serve(app.clone())).collect();
         Farm {
             bases,
             stats,
             spec,
-            shutdown,
+            _servers: servers,
         }
     }
 

@@ -4,15 +4,13 @@
 //! they are found through `NEWSDESK_BENCH_DATA` (default `../shared/bench` beside the checkout).
 //! A lone clone has no such folder: its corpus tests print `SKIPPED: …` and pass, except under
 //! `CI=true`, where a missing corpus is a failure (CI always has it).
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 /// The folder holding every corpus: `NEWSDESK_BENCH_DATA`, else `../shared/bench`.
 pub fn root() -> PathBuf {
     std::env::var_os("NEWSDESK_BENCH_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench"))
+        .unwrap_or_else(|| crate::repo_root().join("../shared/bench"))
 }
 
 /// One corpus folder under [`root`] (e.g. `"aeb"`, `"feeds"`, `"dedup/ecbplus"`).

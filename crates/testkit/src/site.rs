@@ -1,8 +1,6 @@
 //! A fixture news site served on loopback: the five seed articles inside cluttered page
 //! templates, feeds in three formats, a listing page, an off-topic story, a syndicated copy in
 //! another template, and misbehaving endpoints.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,7 +80,7 @@ const FALLBACK_TITLES: &[&str] = &[
 
 /// Reads the five seeds (real partnership articles with their clutter, kept in the repository).
 pub fn load_seeds() -> Vec<Seed> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seeds");
+    let dir = crate::repo_root().join("tests/fixtures/seeds");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("tests/fixtures/seeds")
         .map(|e| e.expect("entry").path())
@@ -241,15 +239,8 @@ pub struct FixtureSite {
     pub seeds: Vec<Seed>,
     /// How many times each article page was requested.
     pub article_hits: Arc<AtomicUsize>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for FixtureSite {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
+    /// Serving until the site is dropped.
+    _server: crate::loopback::Served,
 }
 
 #[derive(Clone)]
@@ -430,11 +421,8 @@ async fn slow() -> Response {
 impl FixtureSite {
     /// Starts the site on 127.0.0.1 with an OS-chosen port.
     pub async fn start() -> FixtureSite {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local addr");
-        let base = format!("http://{addr}");
+        let port = crate::loopback::bind().await;
+        let (addr, base) = (port.addr, port.base.clone());
         let seeds = load_seeds();
         let article_hits = Arc::new(AtomicUsize::new(0));
         let state = SiteState {
@@ -453,20 +441,12 @@ impl FixtureSite {
             .route("/error.xml", get(server_error))
             .route("/slow.xml", get(slow))
             .with_state(state);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
         FixtureSite {
             addr,
             base,
             seeds,
             article_hits,
-            shutdown: Some(tx),
+            _server: port.serve(app),
         }
     }
 
@@ -537,30 +517,4 @@ url = "{b}/slow.xml"
 /// Folds whitespace so text comparisons survive re-wrapping.
 pub fn fold_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Runs the real binary on `config` (no inherited config path or systemd socket; warnings only
-/// on stderr) and waits for it.
-pub fn newsdesk(config: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("NEWSDESK_CONFIG")
-        .env_remove("NOTIFY_SOCKET")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run newsdesk")
-}
-
-/// [`newsdesk`] off the async runtime's threads, so a fixture site on the same runtime serves it.
-pub async fn newsdesk_async(config: &Path, args: &[&str]) -> std::process::Output {
-    let config = config.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        newsdesk(&config, &args)
-    })
-    .await
-    .expect("join")
 }
