@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::SourceConfig;
 
+pub mod desk_queries;
 pub mod postgres;
 pub mod sqlite;
 
