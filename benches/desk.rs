@@ -183,7 +183,12 @@ async fn run(opts: &Opts, backend: &str) -> bool {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn daemon");
+    let daemon_pid = child.id();
     let _daemon = Daemon(child);
+    let pg_dir = match backend {
+        "postgres" => pg::server().and_then(|s| s.dir.clone()),
+        _ => None,
+    };
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -271,8 +276,15 @@ async fn run(opts: &Opts, backend: &str) -> bool {
         ("sources".into(), "/desk/sources".into()),
     ];
     println!(
-        "{:<32} | {:>10} | {:>7} | {:>7} | {:>13} | {:>8}",
-        "page", "median ms", "p95 ms", "max ms", "round trip ms", "bytes"
+        "{:<32} | {:>10} | {:>7} | {:>7} | {:>13} | {:>12} | {:>12} | {:>8}",
+        "page",
+        "median ms",
+        "p95 ms",
+        "max ms",
+        "round trip ms",
+        "daemon CPU ms",
+        "PG CPU ms",
+        "bytes"
     );
     let mut missed = false;
     for (name, path) in &pages {
@@ -280,7 +292,14 @@ async fn run(opts: &Opts, backend: &str) -> bool {
         let mut round = Vec::with_capacity(opts.samples);
         let mut bytes = 0;
         // One unmeasured request warms the caches and the desk's pool.
+        let mut cpu_before = (0.0, 0.0);
         for i in 0..=opts.samples {
+            if i == 1 {
+                cpu_before = (
+                    cpu_secs(daemon_pid).unwrap_or(0.0),
+                    pg_dir.as_deref().and_then(pg_cpu).unwrap_or(0.0),
+                );
+            }
             let t = Instant::now();
             let resp = client
                 .get(format!("{base}{path}"))
@@ -305,21 +324,73 @@ async fn run(opts: &Opts, backend: &str) -> bool {
                 bytes = body.len();
             }
         }
+        // CPU per request (10 ms ticks, so averaged over the samples): what the wall-clock
+        // figures would be on an idle machine, give or take waiting on the disk.
+        let per = |after: f64, before: f64| (after - before) * 1000.0 / opts.samples as f64;
+        let daemon_cpu = per(cpu_secs(daemon_pid).unwrap_or(0.0), cpu_before.0);
+        let pg_cpu_ms = per(
+            pg_dir.as_deref().and_then(pg_cpu).unwrap_or(0.0),
+            cpu_before.1,
+        );
         server.sort_by(f64::total_cmp);
         round.sort_by(f64::total_cmp);
         let median = percentile(&server, 0.5);
         missed |= median >= 100.0;
         println!(
-            "{:<32} | {:>10.2} | {:>7.2} | {:>7.2} | {:>13.2} | {:>8}",
+            "{:<32} | {:>10.2} | {:>7.2} | {:>7.2} | {:>13.2} | {:>12.1} | {:>12.1} | {:>8}",
             name,
             median,
             percentile(&server, 0.95),
             server.last().copied().unwrap_or(0.0),
             percentile(&round, 0.5),
+            daemon_cpu,
+            pg_cpu_ms,
             bytes
         );
     }
     missed
+}
+
+/// CPU time (user + system) a process has used so far, seconds.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (in parentheses, may hold spaces).
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks / 100.0)
+}
+
+/// CPU seconds of the PostgreSQL cluster in `dir`: the postmaster and its live children (the
+/// desk's backends among them), as `/proc` counts them.
+fn pg_cpu(dir: &std::path::Path) -> Option<f64> {
+    let pid: u32 = std::fs::read_to_string(dir.join("data/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut total = cpu_secs(pid)?;
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(child) = name.parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rfind(')')
+            .and_then(|i| stat.get(i + 2..))
+            .and_then(|r| r.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            total += cpu_secs(child).unwrap_or(0.0);
+        }
+    }
+    Some(total)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

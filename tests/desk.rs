@@ -3,6 +3,8 @@
 //! WebDriver) when one is installed.
 
 mod common;
+#[path = "support/pg.rs"]
+mod pg;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -1529,4 +1531,114 @@ async fn desk_on_web_listen_needs_login_and_its_preview_keeps_the_ssrf_rules() {
         0,
         "nothing was fetched"
     );
+}
+
+/// The desk's own queries (src/store/desk_queries.rs) on SQLite and on a real PostgreSQL:
+/// queue pages by id with each story's reason, the queue's length, and the per-day counts the
+/// `source_days` trigger keeps as events are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_queries_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    desk_queries_on(&format!("sqlite://{}", dir.path().join("q.db").display())).await;
+    match pg::fresh_db("desk_queries").await {
+        Some(url) => desk_queries_on(&url).await,
+        None => eprintln!("SKIPPED: desk_queries_on_sqlite_and_postgres on PostgreSQL"),
+    }
+}
+
+async fn desk_queries_on(url: &str) {
+    use newsdesk::store::desk_queries::{day_of, DeskDb};
+    use newsdesk::store::{Event, EventScope, NewStory, Outcome, SeenItem, Trigger};
+    let store = store::open(url).await.expect("open store");
+    let now = chrono::Utc::now();
+    let run = store
+        .start_run(Trigger::Manual, now)
+        .await
+        .expect("start run");
+    let event = |outcome, scope, reason: &str| Event {
+        id: 0,
+        run_id: run,
+        at: now,
+        source: "s1".into(),
+        scope,
+        outcome,
+        url: Some("https://example.com/x".into()),
+        title: None,
+        story_id: None,
+        duplicate_of: None,
+        score: Some(7.0),
+        reason: reason.into(),
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let u = format!("https://example.com/{n}");
+        let story = NewStory {
+            source: "s1".into(),
+            url: u.clone(),
+            fetched_url: u.clone(),
+            dedup_key: u.clone(),
+            guid: None,
+            title: Some(format!("Story {n}")),
+            authors: vec!["A. Writer".into()],
+            site_name: None,
+            language: None,
+            published_at: None,
+            updated_at: None,
+            fetched_at: now,
+            text: "t".into(),
+            html: "<p>t</p>".into(),
+            fingerprint: format!("fp-{n}"),
+            near_dup: None,
+            cluster_id: None,
+            topic_score: Some(7.0),
+        };
+        let seen = SeenItem {
+            source: "s1".into(),
+            guid: None,
+            canonical_url: u,
+        };
+        let stored = store
+            .insert_story(
+                &story,
+                &seen,
+                &event(Outcome::Stored, EventScope::Item, &format!("score {n} passed")),
+            )
+            .await
+            .expect("insert");
+        match stored {
+            store::InsertOutcome::Stored(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    store
+        .record_event(&event(Outcome::Failed, EventScope::Source, "HTTP 503"))
+        .await
+        .expect("event");
+    store
+        .record_event(&event(Outcome::OffTopic, EventScope::Item, "off"))
+        .await
+        .expect("event");
+    let db = DeskDb::open(url).await.expect("desk db");
+    assert_eq!(db.queue_len().await.expect("len"), 3);
+    let first = db.queue_page(None, 2).await.expect("page");
+    let got: Vec<i64> = first.iter().map(|s| s.id).collect();
+    assert_eq!(got, vec![ids[2], ids[1]]);
+    assert_eq!(first[0].reason.as_deref(), Some("score 2 passed"));
+    assert_eq!(first[0].author.as_deref(), Some("A. Writer"));
+    let rest = db.queue_page(Some(ids[1]), 2).await.expect("page");
+    assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert_eq!(rest[0].reason.as_deref(), Some("score 0 passed"));
+    let days = db.source_days(day_of(now) - 13).await.expect("days");
+    assert_eq!(days.len(), 1, "{days:?}");
+    let d = &days[0];
+    assert_eq!(
+        (d.source.as_str(), d.day, d.items, d.stored, d.errors),
+        ("s1", day_of(now), 4, 3, 1)
+    );
+    // Publishing takes a story off the queue.
+    store
+        .set_story_status(&[ids[2]], StoryStatus::Published)
+        .await
+        .expect("publish");
+    assert_eq!(db.queue_len().await.expect("len"), 2);
 }

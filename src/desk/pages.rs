@@ -244,6 +244,15 @@ pub(super) struct LogView<'a> {
     pub newer: Option<String>,
 }
 
+/// The event's score after its reason, unless the reason already says it (a near-duplicate's
+/// reason names its similarity).
+fn score_suffix(e: &Event) -> String {
+    match e.score.map(|s| format!("{s:.2}")) {
+        Some(s) if !e.reason.contains(&s) => format!(" ({s})"),
+        _ => String::new(),
+    }
+}
+
 fn event_link(e: &Event) -> Markup {
     html! {
         @if let Some(id) = e.story_id { a href={ "/desk/story/" (id) } { "story " (id) } }
@@ -323,7 +332,7 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
                                         @if let Some(t) = &e.title { (t) br; }
                                         @if let Some(u) = &e.url { span.meta { (u) } }
                                     }
-                                    td.reason { (e.reason) @if let Some(s) = e.score { " (" (format!("{s:.2}")) ")" } }
+                                    td.reason { (e.reason) (score_suffix(e)) }
                                     td { (event_link(e)) }
                                 }
                             }
