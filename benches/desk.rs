@@ -239,12 +239,18 @@ async fn run(opts: &Opts, backend: &str) -> bool {
             "log outcome=off_topic".into(),
             "/desk/log?outcome=off_topic".into(),
         ),
-        ("log outcome=stored".into(), "/desk/log?outcome=stored".into()),
+        (
+            "log outcome=stored".into(),
+            "/desk/log?outcome=stored".into(),
+        ),
         (
             "log outcome=duplicate".into(),
             "/desk/log?outcome=duplicate".into(),
         ),
-        ("log outcome=failed".into(), "/desk/log?outcome=failed".into()),
+        (
+            "log outcome=failed".into(),
+            "/desk/log?outcome=failed".into(),
+        ),
         (
             "log outcome=given_up".into(),
             "/desk/log?outcome=given_up".into(),
@@ -268,7 +274,10 @@ async fn run(opts: &Opts, backend: &str) -> bool {
             "log since=2h+failed".into(),
             "/desk/log?since=2h&outcome=failed".into(),
         ),
-        ("log older page".into(), format!("/desk/log?before={mid_event}")),
+        (
+            "log older page".into(),
+            format!("/desk/log?before={mid_event}"),
+        ),
         (
             "log off_topic older".into(),
             format!("/desk/log?outcome=off_topic&before={mid_event}"),

@@ -1303,8 +1303,9 @@ link_selector = "a[[["
         let e = parse("[web]\nlisten = \"0.0.0.0:8090\"\n").unwrap_err();
         assert_eq!(e.key, "web.listen");
         assert!(e.reason.contains("admin.token"), "{}", e.reason);
-        let e = parse("[web]\nlisten = \"desk.example:80\"\n[admin]\ntoken = \"0123456789abcdef\"\n")
-            .unwrap_err();
+        let e =
+            parse("[web]\nlisten = \"desk.example:80\"\n[admin]\ntoken = \"0123456789abcdef\"\n")
+                .unwrap_err();
         assert_eq!(e.key, "web.listen");
         assert!(e.reason.contains("IP:PORT"), "{}", e.reason);
         parse("[web]\nlisten = \"0.0.0.0:8090\"\n[admin]\ntoken = \"0123456789abcdef\"\n")

@@ -562,7 +562,10 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         .and_then(|c| c.get(1)?.as_str().parse::<i64>().ok())
         .unwrap_or_else(|| panic!("no items chart: {a_rss}"));
     assert!(total > 0, "{a_rss}");
-    assert_eq!(a_rss.matches("<rect ").count(), 28, "14 bars in each chart");
+    // Today's bar (the only day with items) is drawn and named.
+    assert_eq!(a_rss.matches("<path d=\"M131 27v-").count(), 1, "{a_rss}");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(a_rss.contains(&format!("({today} {total})")), "{a_rss}");
     let f_error = page
         .split("<tr data-source=\"f-error\"")
         .nth(1)
@@ -754,7 +757,10 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
     let (status, second) = get_page(base, &cookie, &next).await;
     assert_eq!(status, 200);
     assert!(!second.contains("rel=\"next\""), "two pages hold them all");
-    assert!(second.contains("value=\"/desk/?before="), "forms come back here");
+    assert!(
+        second.contains("value=\"/desk/?before="),
+        "forms come back here"
+    );
     let mut shown = story_ids(&first);
     assert_eq!(shown.len(), 200);
     shown.extend(story_ids(&second));
@@ -1296,7 +1302,11 @@ async fn desk_in_a_real_browser() {
         )
         .await
         .expect("execute");
-    assert_eq!(ran, serde_json::Value::Null, "hostile script ran in the preview");
+    assert_eq!(
+        ran,
+        serde_json::Value::Null,
+        "hostile script ran in the preview"
+    );
 
     // The hostile story: its markup shows as text and nothing it carries runs.
     client
@@ -1450,7 +1460,10 @@ async fn desk_on_web_listen_needs_login_and_its_preview_keeps_the_ssrf_rules() {
     let toml = site
         .config_toml(&db)
         .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
-        .replace("allow_private_networks = true", "allow_private_networks = false")
+        .replace(
+            "allow_private_networks = true",
+            "allow_private_networks = false",
+        )
         .replacen(
             "\n[[sources]]",
             &format!(
@@ -1483,11 +1496,18 @@ async fn desk_on_web_listen_needs_login_and_its_preview_keeps_the_ssrf_rules() {
         .await
         .is_err()
     {
-        assert!(started.elapsed() < Duration::from_secs(60), "no web listener");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no web listener"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Only the desk is there, behind its login.
-    let resp = client.get(format!("{base}/desk/")).send().await.expect("get");
+    let resp = client
+        .get(format!("{base}/desk/"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(resp.status(), 303);
     let resp = client
         .get(format!("{base}/health"))
@@ -1601,7 +1621,11 @@ async fn desk_queries_on(url: &str) {
             .insert_story(
                 &story,
                 &seen,
-                &event(Outcome::Stored, EventScope::Item, &format!("score {n} passed")),
+                &event(
+                    Outcome::Stored,
+                    EventScope::Item,
+                    &format!("score {n} passed"),
+                ),
             )
             .await
             .expect("insert");
@@ -1619,7 +1643,12 @@ async fn desk_queries_on(url: &str) {
         .await
         .expect("event");
     let db = DeskDb::open(url).await.expect("desk db");
-    assert_eq!(db.queue_len().await.expect("len"), 3);
+    assert_eq!(db.queue_len(100).await.expect("len"), 3);
+    assert_eq!(
+        db.queue_len(2).await.expect("len"),
+        2,
+        "counted up to the cap"
+    );
     let first = db.queue_page(None, 2).await.expect("page");
     let got: Vec<i64> = first.iter().map(|s| s.id).collect();
     assert_eq!(got, vec![ids[2], ids[1]]);
@@ -1640,5 +1669,5 @@ async fn desk_queries_on(url: &str) {
         .set_story_status(&[ids[2]], StoryStatus::Published)
         .await
         .expect("publish");
-    assert_eq!(db.queue_len().await.expect("len"), 2);
+    assert_eq!(db.queue_len(100).await.expect("len"), 2);
 }

@@ -49,6 +49,8 @@ const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 const MAX_SESSIONS: usize = 256;
 /// Stories on the queue page.
 const QUEUE_LIMIT: i64 = 200;
+/// The queue's count stops here ("more than 10000 new stories").
+const QUEUE_COUNT_CAP: i64 = 10_000;
 /// Events per log page.
 const LOG_PAGE: i64 = 50;
 /// Ids one form may change.
@@ -477,7 +479,7 @@ async fn queue(
     } else {
         None
     };
-    let total = match db.queue_len().await {
+    let total = match db.queue_len(QUEUE_COUNT_CAP + 1).await {
         Ok(n) => n,
         Err(e) => return unavailable(e),
     };
@@ -492,6 +494,7 @@ async fn queue(
             csrf: &csrf,
             groups: &groups,
             total,
+            count_cap: QUEUE_COUNT_CAP,
             back: &back,
             older,
             newest: before.map(|_| "/desk/".to_string()),
@@ -925,7 +928,10 @@ async fn preview_run(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: By
     if let Err(e) = &result {
         tracing::info!(url = %req.url, error = %e, "desk: preview failed");
     }
-    html_page(StatusCode::OK, pages::preview(&csrf, Some(&req), Some(result)))
+    html_page(
+        StatusCode::OK,
+        pages::preview(&csrf, Some(&req), Some(result)),
+    )
 }
 
 /// The admin endpoint's `POST /fetch` (NDJSON progress, then the report) for a desk session;
@@ -1027,14 +1033,23 @@ mod tests {
             errors: 0,
         };
         let mut by = chart_days(
-            vec![day("a", 100, 5), day("a", 87, 2), day("a", 86, 9), day("b", 99, 1)],
+            vec![
+                day("a", 100, 5),
+                day("a", 87, 2),
+                day("a", 86, 9),
+                day("b", 99, 1),
+            ],
             100,
         );
         let a = by.remove("a").expect("a");
         assert_eq!(a.len(), 14);
         assert_eq!(a.first().map(|d| (d.day, d.items)), Some((87, 2)));
         assert_eq!(a.last().map(|d| (d.day, d.items)), Some((100, 5)));
-        assert_eq!(a.iter().map(|d| d.items).sum::<i64>(), 7, "day 86 is outside");
+        assert_eq!(
+            a.iter().map(|d| d.items).sum::<i64>(),
+            7,
+            "day 86 is outside"
+        );
         let b = by.remove("b").expect("b");
         assert_eq!(b.iter().map(|d| d.items).collect::<Vec<_>>()[12], 1);
     }

@@ -99,8 +99,10 @@ fn title(s: &Story) -> &str {
 pub(super) struct QueueView<'a> {
     pub csrf: &'a str,
     pub groups: &'a [Group],
-    /// Stories waiting in all (not only on this page).
+    /// Stories waiting in all (not only on this page), counted up to `count_cap + 1`.
     pub total: i64,
+    /// Past this the page says "more than".
+    pub count_cap: i64,
     /// Where the forms come back to (this page).
     pub back: &'a str,
     /// Link to the next older page.
@@ -132,7 +134,11 @@ pub(super) fn queue(v: &QueueView<'_>) -> Markup {
         Some(csrf),
         "queue",
         html! {
-            h1 { "Queue: " (total) " new stor" @if total == 1 { "y" } @else { "ies" } }
+            h1 {
+                "Queue: "
+                @if total > v.count_cap { "more than " (v.count_cap) } @else { (total) }
+                " new stor" @if total == 1 { "y" } @else { "ies" }
+            }
             p.hint { "Keys: j/k move · p publish · r reject · P/R the whole cluster · o open the original · Enter read" }
             @if v.groups.is_empty() { p { "Nothing waiting. New stories appear here after the next run." } }
             @for g in v.groups {
@@ -369,28 +375,40 @@ fn day_label(day: i64) -> String {
 }
 
 /// A small bar chart of one count per day, drawn on the server (no script, allowed by the
-/// CSP as part of the page). `value` picks the count, `class` colours the bars; every bar has
-/// a title with the date and the count, and the chart an accessible label with the total.
+/// CSP as part of the page). `value` picks the count, `class` colours the bars. The bars are
+/// one path (a page of 200 sources stays small); the title lists the total and every day
+/// with a count, for hovering and screen readers.
 fn day_chart(days: &[SourceDay], what: &str, class: &str, value: fn(&SourceDay) -> i64) -> Markup {
     let max = days.iter().map(value).max().unwrap_or(0).max(1);
     let total: i64 = days.iter().map(value).sum();
     let n = i64::try_from(days.len()).unwrap_or(1).max(1);
     let slot = CHART_W / n;
+    let base = CHART_H - 1;
+    let mut bars = String::new();
+    let mut listed: Vec<String> = Vec::new();
+    for (i, d) in days.iter().enumerate() {
+        let v = value(d);
+        if v <= 0 {
+            continue;
+        }
+        // At least 1 unit for a day with any count, so it never looks like zero.
+        let h = (v.saturating_mul(CHART_H - 2) / max).max(1);
+        let x = i64::try_from(i).unwrap_or(0).saturating_mul(slot) + 1;
+        bars.push_str(&format!("M{x} {base}v-{h}h{}v{h}z", (slot - 2).max(1)));
+        listed.push(format!("{} {v}", day_label(d.day)));
+    }
     let label = format!("{what} per day over {n} days: {total} in all");
+    let title = if listed.is_empty() {
+        label.clone()
+    } else {
+        format!("{label} ({})", listed.join(", "))
+    };
     html! {
         svg class={ "chart " (class) } role="img" aria-label=(label) width=(CHART_W) height=(CHART_H)
             viewBox={ "0 0 " (CHART_W) " " (CHART_H) } {
-            title { (label) }
-            line.base x1="0" y1=(CHART_H - 1) x2=(CHART_W) y2=(CHART_H - 1) {}
-            @for (i, d) in days.iter().enumerate() {
-                @let v = value(d);
-                // At least 1 unit for a day with any count, so it never looks like zero.
-                @let h = if v > 0 { (v.saturating_mul(CHART_H - 2) / max).max(1) } else { 0 };
-                @let x = i64::try_from(i).unwrap_or(0).saturating_mul(slot);
-                rect x=(x + 1) y=(CHART_H - 1 - h) width=((slot - 2).max(1)) height=(h) {
-                    title { (day_label(d.day)) ": " (v) " " (what) }
-                }
-            }
+            title { (title) }
+            line.base x1="0" y1=(base) x2=(CHART_W) y2=(base) {}
+            @if !bars.is_empty() { path d=(bars) {} }
         }
     }
 }

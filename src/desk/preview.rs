@@ -32,7 +32,10 @@ impl Kind {
     ];
 
     fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.iter().find(|(_, v, _)| *v == s).map(|(k, _, _)| *k)
+        Kind::ALL
+            .iter()
+            .find(|(_, v, _)| *v == s)
+            .map(|(k, _, _)| *k)
     }
 }
 
@@ -154,8 +157,7 @@ async fn article(config: &Config, req: &Request) -> Result<Outcome, String> {
         )
         .await
         .map_err(|e| e.to_string())?;
-    let html =
-        crate::fetch::charset::decode_html(&fetched.body, fetched.content_type.as_deref());
+    let html = crate::fetch::charset::decode_html(&fetched.body, fetched.content_type.as_deref());
     let final_url = fetched.url.clone();
     let budget = config.http.extract_timeout.min(EXTRACT_BUDGET);
     let page_url = final_url.clone();
@@ -188,7 +190,9 @@ mod tests {
     #[test]
     fn the_form_needs_a_url_and_a_known_kind() {
         assert!(Request::from_form(&form(&[("url", "  ")])).is_err());
-        assert!(Request::from_form(&form(&[("url", "https://a.example/"), ("kind", "x")])).is_err());
+        assert!(
+            Request::from_form(&form(&[("url", "https://a.example/"), ("kind", "x")])).is_err()
+        );
         let r = Request::from_form(&form(&[
             ("url", " https://a.example/news "),
             ("kind", "page"),

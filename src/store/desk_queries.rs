@@ -118,7 +118,9 @@ impl DeskDb {
                 .await?;
             Ok(DeskDb::Postgres(pool))
         } else {
-            Err(bad("expected a sqlite:, postgres: or postgresql: URL".into()))
+            Err(bad(
+                "expected a sqlite:, postgres: or postgresql: URL".into()
+            ))
         }
     }
 
@@ -192,12 +194,16 @@ impl DeskDb {
         }
     }
 
-    /// How many stories wait on the queue (status `new`).
-    pub async fn queue_len(&self) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM stories WHERE status = 'new'";
+    /// How many stories wait on the queue (status `new`), counted up to `cap`: past it the
+    /// page says "more than", and the count never walks a backlog of 100,000 stories.
+    pub async fn queue_len(&self, cap: i64) -> Result<i64, StoreError> {
+        const SQLITE: &str =
+            "SELECT COUNT(*) FROM (SELECT 1 FROM stories WHERE status = 'new' LIMIT ?)";
+        const PG: &str =
+            "SELECT COUNT(*) FROM (SELECT 1 FROM stories WHERE status = 'new' LIMIT $1) AS q";
         Ok(match self {
-            DeskDb::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
-            DeskDb::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
+            DeskDb::Sqlite(pool) => sqlx::query_scalar(SQLITE).bind(cap).fetch_one(pool).await?,
+            DeskDb::Postgres(pool) => sqlx::query_scalar(PG).bind(cap).fetch_one(pool).await?,
         })
     }
 
@@ -205,18 +211,16 @@ impl DeskDb {
     /// day.
     pub async fn source_days(&self, first_day: i64) -> Result<Vec<SourceDay>, StoreError> {
         let rows = match self {
-            DeskDb::Sqlite(pool) => {
-                sqlx::query(
-                    "SELECT source, day, items, stored, errors FROM source_days WHERE day >= ? \
+            DeskDb::Sqlite(pool) => sqlx::query(
+                "SELECT source, day, items, stored, errors FROM source_days WHERE day >= ? \
                      ORDER BY source, day",
-                )
-                .bind(first_day)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(source_day)
-                .collect::<Result<Vec<_>, _>>()
-            }
+            )
+            .bind(first_day)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(source_day)
+            .collect::<Result<Vec<_>, _>>(),
             DeskDb::Postgres(pool) => sqlx::query(
                 "SELECT source, day, items, stored, errors FROM source_days WHERE day >= $1 \
                  ORDER BY source, day",
