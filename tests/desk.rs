@@ -13,6 +13,7 @@ use axum::Router;
 use newsdesk::model::StoryStatus;
 use newsdesk::store::{self, Store, StoryFilter};
 use testkit::newsdesk_async;
+use testkit::pg;
 use testkit::site::FixtureSite;
 
 /// A cron expression that does not fire during a test: only manual runs.
@@ -109,7 +110,8 @@ impl Drop for Daemon {
 
 /// A running daemon with the fixture site's and the hostile feed's stories stored.
 struct Env {
-    _site: FixtureSite,
+    site: FixtureSite,
+    hostile: SocketAddr,
     _hostile: testkit::loopback::Served,
     _dir: tempfile::TempDir,
     _daemon: Daemon,
@@ -171,7 +173,8 @@ async fn start() -> Env {
         String::from_utf8_lossy(&out.stderr)
     );
     Env {
-        _site: site,
+        site,
+        hostile,
         _hostile: hostile_stop,
         _dir: dir,
         _daemon: daemon,
@@ -350,6 +353,12 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         hostile.title
     );
     assert!(queue.contains("&lt;script&gt;window.xssRan="), "{queue}");
+    // Each story says why it passed: the stored event's reason (score, threshold, terms).
+    assert!(
+        queue.matches("Passed: score ").count() >= stories.len(),
+        "a reason per story: {queue}"
+    );
+    assert!(queue.contains("&gt;= threshold"), "{queue}");
 
     // The story page: the stored body, escaped title and byline, nothing executable.
     let (status, page) = get_page(base, &cookie, &format!("/desk/story/{}", hostile.id)).await;
@@ -518,6 +527,47 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         );
     }
     assert!(page.contains("HTTP 500"), "f-error's last error: {page}");
+    // 14-day charts drawn on the server: items and errors per source, today's counts in.
+    assert_eq!(
+        page.matches("<svg class=\"chart items\"").count(),
+        page.matches("<tr data-source=").count(),
+        "{page}"
+    );
+    let a_rss = page
+        .split("<tr data-source=\"a-rss\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("a-rss row");
+    let total = regex::Regex::new(r"items per day over 14 days: (\d+) in all")
+        .expect("regex")
+        .captures(a_rss)
+        .and_then(|c| c.get(1)?.as_str().parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("no items chart: {a_rss}"));
+    assert!(total > 0, "{a_rss}");
+    // Today's bar (the only day with items) is drawn and named.
+    assert_eq!(a_rss.matches("<path d=\"M131 27v-").count(), 1, "{a_rss}");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(a_rss.contains(&format!("({today} {total})")), "{a_rss}");
+    let f_error = page
+        .split("<tr data-source=\"f-error\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("f-error row");
+    // It never succeeded: every failed fetch is in a row, and each is on today's bar.
+    let number = |re: &str| {
+        regex::Regex::new(re)
+            .expect("regex")
+            .captures(f_error)
+            .and_then(|c| c.get(1)?.as_str().parse::<i64>().ok())
+            .unwrap_or_else(|| panic!("{re} in {f_error}"))
+    };
+    let in_a_row = number(r#"<td class="error">(\d+)</td>"#);
+    assert!(in_a_row >= 1);
+    assert_eq!(
+        number(r"errors per day over 14 days: (\d+) in all"),
+        in_a_row,
+        "{f_error}"
+    );
     assert!(page.contains("degraded"), "{page}");
     let fetch = |form: Vec<(&'static str, String)>| {
         let client = client.clone();
@@ -586,6 +636,122 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         .collect();
     let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
     assert_eq!(events, ["queued", "started", "source_done", "finished"]);
+
+    // Preview: a POST with the CSRF token; a feed's items as a run would judge them (the
+    // fixture's are all stored by now: known), an article's extraction (escaped, no script).
+    let preview = |form: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = format!("{base}/desk/preview");
+        let cookie = cookie.clone();
+        async move {
+            let resp = client
+                .post(url)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form_body(&form))
+                .send()
+                .await
+                .expect("post");
+            (resp.status().as_u16(), resp.text().await.expect("body"))
+        }
+    };
+    let (status, page) = get_page(base, &cookie, "/desk/preview").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"url\""), "{page}");
+    let feed_url = format!("{}/feed.rss", env.site.base);
+    let (status, _) = preview(vec![("url", feed_url.clone()), ("kind", "feed".into())]).await;
+    assert_eq!(status, 403, "no CSRF token");
+    let (status, page) = preview(vec![
+        ("url", feed_url),
+        ("kind", "feed".into()),
+        ("csrf", csrf.clone()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"preview-items\""), "{page}");
+    assert!(page.contains("data-outcome=\"known\""), "{page}");
+    let (status, page) = preview(vec![
+        ("url", format!("http://{}/post/deal.html", env.hostile)),
+        ("kind", "article".into()),
+        ("csrf", csrf.clone()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_no_executable_script(&page);
+    assert!(page.contains("id=\"preview-article\""), "{page}");
+    assert!(page.contains("On topic: score"), "{page}");
+    assert!(page.contains("&lt;script&gt;window.xssRan="), "{page}");
+    let (status, page) = preview(vec![
+        ("url", "ftp://example.com/feed".into()),
+        ("csrf", csrf.clone()),
+    ])
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"preview-error\""), "{page}");
+
+    // Past 200 stories the queue pages by id: every new story shows exactly once.
+    {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", env.db.display()))
+            .await
+            .expect("connect");
+        c.execute(
+            "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 250) \
+             INSERT INTO stories (source, url, canonical_url, title, fetched_at, text, html, \
+             fingerprint, topic_score) SELECT 'bulk', 'https://bulk.example/' || k, \
+             'https://bulk.example/' || k, 'Bulk ' || k, 1800000000000 + k, 't', '<p>t</p>', \
+             'bulk-' || k, 2.0 FROM n",
+        )
+        .await
+        .expect("bulk stories");
+        let _ = c.close().await;
+    }
+    let expected: Vec<i64> = open_store(&env.db)
+        .await
+        .stories(&StoryFilter {
+            status: Some(StoryStatus::New),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("stories")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(expected.len() > 250);
+    let story_ids = |page: &str| -> Vec<i64> {
+        regex::Regex::new(r#"data-story="(\d+)""#)
+            .expect("regex")
+            .captures_iter(page)
+            .filter_map(|c| c.get(1)?.as_str().parse().ok())
+            .collect()
+    };
+    let (_, first) = get_page(base, &cookie, "/desk/").await;
+    assert!(
+        first.contains(&format!("Queue: {} new stories", expected.len())),
+        "{first}"
+    );
+    let next = regex::Regex::new(r#"rel="next" href="(/desk/\?before=\d+)""#)
+        .expect("regex")
+        .captures(&first)
+        .and_then(|c| Some(c.get(1)?.as_str().to_string()))
+        .unwrap_or_else(|| panic!("no older page link: {first}"));
+    let (status, second) = get_page(base, &cookie, &next).await;
+    assert_eq!(status, 200);
+    assert!(!second.contains("rel=\"next\""), "two pages hold them all");
+    assert!(
+        second.contains("value=\"/desk/?before="),
+        "forms come back here"
+    );
+    let mut shown = story_ids(&first);
+    assert_eq!(shown.len(), 200);
+    shown.extend(story_ids(&second));
+    shown.sort_unstable();
+    let mut want = expected.clone();
+    want.sort_unstable();
+    assert_eq!(shown, want);
+    let (status, _) = get_page(base, &cookie, "/desk/?before=x").await;
+    assert_eq!(status, 400);
 
     // Logging out ends the session.
     let resp = client
@@ -1056,7 +1222,73 @@ async fn desk_in_a_real_browser() {
         "/desk/sources",
         "streamed in place"
     );
+    let charts = client
+        .find_all(Locator::Css("svg.chart.items"))
+        .await
+        .expect("charts");
+    assert!(!charts.is_empty(), "the sources page has its charts");
     shot(&client, "sources").await;
+
+    // Preview: a feed's items as a run would judge them, then an article's extraction.
+    client
+        .goto(&format!("{base}/desk/preview"))
+        .await
+        .expect("goto preview");
+    let preview = |url: String, kind: &'static str| {
+        let client = client.clone();
+        async move {
+            let field = client
+                .find(Locator::Css("#preview-url"))
+                .await
+                .expect("url field");
+            field.clear().await.expect("clear");
+            field.send_keys(&url).await.expect("type url");
+            client
+                .find(Locator::Css(&format!("input[name=kind][value={kind}]")))
+                .await
+                .expect("kind")
+                .click()
+                .await
+                .expect("choose kind");
+            client
+                .find(Locator::Css("form.preview button[type=submit]"))
+                .await
+                .expect("preview button")
+                .click()
+                .await
+                .expect("submit");
+        }
+    };
+    preview(format!("{}/feed.rss", env.site.base), "feed").await;
+    until("the feed preview", || async {
+        client
+            .find_all(Locator::Css("#preview-items tbody tr"))
+            .await
+            .is_ok_and(|rows| !rows.is_empty())
+    })
+    .await;
+    shot(&client, "preview").await;
+    preview(format!("http://{}/post/deal.html", env.hostile), "article").await;
+    until("the article preview", || async {
+        client
+            .find_all(Locator::Css("#preview-article .body p"))
+            .await
+            .is_ok_and(|p| !p.is_empty())
+    })
+    .await;
+    assert!(client.get_alert_text().await.is_err(), "an alert is open");
+    let ran = client
+        .execute(
+            "return typeof window.xssRan === 'undefined' ? null : String(window.xssRan);",
+            vec![],
+        )
+        .await
+        .expect("execute");
+    assert_eq!(
+        ran,
+        serde_json::Value::Null,
+        "hostile script ran in the preview"
+    );
 
     // The hostile story: its markup shows as text and nothing it carries runs.
     client
@@ -1193,4 +1425,231 @@ async fn desk_on_the_unix_socket_needs_no_login_but_still_csrf() {
     assert_eq!(status, 303);
     let s = open_store(&db).await.story(story).await.expect("story");
     assert_eq!(s.expect("exists").status, StoryStatus::Rejected);
+}
+
+/// `web.listen`: the desk alone on a TCP listener of its own (the admin API stays on its Unix
+/// socket), behind the token login. And the preview there fetches with the daemon's own HTTP
+/// rules: with private networks refused (the default), a loopback URL is turned away before
+/// any request leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_on_web_listen_needs_login_and_its_preview_keeps_the_ssrf_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let site = FixtureSite::start().await;
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let sock = dir.path().join("admin.sock");
+    let port = testkit::loopback::free_port();
+    let toml = site
+        .config_toml(&db)
+        .replace("cron = \"0 */15 * * * *\"", &format!("cron = \"{NEVER}\""))
+        .replace(
+            "allow_private_networks = true",
+            "allow_private_networks = false",
+        )
+        .replacen(
+            "\n[[sources]]",
+            &format!(
+                "\n[admin]\nlisten = \"unix:{}\"\ntoken = \"{TOKEN}\"\n\n\
+                 [web]\nlisten = \"127.0.0.1:{port}\"\n\n[[sources]]",
+                sock.display()
+            ),
+            1,
+        );
+    assert!(toml.contains("allow_private_networks = false"));
+    std::fs::write(&config, toml).expect("write config");
+    let _daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env_remove("NOTIFY_SOCKET")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn daemon"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = http();
+    let started = Instant::now();
+    while client
+        .get(format!("{base}/desk/login"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no web listener"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Only the desk is there, behind its login.
+    let resp = client
+        .get(format!("{base}/desk/"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 303);
+    let resp = client
+        .get(format!("{base}/health"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 404, "the admin API is not on web.listen");
+    let cookie = login(&base).await;
+    let (status, form) = get_page(&base, &cookie, "/desk/preview").await;
+    assert_eq!(status, 200, "{form}");
+    let csrf = csrf_of(&form);
+    for (kind, path) in [("article", "/2026/11/a"), ("feed", "/feed.rss")] {
+        let url = format!("{}{path}", site.base);
+        let resp = client
+            .post(format!("{base}/desk/preview"))
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form_body(&[
+                ("kind", kind),
+                ("url", url.as_str()),
+                ("csrf", csrf.as_str()),
+            ]))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 200);
+        let page = resp.text().await.expect("body");
+        let error = page
+            .split("id=\"preview-error\">")
+            .nth(1)
+            .and_then(|r| r.split("</p>").next())
+            .unwrap_or_else(|| panic!("{kind}: no refusal in {page}"));
+        assert!(
+            error.contains("127.0.0.1") || error.to_ascii_lowercase().contains("private"),
+            "{kind}: {error}"
+        );
+    }
+    assert_eq!(
+        site.article_hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was fetched"
+    );
+}
+
+/// The desk's own queries (src/store/desk_queries.rs) on SQLite and on a real PostgreSQL:
+/// queue pages by id with each story's reason, the queue's length, and the per-day counts the
+/// `source_days` trigger keeps as events are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_queries_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    desk_queries_on(&format!("sqlite://{}", dir.path().join("q.db").display())).await;
+    match pg::fresh_db("desk_queries").await {
+        Some(url) => desk_queries_on(&url).await,
+        None => eprintln!("SKIPPED: desk_queries_on_sqlite_and_postgres on PostgreSQL"),
+    }
+}
+
+async fn desk_queries_on(url: &str) {
+    use newsdesk::model::{Event, EventScope, NewStory, Outcome, SeenItem, Trigger};
+    use newsdesk::store::desk_queries::{day_of, DeskDb};
+    let store = store::open(url).await.expect("open store");
+    let now = chrono::Utc::now();
+    let run = store
+        .start_run(Trigger::Manual, now)
+        .await
+        .expect("start run");
+    let event = |outcome, scope, reason: &str| Event {
+        id: 0,
+        run_id: run,
+        at: now,
+        source: "s1".into(),
+        scope,
+        outcome,
+        url: Some("https://example.com/x".into()),
+        title: None,
+        story_id: None,
+        duplicate_of: None,
+        score: Some(7.0),
+        reason: reason.into(),
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let u = format!("https://example.com/{n}");
+        let story = NewStory {
+            source: "s1".into(),
+            url: u.clone(),
+            fetched_url: u.clone(),
+            dedup_key: u.clone(),
+            guid: None,
+            title: Some(format!("Story {n}")),
+            authors: vec!["A. Writer".into()],
+            site_name: None,
+            language: None,
+            published_at: None,
+            updated_at: None,
+            fetched_at: now,
+            text: "t".into(),
+            html: "<p>t</p>".into(),
+            fingerprint: format!("fp-{n}"),
+            near_dup: None,
+            cluster_id: None,
+            topic_score: Some(7.0),
+        };
+        let seen = SeenItem {
+            source: "s1".into(),
+            guid: None,
+            canonical_url: u,
+        };
+        let stored = store
+            .insert_story(
+                &story,
+                &seen,
+                &event(
+                    Outcome::Stored,
+                    EventScope::Item,
+                    &format!("score {n} passed"),
+                ),
+            )
+            .await
+            .expect("insert");
+        match stored {
+            newsdesk::model::InsertOutcome::Stored(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+    }
+    store
+        .record_event(&event(Outcome::Failed, EventScope::Source, "HTTP 503"))
+        .await
+        .expect("event");
+    store
+        .record_event(&event(Outcome::OffTopic, EventScope::Item, "off"))
+        .await
+        .expect("event");
+    let db = DeskDb::open(url).await.expect("desk db");
+    assert_eq!(db.queue_len(100).await.expect("len"), 3);
+    assert_eq!(
+        db.queue_len(2).await.expect("len"),
+        2,
+        "counted up to the cap"
+    );
+    let first = db.queue_page(None, 2).await.expect("page");
+    let got: Vec<i64> = first.iter().map(|s| s.id).collect();
+    assert_eq!(got, vec![ids[2], ids[1]]);
+    assert_eq!(first[0].reason.as_deref(), Some("score 2 passed"));
+    assert_eq!(first[0].author.as_deref(), Some("A. Writer"));
+    let rest = db.queue_page(Some(ids[1]), 2).await.expect("page");
+    assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[0]]);
+    assert_eq!(rest[0].reason.as_deref(), Some("score 0 passed"));
+    let days = db.source_days(day_of(now) - 13).await.expect("days");
+    assert_eq!(days.len(), 1, "{days:?}");
+    let d = &days[0];
+    assert_eq!(
+        (d.source.as_str(), d.day, d.items, d.stored, d.errors),
+        ("s1", day_of(now), 4, 3, 1)
+    );
+    // Publishing takes a story off the queue.
+    store
+        .set_story_status(&[ids[2]], StoryStatus::Published)
+        .await
+        .expect("publish");
+    assert_eq!(db.queue_len(100).await.expect("len"), 2);
 }

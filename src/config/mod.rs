@@ -54,6 +54,9 @@ pub struct Config {
     /// How near-copies and same-event stories are recognized.
     #[serde(default)]
     pub dedup: DedupConfig,
+    /// The desk on a listener of its own (for a reverse proxy).
+    #[serde(default)]
+    pub web: WebConfig,
     /// The feeds and pages to poll.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -413,6 +416,43 @@ fn default_weighted() -> BTreeMap<String, f64> {
 }
 fn default_threshold() -> f64 {
     6.0
+}
+
+/// `[web]`: the desk (`/desk/` pages only, not the admin API) on a TCP listener of its own,
+/// for a reverse proxy; its pages need the login with `admin.token`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// `HOST:PORT` (an IP address, loopback or any); unset: the desk is only on the admin
+    /// listener.
+    pub listen: Option<String>,
+}
+
+impl WebConfig {
+    /// `web.listen` checked: an IP socket address, and a token to log in with.
+    pub(crate) fn validate(&self, admin: &AdminConfig) -> Result<(), (String, String)> {
+        let Some(listen) = &self.listen else {
+            return Ok(());
+        };
+        listen.parse::<std::net::SocketAddr>().map_err(|e| {
+            (
+                "web.listen".to_string(),
+                format!("'{listen}' is not IP:PORT (e.g. 127.0.0.1:8090): {e}"),
+            )
+        })?;
+        if admin.token.is_none()
+            && admin.token_file.is_none()
+            && std::env::var_os(ADMIN_TOKEN_ENV).is_none()
+        {
+            return Err((
+                "web.listen".into(),
+                "needs admin.token (or admin.token_file): the desk's login is the only gate on \
+                 this listener"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[admin]`: the daemon's admin endpoint.

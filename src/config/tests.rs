@@ -241,3 +241,16 @@ fn shipped_config_is_valid() {
     assert!(c.sources.len() >= 3);
     assert!(!c.http.allow_private_networks);
 }
+
+#[test]
+fn web_listen_is_an_address_with_a_token() {
+    let e = parse("[web]\nlisten = \"0.0.0.0:8090\"\n").unwrap_err();
+    assert_eq!(e.key, "web.listen");
+    assert!(e.reason.contains("admin.token"), "{}", e.reason);
+    let e = parse("[web]\nlisten = \"desk.example:80\"\n[admin]\ntoken = \"0123456789abcdef\"\n")
+        .unwrap_err();
+    assert_eq!(e.key, "web.listen");
+    assert!(e.reason.contains("IP:PORT"), "{}", e.reason);
+    parse("[web]\nlisten = \"0.0.0.0:8090\"\n[admin]\ntoken = \"0123456789abcdef\"\n")
+        .expect("any address with a token");
+}

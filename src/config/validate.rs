@@ -118,6 +118,7 @@ impl Config {
                 ));
             }
         }
+        self.web.validate(&self.admin)?;
         self.validate_topic()?;
         self.validate_dedup()?;
         let mut names = HashSet::new();

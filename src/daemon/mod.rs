@@ -43,6 +43,9 @@ pub enum DaemonError {
     /// The config names a bad admin address (config validation normally catches this).
     #[error("admin.listen: {0}")]
     Listen(String),
+    /// The desk's own listener (`web.listen`) could not be bound.
+    #[error("{0}")]
+    Web(String),
 }
 
 /// Where the daemon re-reads its config from when asked to (SIGHUP, `systemctl reload`).
@@ -286,6 +289,21 @@ pub async fn run(
         admin_at = srv.local_addr();
         tracing::info!(listen = %admin_at, "admin endpoint listening");
         admin_task = Some(tokio::spawn(srv.serve(shutdown.clone())));
+    }
+    if let Some(listen) = &config.web.listen {
+        let state = AdminState {
+            config: config.clone(),
+            current: config_rx.clone(),
+            started_at,
+            store: store.clone(),
+            manual: manual_tx.clone(),
+            metrics: metrics.clone(),
+        };
+        let web = crate::desk::web::bind(listen, state)
+            .await
+            .map_err(DaemonError::Web)?;
+        tracing::info!(listen = %web.local_addr(), "desk listening (web.listen)");
+        tokio::spawn(web.serve(shutdown.clone()));
     }
     drop(manual_tx);
 

@@ -34,10 +34,13 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::daemon::admin::AdminState;
 use crate::daemon::protocol::token_matches;
-use crate::model::{Event, Outcome, Story, StoryStatus};
+use crate::model::{Event, Outcome, StoryStatus};
+use crate::store::desk_queries::{day_of, DeskDb, QueueStory, SourceDay};
 use crate::store::{EventFilter, StoryFilter};
 
 mod pages;
+mod preview;
+pub mod web;
 
 /// Name of the session cookie.
 const COOKIE: &str = "newsdesk_desk";
@@ -47,6 +50,8 @@ const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 const MAX_SESSIONS: usize = 256;
 /// Stories on the queue page.
 const QUEUE_LIMIT: i64 = 200;
+/// The queue's count stops here ("more than 10000 new stories").
+const QUEUE_COUNT_CAP: i64 = 10_000;
 /// Events per log page.
 const LOG_PAGE: i64 = 50;
 /// Ids one form may change.
@@ -74,6 +79,9 @@ struct Desk {
     sessions: Mutex<HashMap<String, Session>>,
     /// The CSRF token of a tokenless endpoint (no sessions there).
     open_csrf: String,
+    /// The desk's own read pool, opened on first use (the daemon's store migrated the
+    /// database before the endpoint was bound).
+    db: tokio::sync::OnceCell<DeskDb>,
 }
 
 /// The desk's routes, ready to merge into the admin router (outside its bearer-token layer:
@@ -84,6 +92,7 @@ pub fn router(admin: Arc<AdminState>, token: Option<String>) -> Router {
         token,
         sessions: Mutex::new(HashMap::new()),
         open_csrf: random_token(),
+        db: tokio::sync::OnceCell::new(),
     });
     Router::new()
         .route("/desk", get(|| async { redirect("/desk/") }))
@@ -94,6 +103,7 @@ pub fn router(admin: Arc<AdminState>, token: Option<String>) -> Router {
         .route("/desk/sources", get(sources))
         .route("/desk/fetch", post(fetch_now))
         .route("/desk/fetch/stream", post(fetch_stream))
+        .route("/desk/preview", get(preview_form).post(preview_run))
         .route("/desk/login", get(login_form).post(login))
         .route("/desk/logout", post(logout))
         .route("/desk/assets/desk.js", get(js))
@@ -103,8 +113,16 @@ pub fn router(admin: Arc<AdminState>, token: Option<String>) -> Router {
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
+    let started = Instant::now();
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    // The handler's time (queries + rendering), for the browser's devtools and benches/desk.rs.
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "app;dur={:.3}",
+        started.elapsed().as_secs_f64() * 1000.0
+    )) {
+        h.insert("server-timing", v);
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -161,6 +179,12 @@ enum Access {
 }
 
 impl Desk {
+    async fn db(&self) -> Result<&DeskDb, crate::store::StoreError> {
+        self.db
+            .get_or_try_init(|| DeskDb::open(&self.admin.config.storage.url))
+            .await
+    }
+
     fn access(&self, headers: &HeaderMap) -> Access {
         if self.token.is_none() {
             return Access::Allowed {
@@ -380,34 +404,32 @@ async fn logout(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) 
 /// lead, the others "also reported by".
 pub(crate) struct Group {
     cluster_id: Option<i64>,
-    stories: Vec<Story>,
+    stories: Vec<QueueStory>,
 }
 
 /// Groups stories (newest first) by their stored cluster, keeping the order in which each
-/// group's newest story appears.
-fn group_by_cluster(stories: Vec<Story>) -> Vec<Group> {
+/// group's newest story appears. A cluster whose older reports fall on the next page shows
+/// them there.
+fn group_by_cluster(stories: Vec<QueueStory>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     for s in stories {
-        match s.cluster_id {
-            Some(c) => match index.get(&c) {
-                Some(&i) => {
-                    if let Some(g) = groups.get_mut(i) {
-                        g.stories.push(s);
-                    }
+        let slot = s.cluster_id.and_then(|c| index.get(&c).copied());
+        match (slot, s.cluster_id) {
+            (Some(i), _) => {
+                if let Some(g) = groups.get_mut(i) {
+                    g.stories.push(s);
                 }
-                None => {
+            }
+            (None, cluster_id) => {
+                if let Some(c) = cluster_id {
                     index.insert(c, groups.len());
-                    groups.push(Group {
-                        cluster_id: Some(c),
-                        stories: vec![s],
-                    });
                 }
-            },
-            None => groups.push(Group {
-                cluster_id: None,
-                stories: vec![s],
-            }),
+                groups.push(Group {
+                    cluster_id,
+                    stories: vec![s],
+                });
+            }
         }
     }
     for g in &mut groups {
@@ -416,26 +438,68 @@ fn group_by_cluster(stories: Vec<Story>) -> Vec<Group> {
     groups
 }
 
-async fn queue(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
+/// The queue's page cursor: `?before=ID` shows the stories older than ID.
+fn queue_cursor(q: Option<&str>) -> Result<Option<i64>, String> {
+    match url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .find(|(k, v)| k == "before" && !v.trim().is_empty())
+    {
+        Some((_, v)) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("before '{v}' is not a story id")),
+        None => Ok(None),
+    }
+}
+
+async fn queue(
+    State(desk): State<Arc<Desk>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let csrf = match desk.page_access(&headers) {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
-    let filter = StoryFilter {
-        status: Some(StoryStatus::New),
-        source: None,
-        cluster_id: None,
-        limit: QUEUE_LIMIT,
+    let before = match queue_cursor(q.as_deref()) {
+        Ok(b) => b,
+        Err(e) => return message(StatusCode::BAD_REQUEST, "Bad page", &e),
     };
-    let stories = match desk.admin.store.stories(&filter).await {
+    let db = match desk.db().await {
+        Ok(db) => db,
+        Err(e) => return unavailable(e),
+    };
+    // One more than shown tells whether an older page exists.
+    let mut stories = match db.queue_page(before, QUEUE_LIMIT + 1).await {
         Ok(s) => s,
         Err(e) => return unavailable(e),
     };
-    let total = stories.len();
+    let older = if stories.len() > QUEUE_LIMIT as usize {
+        stories.truncate(QUEUE_LIMIT as usize);
+        stories.last().map(|s| format!("/desk/?before={}", s.id))
+    } else {
+        None
+    };
+    let total = match db.queue_len(QUEUE_COUNT_CAP + 1).await {
+        Ok(n) => n,
+        Err(e) => return unavailable(e),
+    };
+    let back = match before {
+        Some(b) => format!("/desk/?before={b}"),
+        None => "/desk/".to_string(),
+    };
     let groups = group_by_cluster(stories);
     html_page(
         StatusCode::OK,
-        pages::queue(&csrf, &groups, total, QUEUE_LIMIT as usize),
+        pages::queue(&pages::QueueView {
+            csrf: &csrf,
+            groups: &groups,
+            total,
+            count_cap: QUEUE_COUNT_CAP,
+            back: &back,
+            older,
+            newest: before.map(|_| "/desk/".to_string()),
+        }),
     )
 }
 
@@ -691,11 +755,42 @@ async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): Raw
     )
 }
 
+/// Days in the sources page's charts.
+const CHART_DAYS: i64 = 14;
+
 /// One row of the sources page.
 pub(crate) struct SourceRow {
     state: crate::model::SourceState,
     enabled: bool,
     next: crate::schedule::NextTry,
+    /// The last [`CHART_DAYS`] days, oldest first (days without events count zero).
+    days: Vec<SourceDay>,
+}
+
+/// Each source's last `CHART_DAYS` days up to `today`, oldest first, zero-filled.
+fn chart_days(rows: Vec<SourceDay>, today: i64) -> HashMap<String, Vec<SourceDay>> {
+    let first = today - (CHART_DAYS - 1);
+    let mut out: HashMap<String, Vec<SourceDay>> = HashMap::new();
+    for r in rows {
+        let Ok(slot) = usize::try_from(r.day - first) else {
+            continue;
+        };
+        let days = out.entry(r.source.clone()).or_insert_with(|| {
+            (first..=today)
+                .map(|day| SourceDay {
+                    source: r.source.clone(),
+                    day,
+                    items: 0,
+                    stored: 0,
+                    errors: 0,
+                })
+                .collect()
+        });
+        if let Some(d) = days.get_mut(slot) {
+            *d = r;
+        }
+    }
+    out
 }
 
 async fn sources(
@@ -716,12 +811,35 @@ async fn sources(
         Err(e) => return unavailable(e),
     };
     let now = Utc::now();
+    let today = day_of(now);
+    let days = match desk.db().await {
+        Ok(db) => db.source_days(today - (CHART_DAYS - 1)).await,
+        Err(e) => Err(e),
+    };
+    let mut days = match days {
+        Ok(d) => chart_days(d, today),
+        Err(e) => return unavailable(e),
+    };
     let health = crate::daemon::admin::source_health(&config, &states, now, desk.admin.started_at);
     let rows: Vec<SourceRow> = states
         .into_iter()
         .map(|state| SourceRow {
             enabled: config.source(&state.name).is_some_and(|c| c.enabled),
             next: crate::schedule::next_try(&config, &state, now),
+            days: days.remove(&state.name).unwrap_or_else(|| {
+                chart_days(
+                    vec![SourceDay {
+                        source: state.name.clone(),
+                        day: today,
+                        items: 0,
+                        stored: 0,
+                        errors: 0,
+                    }],
+                    today,
+                )
+                .remove(&state.name)
+                .unwrap_or_default()
+            }),
             state,
         })
         .collect();
@@ -778,6 +896,45 @@ async fn fetch_now(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Byte
     }
 }
 
+async fn preview_form(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
+    let csrf = match desk.page_access(&headers) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    html_page(StatusCode::OK, pages::preview(&csrf, None, None))
+}
+
+/// Fetches and judges what the form names, writing nothing. A POST (with the CSRF token)
+/// although it changes nothing: it makes the daemon fetch a URL of the editor's choosing.
+async fn preview_run(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_values(&body);
+    if let Err(r) = desk.post_access(&headers, &form) {
+        return r.into_response();
+    }
+    let csrf = match desk.page_access(&headers) {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let req = match preview::Request::from_form(&form) {
+        Ok(r) => r,
+        Err(e) => {
+            return html_page(
+                StatusCode::BAD_REQUEST,
+                pages::preview(&csrf, None, Some(Err(e))),
+            )
+        }
+    };
+    let config = desk.admin.current.borrow().clone();
+    let result = preview::run(config, desk.admin.store.clone(), &req).await;
+    if let Err(e) = &result {
+        tracing::info!(url = %req.url, error = %e, "desk: preview failed");
+    }
+    html_page(
+        StatusCode::OK,
+        pages::preview(&csrf, Some(&req), Some(result)),
+    )
+}
+
 /// The admin endpoint's `POST /fetch` (NDJSON progress, then the report) for a desk session;
 /// the CSRF token comes in a header because the page's script sends it.
 async fn fetch_stream(
@@ -825,27 +982,19 @@ fn doc(title: &str, body: Markup) -> Markup {
 mod tests {
     use super::*;
 
-    fn story(id: i64, cluster: Option<i64>, minute: i64) -> Story {
-        Story {
+    fn story(id: i64, cluster: Option<i64>, minute: i64) -> QueueStory {
+        QueueStory {
             id,
             source: "s".into(),
             url: format!("https://example.com/{id}"),
-            fetched_url: format!("https://example.com/{id}"),
-            dedup_key: format!("https://example.com/{id}"),
-            guid: None,
             title: Some(format!("t{id}")),
-            authors: Vec::new(),
-            site_name: None,
-            language: None,
+            author: None,
             published_at: None,
-            updated_at: None,
             fetched_at: DateTime::from_timestamp(1_800_000_000 + minute * 60, 0)
                 .unwrap_or_default(),
-            status: StoryStatus::New,
             cluster_id: cluster,
             topic_score: None,
-            text: String::new(),
-            html: String::new(),
+            reason: None,
         }
     }
 
@@ -865,6 +1014,45 @@ mod tests {
             .collect();
         assert_eq!(ids, vec![vec![1, 2, 5], vec![4], vec![3]]);
         assert_eq!(groups[0].cluster_id, Some(1));
+    }
+
+    #[test]
+    fn queue_pages_by_story_id() {
+        assert_eq!(queue_cursor(None), Ok(None));
+        assert_eq!(queue_cursor(Some("before=")), Ok(None));
+        assert_eq!(queue_cursor(Some("x=1&before=250")), Ok(Some(250)));
+        assert!(queue_cursor(Some("before=abc")).is_err());
+    }
+
+    #[test]
+    fn charts_have_fourteen_days_oldest_first_with_gaps_as_zero() {
+        let day = |source: &str, day, items| SourceDay {
+            source: source.into(),
+            day,
+            items,
+            stored: 0,
+            errors: 0,
+        };
+        let mut by = chart_days(
+            vec![
+                day("a", 100, 5),
+                day("a", 87, 2),
+                day("a", 86, 9),
+                day("b", 99, 1),
+            ],
+            100,
+        );
+        let a = by.remove("a").expect("a");
+        assert_eq!(a.len(), 14);
+        assert_eq!(a.first().map(|d| (d.day, d.items)), Some((87, 2)));
+        assert_eq!(a.last().map(|d| (d.day, d.items)), Some((100, 5)));
+        assert_eq!(
+            a.iter().map(|d| d.items).sum::<i64>(),
+            7,
+            "day 86 is outside"
+        );
+        let b = by.remove("b").expect("b");
+        assert_eq!(b.iter().map(|d| d.items).collect::<Vec<_>>()[12], 1);
     }
 
     #[test]

@@ -2,9 +2,10 @@
 
 use maud::{html, Markup};
 
-use super::{body_html, doc, when, Group, LogQuery, SourceRow};
+use super::{body_html, doc, preview, when, Group, LogQuery, SourceRow};
 use crate::daemon::admin::SourceHealth;
 use crate::model::{Event, Outcome, Run, Story};
+use crate::store::desk_queries::{QueueStory, SourceDay};
 
 /// Outcomes offered by the log filter, in the order operators look for them.
 const OUTCOMES: &[Outcome] = &[
@@ -30,6 +31,7 @@ pub(super) fn layout(title: &str, csrf: Option<&str>, active: &str, main: Markup
                 (tab("/desk/", "queue", "Queue"))
                 (tab("/desk/log", "log", "Ingestion log"))
                 (tab("/desk/sources", "sources", "Sources"))
+                (tab("/desk/preview", "preview", "Preview"))
                 @if let Some(csrf) = csrf {
                     form.inline method="post" action="/desk/logout" {
                         input type="hidden" name="csrf" value=(csrf);
@@ -93,42 +95,89 @@ fn title(s: &Story) -> &str {
     s.title.as_deref().unwrap_or("(untitled)")
 }
 
-pub(super) fn queue(csrf: &str, groups: &[Group], total: usize, limit: usize) -> Markup {
+/// What the queue page shows.
+pub(super) struct QueueView<'a> {
+    pub csrf: &'a str,
+    pub groups: &'a [Group],
+    /// Stories waiting in all (not only on this page), counted up to `count_cap + 1`.
+    pub total: i64,
+    /// Past this the page says "more than".
+    pub count_cap: i64,
+    /// Where the forms come back to (this page).
+    pub back: &'a str,
+    /// Link to the next older page.
+    pub older: Option<String>,
+    /// Link back to the newest page.
+    pub newest: Option<String>,
+}
+
+fn queue_score(s: &QueueStory) -> String {
+    s.topic_score
+        .map_or_else(|| "no score".into(), |v| format!("score {v:.2}"))
+}
+
+fn queue_title(s: &QueueStory) -> &str {
+    s.title.as_deref().unwrap_or("(untitled)")
+}
+
+/// Why the story passed, as the topic filter said when it stored it.
+fn passed(s: &QueueStory) -> Markup {
+    html! {
+        @if let Some(r) = &s.reason { p.meta.passed { "Passed: " (r) } }
+    }
+}
+
+pub(super) fn queue(v: &QueueView<'_>) -> Markup {
+    let (csrf, back, total) = (v.csrf, v.back, v.total);
     layout(
         "Queue",
         Some(csrf),
         "queue",
         html! {
-            h1 { "Queue: " (total) " new stor" @if total == 1 { "y" } @else { "ies" } }
+            h1 {
+                "Queue: "
+                @if total > v.count_cap { "more than " (v.count_cap) } @else { (total) }
+                " new stor" @if total == 1 { "y" } @else { "ies" }
+            }
             p.hint { "Keys: j/k move · p publish · r reject · P/R the whole cluster · o open the original · Enter read" }
-            @if total >= limit { p.hint { "Showing the newest " (limit) "; publish or reject some to see older ones." } }
-            @if groups.is_empty() { p { "Nothing waiting. New stories appear here after the next run." } }
-            @for g in groups {
+            @if v.groups.is_empty() { p { "Nothing waiting. New stories appear here after the next run." } }
+            @for g in v.groups {
                 @let ids: Vec<i64> = g.stories.iter().map(|s| s.id).collect();
                 section.cluster data-cluster=[g.cluster_id] {
                     @if let Some((lead, also)) = g.stories.split_first() {
                         article data-story=(lead.id) data-url=(lead.url) {
-                            h2 { a.open href={ "/desk/story/" (lead.id) } { (title(lead)) } }
-                            (story_meta(lead))
-                            (actions(csrf, &[lead.id], "one", "/desk/", ""))
+                            h2 { a.open href={ "/desk/story/" (lead.id) } { (queue_title(lead)) } }
+                            p.meta {
+                                (lead.source) " · fetched " (when(lead.fetched_at))
+                                @if let Some(p) = lead.published_at { " · published " (when(p)) }
+                                " · " (queue_score(lead))
+                                @if let Some(a) = &lead.author { " · by " (a) }
+                            }
+                            (passed(lead))
+                            (actions(csrf, &[lead.id], "one", back, ""))
                         }
                         @if !also.is_empty() {
                             p.meta { "Also reported by" }
                             ul.also {
                                 @for s in also {
                                     li data-story=(s.id) data-url=(s.url) {
-                                        a.open href={ "/desk/story/" (s.id) } { (s.source) ": " (title(s)) }
-                                        " " span.meta { (when(s.fetched_at)) " · " (score(s)) } " "
-                                        (actions(csrf, &[s.id], "one", "/desk/", ""))
+                                        a.open href={ "/desk/story/" (s.id) } { (s.source) ": " (queue_title(s)) }
+                                        " " span.meta { (when(s.fetched_at)) " · " (queue_score(s)) } " "
+                                        (actions(csrf, &[s.id], "one", back, ""))
+                                        (passed(s))
                                     }
                                 }
                             }
                             div.cluster-actions {
-                                (actions(csrf, &ids, "all", "/desk/", &format!(" all {}", ids.len())))
+                                (actions(csrf, &ids, "all", back, &format!(" all {}", ids.len())))
                             }
                         }
                     }
                 }
+            }
+            div.pager {
+                @if let Some(n) = &v.newest { a href=(n) { "← Newest" } }
+                @if let Some(o) = &v.older { a rel="next" href=(o) { "Older →" } }
             }
         },
     )
@@ -199,6 +248,15 @@ pub(super) struct LogView<'a> {
     pub older: Option<String>,
     /// Link back to the newest page.
     pub newer: Option<String>,
+}
+
+/// The event's score after its reason, unless the reason already says it (a near-duplicate's
+/// reason names its similarity).
+fn score_suffix(e: &Event) -> String {
+    match e.score.map(|s| format!("{s:.2}")) {
+        Some(s) if !e.reason.contains(&s) => format!(" ({s})"),
+        _ => String::new(),
+    }
 }
 
 fn event_link(e: &Event) -> Markup {
@@ -280,7 +338,7 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
                                         @if let Some(t) = &e.title { (t) br; }
                                         @if let Some(u) = &e.url { span.meta { (u) } }
                                     }
-                                    td.reason { (e.reason) @if let Some(s) = e.score { " (" (format!("{s:.2}")) ")" } }
+                                    td.reason { (e.reason) (score_suffix(e)) }
                                     td { (event_link(e)) }
                                 }
                             }
@@ -302,6 +360,55 @@ fn fetch_button(csrf: &str, source: Option<&str>, label: &str) -> Markup {
             input type="hidden" name="csrf" value=(csrf);
             @if let Some(s) = source { input type="hidden" name="source" value=(s); }
             button type="submit" { (label) }
+        }
+    }
+}
+
+/// Width and height of a chart (SVG user units); each day gets one bar.
+const CHART_W: i64 = 140;
+const CHART_H: i64 = 28;
+
+/// A day number (days since the epoch) as a date.
+fn day_label(day: i64) -> String {
+    chrono::DateTime::from_timestamp(day.saturating_mul(86_400), 0)
+        .map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// A small bar chart of one count per day, drawn on the server (no script, allowed by the
+/// CSP as part of the page). `value` picks the count, `class` colours the bars. The bars are
+/// one path (a page of 200 sources stays small); the title lists the total and every day
+/// with a count, for hovering and screen readers.
+fn day_chart(days: &[SourceDay], what: &str, class: &str, value: fn(&SourceDay) -> i64) -> Markup {
+    let max = days.iter().map(value).max().unwrap_or(0).max(1);
+    let total: i64 = days.iter().map(value).sum();
+    let n = i64::try_from(days.len()).unwrap_or(1).max(1);
+    let slot = CHART_W / n;
+    let base = CHART_H - 1;
+    let mut bars = String::new();
+    let mut listed: Vec<String> = Vec::new();
+    for (i, d) in days.iter().enumerate() {
+        let v = value(d);
+        if v <= 0 {
+            continue;
+        }
+        // At least 1 unit for a day with any count, so it never looks like zero.
+        let h = (v.saturating_mul(CHART_H - 2) / max).max(1);
+        let x = i64::try_from(i).unwrap_or(0).saturating_mul(slot) + 1;
+        bars.push_str(&format!("M{x} {base}v-{h}h{}v{h}z", (slot - 2).max(1)));
+        listed.push(format!("{} {v}", day_label(d.day)));
+    }
+    let label = format!("{what} per day over {n} days: {total} in all");
+    let title = if listed.is_empty() {
+        label.clone()
+    } else {
+        format!("{label} ({})", listed.join(", "))
+    };
+    html! {
+        svg class={ "chart " (class) } role="img" aria-label=(label) width=(CHART_W) height=(CHART_H)
+            viewBox={ "0 0 " (CHART_W) " " (CHART_H) } {
+            title { (title) }
+            line.base x1="0" y1=(base) x2=(CHART_W) y2=(base) {}
+            @if !bars.is_empty() { path d=(bars) {} }
         }
     }
 }
@@ -333,7 +440,7 @@ pub(super) fn sources(
             }
             ol #progress hidden {}
             table.sources {
-                thead { tr { th { "Source" } th { "Kind" } th { "Last success" } th { "Errors in a row" } th { "Last error" } th { "Next try" } th { "Why" } th { "Interval" } th {} } }
+                thead { tr { th { "Source" } th { "Kind" } th { "Last success" } th { "Errors in a row" } th { "Last error" } th { "Next try" } th { "Why" } th { "Interval" } th { "Items / day (14 d)" } th { "Errors / day" } th {} } }
                 tbody {
                     @for r in rows {
                         tr data-source=(r.state.name) class=[(!r.enabled).then_some("disabled")] {
@@ -345,8 +452,86 @@ pub(super) fn sources(
                             td { (opt_when(r.next.at)) }
                             td.reason { (r.next.reason) }
                             td { (humantime::format_duration(std::time::Duration::from_secs(r.state.interval_secs.max(0).unsigned_abs()))) }
+                            td { (day_chart(&r.days, "items", "items", |d| d.items)) }
+                            td { (day_chart(&r.days, "errors", "errors", |d| d.errors)) }
                             td { @if r.enabled { (fetch_button(csrf, Some(&r.state.name), "Fetch now")) } }
                         }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The preview form, and what the last preview found.
+pub(super) fn preview(
+    csrf: &str,
+    req: Option<&preview::Request>,
+    result: Option<Result<preview::Outcome, String>>,
+) -> Markup {
+    let kind = req.map_or(preview::Kind::Feed, |r| r.kind);
+    layout(
+        "Preview",
+        Some(csrf),
+        "preview",
+        html! {
+            h1 { "Preview a source or an article" }
+            p.hint { "Fetches now and shows what a run would do, writing nothing. The daemon's HTTP settings apply (private addresses only with http.allow_private_networks)." }
+            form.preview method="post" action="/desk/preview" {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "URL" input #preview-url type="url" name="url" size="70" required value=[req.map(|r| r.url.as_str())]; }
+                fieldset {
+                    legend { "What it is" }
+                    @for (k, value, label) in preview::Kind::ALL {
+                        label.choice { input type="radio" name="kind" value=(value) checked[*k == kind]; " " (label) }
+                    }
+                }
+                label { "Link selector (pages)" input type="text" name="link_selector" size="30" value=[req.and_then(|r| r.link_selector.as_deref())]; }
+                label { "Body selector (site rule to try)" input type="text" name="body_selector" size="30" value=[req.and_then(|r| r.body_selector.as_deref())]; }
+                button type="submit" { "Preview" }
+            }
+            @match result {
+                None => {}
+                Some(Err(e)) => { p.error #preview-error { (e) } }
+                Some(Ok(preview::Outcome::Items(items))) => {
+                    h2 { (items.len()) " item(s)" }
+                    @if items.is_empty() { p { "The source lists nothing (or answered Not Modified)." } }
+                    @else {
+                        table.events #preview-items {
+                            thead { tr { th { "Would be" } th { "Score" } th { "Item" } th { "Reason" } } }
+                            tbody {
+                                @for d in &items {
+                                    tr data-outcome=(d.outcome.as_str()) {
+                                        td class={ "outcome-" (d.outcome.as_str()) } { (d.outcome.as_str()) }
+                                        td { @if let Some(s) = d.score { (format!("{s:.2}")) } }
+                                        td {
+                                            @if let Some(t) = &d.title { (t) br; }
+                                            span.meta { (d.url) }
+                                        }
+                                        td.reason { (d.reason) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Some(Ok(preview::Outcome::Article { final_url, article, verdict })) => {
+                    article.full #preview-article {
+                        h2 { (article.title.as_deref().unwrap_or("(no title found)")) }
+                        p.meta {
+                            "Fetched " (final_url)
+                            @if !article.authors.is_empty() { " · by " (article.authors.join(", ")) }
+                            @if let Some(p) = article.published_at { " · published " (when(p)) }
+                            @if let Some(s) = &article.site_name { " · " (s) }
+                            @if let Some(l) = &article.language { " · " (l) }
+                        }
+                        @if let Some(c) = &article.canonical_url { p.meta { "Canonical: " (c) } }
+                        p class=(if verdict.on_topic { "meta passed" } else { "meta error" }) {
+                            @if verdict.on_topic { "On topic: " } @else { "Off topic: " }
+                            (verdict.reason)
+                        }
+                        p.meta { (article.text.chars().count()) " characters of text" }
+                        div.body { (body_html(&article.html)) }
                     }
                 }
             }

@@ -33,7 +33,7 @@ mod offload;
 mod preview;
 mod source;
 
-pub use preview::PreviewError;
+pub use preview::{preview_article, ArticlePreview, PreviewError};
 
 /// The log target of every line the pipeline writes, its submodules' too: operators filter on
 /// it and the README shows it (`INFO newsdesk::pipeline: item …`).
@@ -384,7 +384,7 @@ impl Pipeline {
 /// The dedup state reads the store through its own narrow trait; the pipeline, which holds
 /// both, says how.
 #[async_trait]
-impl DedupStore for dyn Store {
+impl<'a> DedupStore for dyn Store + 'a {
     type Error = StoreError;
 
     async fn near_dup_signatures(&self, after_id: i64) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {

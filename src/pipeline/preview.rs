@@ -5,9 +5,12 @@ use futures_util::stream::{self, StreamExt};
 
 use super::item::{ItemContext, Verdict};
 use super::{Pipeline, LOG_TARGET};
-use crate::config::SourceConfig;
-use crate::model::{Decision, ItemDecision, SourceState};
+use crate::config::{Config, SourceConfig};
+use crate::extract::SiteRules;
+use crate::fetch::{FetchOptions, Fetcher};
+use crate::model::{Article, Decision, ItemDecision, SourceState};
 use crate::store::StoreError;
+use crate::topic::{TopicMatcher, TopicVerdict};
 
 /// Why a preview could not list the source.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +21,68 @@ pub enum PreviewError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An article preview failed: the sentence says where (url, fetch, extraction, topic).
+    #[error("{0}")]
+    Article(String),
+}
+
+/// One article URL as a run would take it: its address after redirects, its extraction and
+/// its topic verdict.
+#[derive(Debug)]
+pub struct ArticlePreview {
+    /// The address after redirects.
+    pub final_url: String,
+    /// What extraction gave.
+    pub article: Article,
+    /// The topic's verdict on its title and text.
+    pub verdict: TopicVerdict,
+}
+
+/// Longest an article preview may spend extracting (the daemon's own bound is
+/// `http.extract_timeout`; this one never exceeds it).
+const ARTICLE_PREVIEW_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Fetches one article with the configured HTTP client (its SSRF rules, caps and timeouts
+/// apply), extracts it (with `body_selector` when given) and judges it, writing nothing.
+pub async fn preview_article(
+    config: &Config,
+    url: &str,
+    body_selector: Option<&str>,
+) -> Result<ArticlePreview, PreviewError> {
+    let fail = PreviewError::Article;
+    let url = url::Url::parse(url).map_err(|e| fail(format!("url: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(fail("url: only http and https URLs can be fetched".into()));
+    }
+    let rules = SiteRules::new(body_selector, &[]).map_err(|e| fail(e.to_string()))?;
+    let fetcher = Fetcher::new(&config.http).map_err(|e| fail(e.to_string()))?;
+    let fetched = fetcher
+        .get(
+            &url,
+            &FetchOptions {
+                accept: Some("text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"),
+                ..FetchOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let html = crate::encoding::decode_html(&fetched.body, fetched.content_type.as_deref());
+    let final_url = fetched.url.clone();
+    let budget = config.http.extract_timeout.min(ARTICLE_PREVIEW_BUDGET);
+    let page_url = final_url.clone();
+    let article = tokio::task::spawn_blocking(move || {
+        crate::extract::extract_within(&html, Some(&page_url), &rules, Some(budget))
+    })
+    .await
+    .map_err(|e| fail(format!("extraction stopped: {e}")))?
+    .map_err(|e| fail(e.to_string()))?;
+    let topic = TopicMatcher::new(&config.topic).map_err(|e| fail(e.to_string()))?;
+    let verdict = topic.evaluate(article.title.as_deref().unwrap_or(""), &article.text);
+    Ok(ArticlePreview {
+        final_url: final_url.to_string(),
+        article,
+        verdict,
+    })
 }
 
 impl Pipeline {

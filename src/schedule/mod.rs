@@ -227,14 +227,20 @@ pub struct NextTry {
 /// The cron's next firing at or after `t` (the daemon wakes only then), by the scheduler's
 /// own rules (six fields, seconds first, UTC).
 pub fn next_cron_firing(cron: &str, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(cron)
-        .ok()?
-        .find_next_occurrence(&t, true)
-        .ok()
+    // Parsing costs ~100× finding the next firing, and the desk's sources page asks for every
+    // source at once: the last expression parsed is kept.
+    static LAST: std::sync::Mutex<Option<(String, croner::Cron)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.as_ref().map(|(c, _)| c.as_str()) != Some(cron) {
+        let parsed = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .dom_and_dow(true)
+            .build()
+            .parse(cron)
+            .ok()?;
+        *last = Some((cron.to_string(), parsed));
+    }
+    last.as_ref()?.1.find_next_occurrence(&t, true).ok()
 }
 
 /// The `Retry-After` seconds named in a fetch error (`HTTP 429 (Retry-After: 120s)`).

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{DuplicateKey, Event, EventScope, Outcome, StoryStatus, UnknownValue};
 
+pub mod desk_queries;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
