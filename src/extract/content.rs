@@ -227,17 +227,17 @@ impl<'a> Arena<'a> {
                 e.1 = e.1.saturating_add(self.text[i]);
             }
         }
-        let mut out = vec![false; n];
-        for i in 0..n {
-            if self.flags[i] & rules::F_HEADING == 0 {
-                continue;
-            }
-            if let Some(&(headings, text)) = parents.get(&self.parent[i]) {
-                let prose = self.text[self.parent[i] as usize].saturating_sub(text);
-                out[i] = prose >= headings.saturating_mul(rules::SECTION_MIN_BYTES);
-            }
-        }
-        out
+        (0..n)
+            .map(|i| {
+                self.flags[i] & rules::F_HEADING != 0
+                    && parents
+                        .get(&self.parent[i])
+                        .is_some_and(|&(headings, text)| {
+                            let prose = self.text[self.parent[i] as usize].saturating_sub(text);
+                            prose >= headings.saturating_mul(rules::SECTION_MIN_BYTES)
+                        })
+            })
+            .collect()
     }
 
     fn element(&self, i: usize) -> Option<&'a scraper::node::Element> {
