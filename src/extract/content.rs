@@ -24,6 +24,8 @@ pub struct Block {
     /// [`rules::char_weight`].
     chars: u32,
     link_chars: u32,
+    /// Characters inside `<time>` elements.
+    time_chars: u32,
     /// Arena index of the innermost block element around the block: lines split by `<br>` in
     /// one paragraph share it.
     container: u32,
@@ -67,6 +69,8 @@ struct Arena<'a> {
     quote: Vec<bool>,
     /// `rules::F_*` flags of the element's tag plus what its attributes say (hidden, roles).
     flags: Vec<u32>,
+    /// Headings that head a section of prose (see [`Arena::section_heads`]).
+    section_head: Vec<bool>,
 }
 
 impl<'a> Arena<'a> {
@@ -108,6 +112,7 @@ impl<'a> Arena<'a> {
             headline: Vec::new(),
             quote: Vec::new(),
             flags: Vec::new(),
+            section_head: Vec::new(),
         };
         let root = doc.root_element();
         let root = *root;
@@ -203,6 +208,36 @@ impl<'a> Arena<'a> {
             }
         }
         (self.text, self.link, self.headline, self.quote) = (text, link, headline, quote);
+        self.section_head = self.section_heads();
+    }
+
+    /// A linked heading that heads a section of the article ("21) <a>Film title</a>" above its
+    /// review) is neither a teaser card nor a link list: a heading whose parent holds
+    /// [`rules::SECTION_MIN_BYTES`] of text per heading among its children beside the headings
+    /// themselves. Teaser rivers wrap each heading with its short summary in a card of its
+    /// own, so there the heading's parent is the card.
+    fn section_heads(&self) -> Vec<bool> {
+        let n = self.nodes.len();
+        // Per parent of headings: (headings, their text bytes).
+        let mut parents: HashMap<u32, (u32, u32), rules::FnvBuild> = HashMap::default();
+        for i in 0..n {
+            if self.flags[i] & rules::F_HEADING != 0 && self.parent[i] != u32::MAX {
+                let e = parents.entry(self.parent[i]).or_insert((0, 0));
+                e.0 += 1;
+                e.1 = e.1.saturating_add(self.text[i]);
+            }
+        }
+        (0..n)
+            .map(|i| {
+                self.flags[i] & rules::F_HEADING != 0
+                    && parents
+                        .get(&self.parent[i])
+                        .is_some_and(|&(headings, text)| {
+                            let prose = self.text[self.parent[i] as usize].saturating_sub(text);
+                            prose >= headings.saturating_mul(rules::SECTION_MIN_BYTES)
+                        })
+            })
+            .collect()
     }
 
     fn element(&self, i: usize) -> Option<&'a scraper::node::Element> {
@@ -361,8 +396,10 @@ struct BlockBuilder {
     anchor: u32,
     chars: u32,
     link_chars: u32,
+    time_chars: u32,
     pending_space: bool,
     link_depth: u32,
+    time_depth: u32,
     /// Open block elements (not `<br>`), innermost last.
     containers: Vec<u32>,
     /// Count characters only: no text or HTML is built.
@@ -380,8 +417,10 @@ impl BlockBuilder {
             anchor: 0,
             chars: 0,
             link_chars: 0,
+            time_chars: 0,
             pending_space: false,
             link_depth: 0,
+            time_depth: 0,
         }
     }
 
@@ -398,6 +437,9 @@ impl BlockBuilder {
             self.chars += n;
             if self.link_depth > 0 {
                 self.link_chars += n;
+            }
+            if self.time_depth > 0 {
+                self.time_chars += n;
             }
             return;
         }
@@ -427,6 +469,9 @@ impl BlockBuilder {
             if self.link_depth > 0 {
                 self.link_chars += w;
             }
+            if self.time_depth > 0 {
+                self.time_chars += w;
+            }
         }
     }
 
@@ -451,6 +496,7 @@ impl BlockBuilder {
                 kind,
                 chars: self.chars,
                 link_chars: self.link_chars,
+                time_chars: self.time_chars,
                 container: self.containers.last().copied().unwrap_or(0),
             });
         }
@@ -458,6 +504,7 @@ impl BlockBuilder {
         self.html.clear();
         self.chars = 0;
         self.link_chars = 0;
+        self.time_chars = 0;
         self.pending_space = false;
     }
 }
@@ -486,6 +533,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
     let mut i = 0;
     let close = |b: &mut BlockBuilder, kinds: &mut Vec<Kind>, idx: u32| {
         let f = arena.flags[idx as usize];
+        if f & rules::F_TIME != 0 {
+            b.time_depth = b.time_depth.saturating_sub(1);
+        }
         if f & rules::F_LINK != 0 {
             b.link_depth = b.link_depth.saturating_sub(1);
             b.push_markup("</a>");
@@ -527,6 +577,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
             Node::Text(t) => b.push_text(i as u32, &t.text),
             Node::Element(el) => {
                 let f = arena.flags[i];
+                if f & rules::F_TIME != 0 {
+                    b.time_depth += 1;
+                }
                 if f & rules::F_LINK != 0 {
                     if !light {
                         let href = super::attr(el, "href").unwrap_or("");
@@ -573,9 +626,16 @@ fn ends_sentence(text: &str) -> bool {
 
 fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
     let len = b.chars as usize;
-    (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
+    (!cell && is_dateline(b))
+        || (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
         || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
+}
+
+/// A short block that is mostly a `<time>` element: the page's dateline, in any language.
+fn is_dateline(b: &Block) -> bool {
+    b.chars <= rules::DATELINE_MAX_CHARS
+        && b.time_chars as f32 >= rules::DATELINE_TIME_SHARE * b.chars as f32
 }
 
 /// Mostly links with little text of its own: a link list, a teaser title, a tag row.
@@ -698,12 +758,20 @@ fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
     lo..hi
 }
 
+/// Whether element `i` is a heading that heads a section of the article (see
+/// [`Arena::section_heads`]).
+fn heads_a_section(arena: &Arena<'_>, i: usize) -> bool {
+    arena.section_head.get(i).copied().unwrap_or(false)
+}
+
 /// Teaser cards: at least [`rules::CARD_MIN_REPEAT`] sibling elements of the same tag, each a
 /// short element holding a headline link (a block element that is all link: `<h3><a>..</a></h3>`),
 /// as in "more stories" boxes and rivers of teasers. Their blocks are removed.
 fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
     let n = arena.nodes.len();
-    let is_card = |c: usize| arena.headline[c] && arena.text[c] <= rules::CARD_MAX_BYTES;
+    let is_card = |c: usize| {
+        arena.headline[c] && arena.text[c] <= rules::CARD_MAX_BYTES && !heads_a_section(arena, c)
+    };
     let mut drop: Vec<(u32, u32)> = Vec::new();
     let mut children: Vec<(usize, &str)> = Vec::new();
     for i in 0..n {
@@ -876,7 +944,9 @@ fn pick(
                     .flags
                     .get(b.container as usize)
                     .is_some_and(|f| f & rules::F_P != 0);
-            (in_paragraph || *cell || !is_link_clutter(b) || in_prose_list(b))
+            let section_heading =
+                matches!(b.kind, Kind::Heading(_)) && heads_a_section(arena, b.container as usize);
+            (in_paragraph || *cell || section_heading || !is_link_clutter(b) || in_prose_list(b))
                 && !phrase_clutter
                 && !super::meta::is_title_variant(&b.text, title_variants)
         })

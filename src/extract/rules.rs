@@ -107,13 +107,23 @@ pub const HEADING_TAGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 /// See [`HEADING_TAGS`].
 pub const SECTION_MIN_BYTES: u32 = 500;
 
+/// `<time>`: a block that is mostly a `<time>` element's text is the page's dateline.
+pub const F_TIME: u32 = 1 << 23;
+
+/// A block of at most this many characters, [`DATELINE_TIME_SHARE`] of them inside `<time>`
+/// elements, is a dateline ("27 nov.", "Updated 3 hours ago") however it is written.
+pub const DATELINE_MAX_CHARS: u32 = 60;
+
+/// See [`DATELINE_MAX_CHARS`].
+pub const DATELINE_TIME_SHARE: f32 = 0.6;
+
 /// Whitespace-only text came right before this node (such text is not kept in the arena, but
 /// it separates words: `<a>name</a>\n<span>wrote</span>` must not read "namewrote").
 pub const F_SPACE_BEFORE: u32 = 1 << 20;
 
 static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
     let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();
-    let tables: [(&[&'static str], u32); 10] = [
+    let tables: [(&[&'static str], u32); 11] = [
         (SKIP_TAGS, F_SKIP),
         (DROP_TAGS, F_DROP),
         (BLOCK_TAGS, F_BLOCK),
@@ -124,6 +134,7 @@ static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new
         (&["blockquote"], F_QUOTE),
         (ARTICLE_TAGS, F_ARTICLE_TAG),
         (&["html", "body"], F_ROOT),
+        (&["time"], F_TIME),
     ];
     for (table, flag) in tables {
         for t in table {
@@ -150,8 +161,9 @@ pub fn tag_flags(name: &str) -> u32 {
 }
 
 /// Elements never dropped for their class/id words: embedded posts (`blockquote
-/// class="twitter-tweet"`) are quoted content.
-pub const CLASS_EXEMPT_TAGS: &[&str] = &["blockquote"];
+/// class="twitter-tweet"`) are quoted content, and a table row's classes describe its data
+/// (`oddrow player-2020-580` in a standings table), not page chrome.
+pub const CLASS_EXEMPT_TAGS: &[&str] = &["blockquote", "tr"];
 
 /// A block whose link share is above this, with fewer than [`LINK_BLOCK_MIN_OWN_CHARS`]
 /// characters outside links (or above 0.85 anyway), is a link list or teaser title.
@@ -340,6 +352,8 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "trending*",
     "breaking*",
     "ticker*",
+    // live-feed rivers ("happening now": other stories, newest first, each under its time)
+    "timeline*",
     "popular",
     "mostread*",
     "byline*",
@@ -665,10 +679,37 @@ pub static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// [`CLUTTER_PHRASES`] compiled.
-pub static CLUTTER_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(CLUTTER_PHRASES));
+pub static CLUTTER_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(CLUTTER_PHRASES));
 
 /// [`TAIL_PHRASES`] compiled.
-pub static TAIL_SET: LazyLock<RegexSet> = LazyLock::new(|| compile(TAIL_PHRASES));
+pub static TAIL_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(TAIL_PHRASES));
+
+/// A phrase table split by how its patterns search: those anchored at the start of the block
+/// (`^…`) and those that may match anywhere. Together in one set, the floating patterns keep
+/// the anchored ones' states alive along the whole block and every new text builds new
+/// lazy-DFA states (most of the extractor's time and memory went there); apart, the anchored
+/// set dies within a few characters of most blocks and the floating one is searched by its
+/// literals (`newsletter`, `cookie`, …) first.
+pub struct PhraseSet {
+    anchored: RegexSet,
+    floating: RegexSet,
+}
+
+impl PhraseSet {
+    fn new(patterns: &[&str]) -> PhraseSet {
+        let (anchored, floating): (Vec<&str>, Vec<&str>) =
+            patterns.iter().partition(|p| p.starts_with('^'));
+        PhraseSet {
+            anchored: compile(&anchored),
+            floating: compile(&floating),
+        }
+    }
+
+    /// Whether any phrase of the table matches `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.anchored.is_match(text) || self.floating.is_match(text)
+    }
+}
 
 /// Compiles a phrase table. Word boundaries are ASCII (`(?-u:\b)`): a Unicode `\b` keeps the
 /// regex engine off its fast DFA whenever a block holds non-ASCII text.

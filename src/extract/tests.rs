@@ -567,3 +567,86 @@ fn all_link_bullets_in_a_prose_list_stay() {
     assert!(a.text.contains("full year in review"), "{}", a.text);
     assert!(a.text.contains("page ranges with gaps"), "{}", a.text);
 }
+
+#[test]
+fn linked_section_headings_head_their_sections() {
+    // A ranked list: each entry's heading links to the film's review, the prose is the entry.
+    let entry = |n: u32| {
+        format!(
+            "<h3>{n}) <a href=\"/reviews/{n}\"><em>The film numbered {n} in this list</em></a></h3>{BODY}{BODY}"
+        )
+    };
+    let body: String = (1..=4).rev().map(entry).collect();
+    let html = format!(
+        "<html><body><article><h1>The best films of the year</h1><div class=\"entry-content\">{body}</div></article></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(
+        a.text.contains("The film numbered 3 in this list"),
+        "{}",
+        a.text
+    );
+    // A river of teasers (heading and short summary in a card each) still goes.
+    let card = |n: u32| {
+        format!("<div class=\"card\"><h3><a href=\"/s/{n}\">Another story headline number {n}</a></h3><p>Short summary {n}.</p></div>")
+    };
+    let river: String = (1..=4).map(card).collect();
+    let a = extract(&page("", &format!("<div>{river}</div>")), None);
+    assert!(!a.text.contains("Another story headline"), "{}", a.text);
+}
+
+#[test]
+fn time_elements_beside_the_byline() {
+    // The date as the page writes it, in any language: no phrase table knows "27 nov.".
+    let a = extract(
+        &page(
+            "",
+            "",
+        )
+        .replace(
+            "<div class=\"entry\">",
+            "<div class=\"entry\"><p>Par Jeanne Martin</p><p><time datetime=\"2026-11-27\">27 nov.</time></p>\
+             <p><time datetime=\"2026-11-27T10:00\">vendredi 27</time> à 10 h</p>",
+        ),
+        None,
+    );
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(!a.text.contains("27 nov."), "{}", a.text);
+    assert!(!a.text.contains("vendredi 27"), "{}", a.text);
+}
+
+#[test]
+fn live_feed_timelines_beside_the_article() {
+    let item = |n: u32| {
+        format!(
+            "<div class=\"timeline__item\"><div class=\"timeline__label\">{n} minutes ago</div>\
+             <h3>City council approves {n} hundred new cooperative flats</h3>\
+             <p>The council approved a memorandum on Monday under which the city will found a housing cooperative and build the flats on land it already owns in the district.</p>\
+             <p>The project was approved by the assembly in December and the city has since been looking for suitable plots, councillors said at a press conference.</p></div>"
+        )
+    };
+    let feed: String = (1..=3).map(item).collect();
+    assert_clean(
+        "",
+        &format!("<h3>Happening now</h3><div class=\"timeline\">{feed}</div>"),
+        &["minutes ago", "cooperative", "press conference"],
+    );
+}
+
+#[test]
+fn table_rows_are_not_judged_by_their_class_words() {
+    let row = |n: u32, name: &str| {
+        format!(
+            "<tr class=\"oddrow player-2020-{n}\"><td class=\"sortcell\">{n}</td><td>{name}</td><td>50{n}0</td></tr>"
+        )
+    };
+    let table = format!(
+        "<p>Standings after the final race of the season:</p><table class=\"tablehead\"><tr class=\"colhead\"><td>Pos.</td><td>Driver</td><td>Points</td></tr>{}{}{}</table>",
+        row(1, "Kyle Busch"),
+        row(2, "Martin Truex Jr."),
+        row(3, "Kevin Harvick")
+    );
+    let a = extract(&page(&table, ""), None);
+    assert!(a.text.contains("Martin Truex Jr."), "{}", a.text);
+    assert!(a.text.contains("5020"), "{}", a.text);
+}
