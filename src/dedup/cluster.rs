@@ -1435,15 +1435,15 @@ mod tests {
         for round in 0..200 {
             let n = 2 + (next() % 30) as usize;
             let density = 1 + next() % 9;
-            let mut sim = vec![vec![0.0f64; n]; n];
+            let mut sim = vec![0.0f64; n * n];
             let mut edges = Vec::new();
             for a in 0..n {
                 for b in a + 1..n {
                     if next() % 10 < density {
                         // Few distinct values, so ties are common.
                         let s = 0.5 + (next() % 8) as f64 / 16.0;
-                        sim[a][b] = s;
-                        sim[b][a] = s;
+                        sim[a * n + b] = s;
+                        sim[b * n + a] = s;
                         edges.push((a, b, s));
                     }
                 }
@@ -1456,7 +1456,7 @@ mod tests {
                 cs.sort();
                 cs
             };
-            let dense = canon(complete_linkage(&items, &|a, b| sim[a][b], 0.5, false));
+            let dense = canon(complete_linkage(&items, &|a, b| sim[a * n + b], 0.5, false));
             let sparse = canon(sparse_complete_linkage(n, &edges, 0.5));
             assert_eq!(sparse, dense, "round {round}, n {n}");
         }
