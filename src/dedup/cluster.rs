@@ -586,17 +586,13 @@ impl EventClusterer {
             return Vec::new();
         }
         let t = self.params.recluster_threshold;
-        let mut vectors: IdMap<Vec<(u64, f32)>> = IdMap::default();
         let mut touched: BTreeSet<i64> = BTreeSet::new();
         for &d in &dirty {
             let Some(m) = self.members.get(&d) else {
                 continue;
             };
             touched.insert(m.cluster_id);
-            let q = vectors
-                .entry(d)
-                .or_insert_with(|| self.member_vector(m))
-                .clone();
+            let q = self.member_vector(m);
             // Which clusters it reaches: candidates' arrival-time vectors are close enough to
             // tell, and weighing every candidate afresh would cost the window's growth.
             for c in self.candidates(&m.keys, m.at, Some(d)) {
@@ -617,25 +613,35 @@ impl EventClusterer {
             .collect();
         set.sort_unstable();
         set.dedup();
-        let items: Vec<Weighed> = set
-            .iter()
-            .filter_map(|id| {
-                let m = self.members.get(id)?;
-                let v = match vectors.remove(id) {
-                    Some(v) => v,
-                    None => self.member_vector(m),
-                };
-                Some((*id, m.at, v))
-            })
-            .collect();
-        let window = self.params.window;
-        let sim = |a: usize, b: usize| -> f64 {
-            let (x, y) = (&items[a], &items[b]);
-            if (x.1 - y.1).abs() > window {
-                return 0.0;
+        // The set weighed afresh: each distinct term's IDF is worked out once, and terms are
+        // numbered locally so a pair's dot product reads one story's weights from a table.
+        let mut local_terms: TermMap<(u32, f32)> = TermMap::default();
+        let mut items: Vec<Weighed> = Vec::with_capacity(set.len());
+        for id in &set {
+            let Some(m) = self.members.get(id) else {
+                continue;
+            };
+            let mut v: Vec<(u32, f32)> = Vec::with_capacity(m.terms.0.len());
+            for (&(term, w), &share) in m.terms.0.iter().zip(m.background.iter()) {
+                let next = local_terms.len() as u32;
+                let &mut (index, idf) = local_terms
+                    .entry(term)
+                    .or_insert_with(|| (next, self.idf(term, share)));
+                let x = w * idf;
+                if x > 0.0 {
+                    v.push((index, x));
+                }
             }
-            f64::from(sparse_dot(&x.2, &y.2))
-        };
+            // As in `unit_vector`: the same sums in the same order, so the same weights.
+            let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                for (_, w) in &mut v {
+                    *w /= norm;
+                }
+            }
+            items.push((*id, m.at, v));
+        }
+        let window = self.params.window;
         // The candidate graph among them: pairs sharing a strong term, kept at the threshold.
         let mut local: TermMap<Vec<usize>> = TermMap::default();
         for (i, (id, _, _)) in items.iter().enumerate() {
@@ -649,30 +655,60 @@ impl EventClusterer {
         // Similarities of the candidate pairs at the threshold; a pair that shares no strong
         // term is below it, so complete linkage never merges across it.
         let mut edges: IdMap<f64> = IdMap::default();
-        let mut shared: IdMap<u32> = IdMap::default();
-        for list in local.values() {
-            // As in the window's index, a story pairs with the newest stories of a term's
-            // list before it, not with every story of a common term.
-            for (x, &b) in list.iter().enumerate() {
+        let mut edge_list: Vec<(usize, usize, f64)> = Vec::new();
+        let min_shared = self.params.min_shared_terms.max(1) as u32;
+        // Per story b: the stories before it in its strong terms' lists (as in the window's
+        // index, the newest POSTING_READ of them, not every story of a common term), with the
+        // number of terms they share; b's weights spread over a table of the local terms.
+        let mut seen_by = vec![usize::MAX; items.len()];
+        let mut shared = vec![0u32; items.len()];
+        let mut before: Vec<usize> = Vec::new();
+        let mut table = vec![0.0f32; local_terms.len()];
+        for b in 0..items.len() {
+            let Some(m) = self.members.get(&items[b].0) else {
+                continue;
+            };
+            before.clear();
+            for k in m.keys.iter() {
+                let Some(list) = local.get(k) else {
+                    continue;
+                };
+                let x = list.partition_point(|&i| i < b);
                 for &a in &list[x.saturating_sub(POSTING_READ)..x] {
-                    *shared.entry(pair_key(a, b)).or_insert(0) += 1;
+                    if seen_by[a] != b {
+                        seen_by[a] = b;
+                        shared[a] = 0;
+                        before.push(a);
+                    }
+                    shared[a] += 1;
                 }
             }
-        }
-        let min_shared = self.params.min_shared_terms.max(1) as u32;
-        let mut pairs: Vec<i64> = shared
-            .into_iter()
-            .filter(|&(_, n)| n >= min_shared)
-            .map(|(p, _)| p)
-            .collect();
-        pairs.sort_unstable();
-        for pair in pairs {
-            let (a, b) = ((pair >> 32) as usize, (pair & 0xFFFF_FFFF) as usize);
-            let s = sim(a, b);
-            if s >= t {
-                edges.insert(pair, s);
-                let (ra, rb) = (root(&mut group, a), root(&mut group, b));
-                group[ra.max(rb)] = ra.min(rb);
+            if before.is_empty() {
+                continue;
+            }
+            before.sort_unstable();
+            for &(i, w) in &items[b].2 {
+                table[i as usize] = w;
+            }
+            for &a in &before {
+                if shared[a] < min_shared || (items[a].1 - items[b].1).abs() > window {
+                    continue;
+                }
+                // Products in a's term order, as `sparse_dot` adds them.
+                let dot: f32 = items[a]
+                    .2
+                    .iter()
+                    .fold(0.0, |acc, &(i, w)| acc + w * table[i as usize]);
+                let s = f64::from(dot);
+                if s >= t {
+                    edges.insert(pair_key(a, b), s);
+                    edge_list.push((a, b, s));
+                    let (ra, rb) = (root(&mut group, a), root(&mut group, b));
+                    group[ra.max(rb)] = ra.min(rb);
+                }
+            }
+            for &(i, _) in &items[b].2 {
+                table[i as usize] = 0.0;
             }
         }
         let sim =
@@ -697,23 +733,30 @@ impl EventClusterer {
             self.clusters.remove(c);
         }
         let mut changes = Vec::new();
-        for members in by_root {
-            let average = self.params.recluster_linkage == Linkage::Average;
-            for cluster in complete_linkage(&members, &sim, t, average) {
-                let id = cluster.iter().map(|&i| items[i].0).min().unwrap_or(0);
-                let mut ids = Vec::with_capacity(cluster.len());
-                for i in cluster {
-                    let story = items[i].0;
-                    ids.push(story);
-                    if let Some(m) = self.members.get_mut(&story) {
-                        if m.cluster_id != id {
-                            m.cluster_id = id;
-                            changes.push((story, id));
-                        }
+        let found: Vec<Vec<usize>> = if self.params.recluster_linkage == Linkage::Average {
+            by_root
+                .iter()
+                .flat_map(|members| complete_linkage(members, &sim, t, true))
+                .collect()
+        } else {
+            // Complete linkage over the edges alone: its memory and time follow the pairs at
+            // the threshold, not the square of a large linked group.
+            sparse_complete_linkage(items.len(), &edge_list, t)
+        };
+        for cluster in found {
+            let id = cluster.iter().map(|&i| items[i].0).min().unwrap_or(0);
+            let mut ids = Vec::with_capacity(cluster.len());
+            for i in cluster {
+                let story = items[i].0;
+                ids.push(story);
+                if let Some(m) = self.members.get_mut(&story) {
+                    if m.cluster_id != id {
+                        m.cluster_id = id;
+                        changes.push((story, id));
                     }
                 }
-                self.clusters.entry(id).or_default().extend(ids);
             }
+            self.clusters.entry(id).or_default().extend(ids);
         }
         changes.sort_unstable();
         changes
@@ -787,8 +830,9 @@ fn shares_of(terms: &EventTerms) -> Box<[f32]> {
     terms.0.iter().map(|(t, _)| bg.share(*t)).collect()
 }
 
-/// A story weighed for re-clustering: (story id, arrival time, unit vector).
-type Weighed = (i64, DateTime<Utc>, Vec<(u64, f32)>);
+/// A story weighed for re-clustering: (story id, arrival time, unit vector over the pass's
+/// locally numbered terms, in the order of the story's terms).
+type Weighed = (i64, DateTime<Utc>, Vec<(u32, f32)>);
 
 /// Key of an unordered pair of indices.
 fn pair_key(a: usize, b: usize) -> i64 {
@@ -819,6 +863,115 @@ fn sparse_dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
         }
     }
     dot
+}
+
+/// A possible merge of two clusters (by index, `lo < hi`) at their link's similarity, with
+/// the versions both had when it was found: a merge of either since makes it stale.
+#[derive(Debug, PartialEq)]
+struct Merge {
+    similarity: f64,
+    lo: usize,
+    hi: usize,
+    versions: (u32, u32),
+}
+
+impl Eq for Merge {}
+
+impl Ord for Merge {
+    /// Most similar first; a tie goes to the lowest indices, as a scan in index order would.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.similarity
+            .total_cmp(&other.similarity)
+            .then(other.lo.cmp(&self.lo))
+            .then(other.hi.cmp(&self.hi))
+    }
+}
+
+impl PartialOrd for Merge {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Complete-linkage clusters of the items `0..n` given only their pairs at the threshold
+/// (`edges`: (a, b, similarity) with similarity ≥ `threshold`; every other pair is below it).
+///
+/// Two clusters can merge only when every cross pair is an edge, so each cluster keeps just
+/// the clusters it is completely linked to, with the least similar cross pair; merging two
+/// keeps the neighbours both were linked to. The most similar link merges first (ties: lowest
+/// indices), until none is left — the same clusters as the dense algorithm over the full
+/// similarity matrix, in memory and time that follow the edges.
+fn sparse_complete_linkage(
+    n: usize,
+    edges: &[(usize, usize, f64)],
+    threshold: f64,
+) -> Vec<Vec<usize>> {
+    let mut links: Vec<IdMap<f64>> = (0..n).map(|_| IdMap::default()).collect();
+    let mut heap = std::collections::BinaryHeap::new();
+    for &(a, b, s) in edges {
+        if s < threshold || a == b || a >= n || b >= n {
+            continue;
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        links[lo].insert(hi as i64, s);
+        links[hi].insert(lo as i64, s);
+        heap.push(Merge {
+            similarity: s,
+            lo,
+            hi,
+            versions: (0, 0),
+        });
+    }
+    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    let mut version = vec![0u32; n];
+    let mut alive = vec![true; n];
+    while let Some(m) = heap.pop() {
+        let (lo, hi) = (m.lo, m.hi);
+        if !alive[lo] || !alive[hi] || m.versions != (version[lo], version[hi]) {
+            continue;
+        }
+        // hi merges into lo: the merged cluster is linked to what both were linked to.
+        let from_hi = std::mem::take(&mut links[hi]);
+        let from_lo = std::mem::take(&mut links[lo]);
+        let mut merged: IdMap<f64> = IdMap::default();
+        for (&c, &s_lo) in &from_lo {
+            if c as usize == hi {
+                continue;
+            }
+            if let Some(&s_hi) = from_hi.get(&c) {
+                merged.insert(c, s_lo.min(s_hi));
+            }
+        }
+        for &c in from_lo.keys().chain(from_hi.keys()) {
+            let c = c as usize;
+            if c == lo || c == hi {
+                continue;
+            }
+            links[c].remove(&(lo as i64));
+            links[c].remove(&(hi as i64));
+        }
+        alive[hi] = false;
+        version[lo] += 1;
+        let moved = std::mem::take(&mut members[hi]);
+        members[lo].extend(moved);
+        for (&c, &s) in &merged {
+            let c = c as usize;
+            links[c].insert(lo as i64, s);
+            let (a, b) = (lo.min(c), lo.max(c));
+            heap.push(Merge {
+                similarity: s,
+                lo: a,
+                hi: b,
+                versions: (version[a], version[b]),
+            });
+        }
+        links[lo] = merged;
+    }
+    members
+        .into_iter()
+        .zip(alive)
+        .filter_map(|(c, a)| a.then_some(c))
+        .collect()
 }
 
 /// Complete-linkage clusters of `items` (indices; `sim` gives a pair's similarity).
@@ -1252,6 +1405,46 @@ mod tests {
         // Re-inserting a held story changes nothing.
         c.insert(2, 2, later, EventTerms::of_story(None, FOOTBALL, &params));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn sparse_complete_linkage_finds_what_the_full_matrix_finds() {
+        // Random graphs: the edges are the pairs at the threshold, every other pair is below.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..200 {
+            let n = 2 + (next() % 30) as usize;
+            let density = 1 + next() % 9;
+            let mut sim = vec![0.0f64; n * n];
+            let mut edges = Vec::new();
+            for a in 0..n {
+                for b in a + 1..n {
+                    if next() % 10 < density {
+                        // Few distinct values, so ties are common.
+                        let s = 0.5 + (next() % 8) as f64 / 16.0;
+                        sim[a * n + b] = s;
+                        sim[b * n + a] = s;
+                        edges.push((a, b, s));
+                    }
+                }
+            }
+            let items: Vec<usize> = (0..n).collect();
+            let canon = |mut cs: Vec<Vec<usize>>| {
+                for c in &mut cs {
+                    c.sort_unstable();
+                }
+                cs.sort();
+                cs
+            };
+            let dense = canon(complete_linkage(&items, &|a, b| sim[a * n + b], 0.5, false));
+            let sparse = canon(sparse_complete_linkage(n, &edges, 0.5));
+            assert_eq!(sparse, dense, "round {round}, n {n}");
+        }
     }
 
     #[test]
