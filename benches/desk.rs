@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
-// The PostgreSQL cluster is the tests' private throwaway one (tests/support/pg.rs): deleted
+// The PostgreSQL cluster is the tests' private throwaway one (crates/testkit/src/pg.rs): deleted
 // when the bench exits.
 
 const TOKEN: &str = "desk-bench-token-0123456789abcdef";
