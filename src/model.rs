@@ -93,9 +93,8 @@ impl Trigger {
 }
 
 /// The final outcome of an item, or what happened to a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
 pub enum Outcome {
     /// A new story was stored.
     Stored,
@@ -147,7 +146,7 @@ impl Outcome {
 }
 
 /// Publishing status of a story.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoryStatus {
     /// Waiting for an editor or the publishing system.

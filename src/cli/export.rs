@@ -10,14 +10,16 @@ use clap::ValueEnum;
 use newsdesk::config::Config;
 use newsdesk::export::{self, StoryFormat};
 use newsdesk::model::StoryStatus;
+
+use super::args::StoryStatusArg;
 use newsdesk::store::StoryFilter;
 
 // `newsdesk export`'s arguments.
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
     /// Only this status.
-    #[arg(long, value_enum, default_value_t = StoryStatus::New)]
-    status: StoryStatus,
+    #[arg(long, value_enum, default_value_t = StoryStatusArg::New)]
+    status: StoryStatusArg,
     /// Only this source.
     #[arg(long)]
     source: Option<String>,
@@ -60,7 +62,7 @@ impl From<StoryFormatArg> for StoryFormat {
 pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let store = super::open_store_read_only(config).await?;
     let filter = StoryFilter {
-        status: Some(args.status),
+        status: Some(args.status.into()),
         source: args.source,
         cluster_id: None,
         limit: args.limit,

@@ -24,7 +24,7 @@ pub struct LogsArgs {
     source: Option<String>,
     /// Only this outcome.
     #[arg(long, value_enum)]
-    outcome: Option<Outcome>,
+    outcome: Option<super::args::OutcomeArg>,
     /// Only events newer than this (e.g. 30m, 2h, 7d).
     #[arg(long, value_parser = parse_age)]
     since: Option<std::time::Duration>,
@@ -81,7 +81,7 @@ pub async fn run(config: &Config, args: LogsArgs) -> anyhow::Result<()> {
     let filter = EventFilter {
         run_id: run,
         source,
-        outcome,
+        outcome: outcome.map(Outcome::from),
         since,
         after_id: None,
         limit,

@@ -3,6 +3,7 @@
 //! `anyhow` with exit code 1; a refused config exits 2.
 
 mod admin_client;
+mod args;
 mod export;
 mod extract;
 mod fetch;

@@ -19,7 +19,7 @@ pub struct StoriesArgs {
     action: Option<StoriesAction>,
     /// Only this status.
     #[arg(long, value_enum)]
-    status: Option<StoryStatus>,
+    status: Option<super::args::StoryStatusArg>,
     /// Only this source.
     #[arg(long)]
     source: Option<String>,
@@ -65,7 +65,7 @@ pub async fn run(config: &Config, args: StoriesArgs) -> anyhow::Result<()> {
         None => {
             let store = super::open_store_read_only(config).await?;
             let filter = StoryFilter {
-                status: args.status,
+                status: args.status.map(StoryStatus::from),
                 source: args.source,
                 cluster_id: args.cluster,
                 limit: args.limit,
