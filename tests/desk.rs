@@ -479,7 +479,7 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
     assert!(!outcomes.is_empty(), "no off-topic events in {log}");
     assert!(outcomes.iter().all(|o| *o == "off_topic"), "{outcomes:?}");
     let (_, all) = get_page(base, &cookie, "/desk/log").await;
-    let ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"><td>(\d+)</td>"#)
+    let ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"[^>]*><td>(\d+)</td>"#)
         .expect("regex")
         .captures_iter(&all)
         .filter_map(|c| c.get(1)?.as_str().parse().ok())
@@ -487,11 +487,12 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
     assert!(ids.len() > 3, "{all}");
     let cut = ids[2];
     let (_, older) = get_page(base, &cookie, &format!("/desk/log?before={cut}")).await;
-    let older_ids: Vec<i64> = regex::Regex::new(r#"<tr data-outcome="[a-z_]+"><td>(\d+)</td>"#)
-        .expect("regex")
-        .captures_iter(&older)
-        .filter_map(|c| c.get(1)?.as_str().parse().ok())
-        .collect();
+    let older_ids: Vec<i64> =
+        regex::Regex::new(r#"<tr data-outcome="[a-z_]+"[^>]*><td>(\d+)</td>"#)
+            .expect("regex")
+            .captures_iter(&older)
+            .filter_map(|c| c.get(1)?.as_str().parse().ok())
+            .collect();
     assert_eq!(older_ids, ids[3..].to_vec());
     assert!(
         older.contains("href=\"/desk/log\""),
@@ -1147,6 +1148,17 @@ async fn desk_in_a_real_browser() {
         serde_json::json!("same page"),
         "the log reloaded instead of refreshing in place"
     );
+    assert_eq!(
+        client
+            .execute(
+                "return document.documentElement.dataset.liveMode || null;",
+                vec![]
+            )
+            .await
+            .expect("live mode"),
+        serde_json::json!("events"),
+        "the log followed server-sent events, not polling"
+    );
 
     // The log, filtered to off_topic with the form.
     client
@@ -1652,4 +1664,322 @@ async fn desk_queries_on(url: &str) {
         .await
         .expect("publish");
     assert_eq!(db.queue_len(100).await.expect("len"), 2);
+}
+
+/// Reads a server-sent-events response into `buf` until `done(buf)` holds; panics after
+/// `limit` (the stream's keep-alives and ticks keep it from blocking for long).
+async fn read_events(
+    resp: &mut reqwest::Response,
+    buf: &mut String,
+    limit: Duration,
+    done: impl Fn(&str) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    while !done(buf) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "stream timed out; so far:\n{buf}");
+        match tokio::time::timeout(left, resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            Ok(Ok(None)) => panic!("stream ended; so far:\n{buf}"),
+            Ok(Err(e)) => panic!("stream failed: {e}; so far:\n{buf}"),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Reads what `resp` sends for `dur`, whatever it is.
+async fn drain(resp: &mut reqwest::Response, buf: &mut String, dur: Duration) {
+    let deadline = Instant::now() + dur;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => return,
+        }
+    }
+}
+
+/// Whether the newest `runs` event of `buf` shows run `run` finished.
+fn run_finished(buf: &str, run: &str) -> bool {
+    sse_events(buf)
+        .iter()
+        .rev()
+        .find(|(e, _, _)| e == "runs")
+        .is_some_and(|(_, _, d)| d.contains(&format!("?run={run}\"")) && !d.contains("running"))
+}
+
+/// The `(event, id, data)` of each complete server-sent event in `text`.
+fn sse_events(text: &str) -> Vec<(String, String, String)> {
+    // Only complete events: the last block may still be arriving.
+    let complete = &text[..text.rfind("\n\n").map_or(0, |i| i + 2)];
+    complete
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut ev = (String::new(), String::new(), String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    ev.0 = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    ev.1 = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    if !ev.2.is_empty() {
+                        ev.2.push('\n');
+                    }
+                    ev.2.push_str(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            ev
+        })
+        .collect()
+}
+
+/// The log's live stream: a real daemon, a feed that gains an item, a manual run from the
+/// desk, and the stored item's row arriving on `/desk/log/events` (escaped, with the page's
+/// filters applied, resumable with `Last-Event-ID`), behind the same login as the pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desk_log_streams_new_events_as_server_sent_events() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = testkit::loopback::bind().await;
+    let base_site = port.base.clone();
+    let items = std::sync::Arc::new(std::sync::Mutex::new(vec![1u32]));
+    let feed = {
+        let items = items.clone();
+        let base = base_site.clone();
+        move || {
+            let list = items.lock().map(|l| l.clone()).unwrap_or_default();
+            let entries: String = list
+                .iter()
+                .map(|n| {
+                    format!(
+                        "<item><title>{t}</title><link>{base}/post/{n}.html</link><guid isPermaLink=\"false\">live-{n}</guid>\
+                         <pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>",
+                        t = esc(&format!("Microsoft and OpenAI <b>live</b> item {n}")),
+                    )
+                })
+                .collect();
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Live</title>\
+                 <link>{base}/</link><description>x</description>{entries}</channel></rss>"
+            );
+            async move { ([(header::CONTENT_TYPE, "application/rss+xml")], body) }
+        }
+    };
+    let article = |axum::extract::Path(page): axum::extract::Path<String>| async move {
+        let n = page.trim_end_matches(".html").to_string();
+        // Different paragraphs per item: the second is no near-duplicate of the first.
+        let range = if n == "1" { 0..2 } else { 2..5 };
+        let body: String = HOSTILE_PARAGRAPHS[range]
+            .iter()
+            .map(|p| format!("<p>{p}</p>"))
+            .collect();
+        let t = esc(&format!("Microsoft and OpenAI <b>live</b> item {n}"));
+        let html = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+             <body><article><h1>{t}</h1><div class=\"entry-content\">{body}</div></article></body></html>"
+        );
+        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html)
+    };
+    let _site = port.serve(
+        Router::new()
+            .route("/live.rss", get(feed))
+            .route("/post/{page}", get(article)),
+    );
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    let admin_port = testkit::loopback::free_port();
+    std::fs::write(
+        &config,
+        format!(
+            r#"[storage]
+url = "sqlite://{db}"
+
+[schedule]
+cron = "{NEVER}"
+
+[http]
+allow_private_networks = true
+respect_robots_txt = false
+per_host_delay = "0s"
+
+[admin]
+listen = "127.0.0.1:{admin_port}"
+token = "{TOKEN}"
+
+[[sources]]
+name = "live"
+kind = "feed"
+url = "{base_site}/live.rss"
+"#,
+            db = db.display()
+        ),
+    )
+    .expect("write config");
+    // Item 1 is in the log before the page opens.
+    let out = newsdesk_async!(&config, &["fetch"]).await;
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 1),
+        "fetch: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env_remove("NOTIFY_SOCKET")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn daemon"),
+    );
+    let base = format!("http://127.0.0.1:{admin_port}");
+    let client = http();
+    let started = Instant::now();
+    while client
+        .get(format!("{base}/desk/login"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no daemon");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Without a session the stream is refused (403, so EventSource gives up and polls).
+    let resp = client
+        .get(format!("{base}/desk/log/events?source=live"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 403);
+
+    let cookie = login(&base).await;
+    let (status, page) = get_page(&base, &cookie, "/desk/log?source=live").await;
+    assert_eq!(status, 200);
+    assert_no_executable_script(&page);
+    let url = regex::Regex::new(r#"data-events="([^"]+)""#)
+        .expect("regex")
+        .captures(&page)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().replace("&amp;", "&"))
+        .unwrap_or_else(|| panic!("no data-events in {page}"));
+    let after: i64 = url
+        .rsplit_once("after=")
+        .and_then(|(_, a)| a.parse().ok())
+        .unwrap_or_else(|| panic!("{url}"));
+    assert!(url.starts_with("/desk/log/events?source=live&"), "{url}");
+    assert!(after > 0, "item 1's events are on the page: {url}");
+    let csrf = csrf_of(&page);
+    let open = |path: String, last: Option<String>| {
+        let client = client.clone();
+        let cookie = cookie.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let mut req = client.get(url).header(header::COOKIE, cookie);
+            if let Some(l) = last {
+                req = req.header("last-event-id", l);
+            }
+            let resp = req.send().await.expect("stream");
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+            resp
+        }
+    };
+    let mut live = open(url.clone(), None).await;
+    // Same source, but only failures: the stored item must not show up there.
+    let mut failed = open(format!("{url}&outcome=failed"), None).await;
+    let (mut live_buf, mut failed_buf) = (String::new(), String::new());
+    // The stream is open (its first event, `retry`, arrived) before the run starts.
+    read_events(&mut live, &mut live_buf, Duration::from_secs(10), |b| {
+        b.contains("retry:")
+    })
+    .await;
+
+    items.lock().expect("items").push(2);
+    let resp = client
+        .post(format!("{base}/desk/fetch"))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form_body(&[("source", "live"), ("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(resp.status(), 303);
+
+    let title = "Microsoft and OpenAI &lt;b&gt;live&lt;/b&gt; item 2";
+    let has_row = |b: &str| {
+        sse_events(b)
+            .iter()
+            .any(|(e, _, d)| e == "row" && d.contains(title))
+    };
+    read_events(&mut live, &mut live_buf, Duration::from_secs(30), has_row).await;
+    let events = sse_events(&live_buf);
+    let (_, id, row) = events
+        .iter()
+        .find(|(e, _, d)| e == "row" && d.contains(title))
+        .expect("the row");
+    let id: i64 = id.parse().unwrap_or_else(|_| panic!("event id '{id}'"));
+    assert!(id > after, "{id} after {after}");
+    assert!(
+        row.starts_with("<tr data-outcome=\"stored\"")
+            && row.contains(&format!("data-id=\"{id}\"")),
+        "{row}"
+    );
+    assert!(
+        row.contains("/post/2.html") && !row.contains("<b>live"),
+        "{row}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|(e, _, d)| e == "row" && d.contains("item 1")),
+        "item 1 was on the page already: {live_buf}"
+    );
+    // The runs table follows too: the run that stored it, finished.
+    let run = regex::Regex::new(r"\?run=(\d+)")
+        .expect("regex")
+        .captures(row)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| panic!("no run in {row}"));
+    read_events(&mut live, &mut live_buf, Duration::from_secs(10), |b| {
+        run_finished(b, &run)
+    })
+    .await;
+
+    // The filtered stream saw the same run finish (plus two ticks) but no row.
+    read_events(&mut failed, &mut failed_buf, Duration::from_secs(10), |b| {
+        run_finished(b, &run)
+    })
+    .await;
+    drain(&mut failed, &mut failed_buf, Duration::from_millis(2500)).await;
+    assert!(
+        !sse_events(&failed_buf).iter().any(|(e, _, _)| e == "row"),
+        "{failed_buf}"
+    );
+
+    // A reconnect resumes after Last-Event-ID, whatever `after` the URL still carries.
+    let mut again = open(
+        "/desk/log/events?source=live&after=0".into(),
+        Some((id - 1).to_string()),
+    )
+    .await;
+    let mut again_buf = String::new();
+    read_events(&mut again, &mut again_buf, Duration::from_secs(10), |b| {
+        sse_events(b).iter().any(|(e, _, _)| e == "row")
+    })
+    .await;
+    let rows: Vec<String> = sse_events(&again_buf)
+        .into_iter()
+        .filter(|(e, _, _)| e == "row")
+        .map(|(_, i, _)| i)
+        .collect();
+    assert_eq!(rows.first(), Some(&id.to_string()), "{again_buf}");
+
+    // A bad cursor is refused.
+    let (status, _) = get_page(&base, &cookie, "/desk/log/events?after=x").await;
+    assert_eq!(status, 400);
 }

@@ -5,7 +5,8 @@
 //! - `GET /desk/story/{id}`: one story as it will be published.
 //! - `POST /desk/status`: publish or reject stories (form fields `action`, `id`…, `csrf`).
 //! - `GET /desk/log`: runs and item events, filtered by `source`, `outcome`, `run`, paged
-//!   with `before`; the newest page refreshes itself every 3 s (polling, with JavaScript).
+//!   with `before`; the newest page follows `GET /desk/log/events` (server-sent events,
+//!   same filters, `after=ID`; see [`live`]) and falls back to re-reading itself every 3 s.
 //! - `GET /desk/sources`: each source's health and next try; `POST /desk/fetch` (`source`
 //!   optional) queues a manual run in the daemon; `POST /desk/fetch/stream?source=NAME`
 //!   (CSRF token in `X-CSRF-Token`) does the same and streams its progress as NDJSON, the
@@ -38,6 +39,7 @@ use crate::model::{Event, Outcome, StoryStatus};
 use crate::store::desk_queries::{day_of, DeskDb, QueueStory, SourceDay};
 use crate::store::{EventFilter, StoryFilter};
 
+mod live;
 mod pages;
 mod preview;
 pub mod web;
@@ -100,6 +102,7 @@ pub fn router(admin: Arc<AdminState>, token: Option<String>) -> Router {
         .route("/desk/story/{id}", get(story))
         .route("/desk/status", post(set_status))
         .route("/desk/log", get(log))
+        .route("/desk/log/events", get(live::events))
         .route("/desk/sources", get(sources))
         .route("/desk/fetch", post(fetch_now))
         .route("/desk/fetch/stream", post(fetch_stream))
@@ -663,6 +666,22 @@ impl LogQuery {
         Ok(out)
     }
 
+    /// The live stream of these filters, from the event after `after`.
+    fn events_href(&self, after: i64) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = &self.source {
+            q.append_pair("source", s);
+        }
+        if let Some(o) = self.outcome {
+            q.append_pair("outcome", o.as_str());
+        }
+        if let Some(r) = self.run {
+            q.append_pair("run", &r.to_string());
+        }
+        q.append_pair("after", &after.to_string());
+        format!("/desk/log/events?{}", q.finish())
+    }
+
     /// The query string of these filters, with the page cursor `before`.
     fn href(&self, before: Option<i64>) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -733,6 +752,20 @@ async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): Raw
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
+    // The newest page follows the events stored after the newest one it shows (or after the
+    // newest of all, when none match yet), so nothing falls between the page and the stream.
+    let events_url = if query.before.is_none() {
+        let after = match events.first() {
+            Some(e) => Ok(e.id),
+            None => live::newest_event_id(store.as_ref()).await,
+        };
+        match after {
+            Ok(after) => Some(query.events_href(after)),
+            Err(e) => return unavailable(e),
+        }
+    } else {
+        None
+    };
     let sources: Vec<String> = desk
         .admin
         .current
@@ -751,6 +784,7 @@ async fn log(State(desk): State<Arc<Desk>>, headers: HeaderMap, RawQuery(q): Raw
             events: &events,
             older,
             newer: query.before.map(|_| query.href(None)),
+            events_url,
         }),
     )
 }

@@ -248,6 +248,8 @@ pub(super) struct LogView<'a> {
     pub older: Option<String>,
     /// Link back to the newest page.
     pub newer: Option<String>,
+    /// The newest page's server-sent events (`/desk/log/events?...`), for desk.js.
+    pub events_url: Option<String>,
 }
 
 /// The event's score after its reason, unless the reason already says it (a near-duplicate's
@@ -296,53 +298,20 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
                 button type="submit" { "Filter" }
                 a href="/desk/log" { "clear" }
             }
-            // The newest page is live: desk.js re-reads it and swaps this region.
-            div #live data-live=[v.newer.is_none().then_some("3000")] {
+            // The newest page is live: desk.js follows `data-events` (server-sent events) and
+            // falls back to re-reading the page every `data-live` ms.
+            div #live data-live=[v.newer.is_none().then_some("3000")] data-events=[v.events_url.as_deref()] {
                 h2 { "Runs" }
                 table.runs {
                     thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Duration" } th { "Sources (failed)" } th { "Items" } th { "Stored" } th { "Duplicates" } th { "Off topic" } th { "Failed" } } }
-                    tbody {
-                        @for r in v.runs {
-                            tr {
-                                td { a href={ "/desk/log?run=" (r.id) } { (r.id) } }
-                                td { (r.trigger.as_str()) }
-                                td { (when(r.started_at)) }
-                                td { @match r.finished_at {
-                                    Some(f) => { ((f - r.started_at).num_milliseconds().max(0) as f64 / 1000.0) " s" }
-                                    None => { "running" }
-                                } }
-                                td { (r.counts.sources) " (" (r.counts.sources_failed) ")" }
-                                td { (r.counts.items) }
-                                td { (r.counts.stored) }
-                                td { (r.counts.duplicates) }
-                                td { (r.counts.off_topic) }
-                                td { (r.counts.failed) }
-                            }
-                        }
-                    }
+                    tbody #runs { (runs_rows(v.runs)) }
                 }
                 h2 { "Events" }
-                @if v.events.is_empty() { p { "No events match." } }
-                @else {
-                    table.events {
-                        thead { tr { th { "Id" } th { "Time" } th { "Run" } th { "Source" } th { "Outcome" } th { "Item" } th { "Reason" } th { "Story" } } }
-                        tbody {
-                            @for e in v.events {
-                                tr data-outcome=(e.outcome.as_str()) {
-                                    td { (e.id) }
-                                    td { (when(e.at)) }
-                                    td { a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } }
-                                    td { (e.source) }
-                                    td class={ "outcome-" (e.outcome.as_str()) } { (e.outcome.as_str()) }
-                                    td {
-                                        @if let Some(t) = &e.title { (t) br; }
-                                        @if let Some(u) = &e.url { span.meta { (u) } }
-                                    }
-                                    td.reason { (e.reason) (score_suffix(e)) }
-                                    td { (event_link(e)) }
-                                }
-                            }
-                        }
+                p #no-events hidden[!v.events.is_empty()] { "No events match." }
+                table.events {
+                    thead { tr { th { "Id" } th { "Time" } th { "Run" } th { "Source" } th { "Outcome" } th { "Item" } th { "Reason" } th { "Story" } } }
+                    tbody #events {
+                        @for e in v.events { (event_row(e)) }
                     }
                 }
             }
@@ -352,6 +321,48 @@ pub(super) fn log(v: &LogView<'_>) -> Markup {
             }
         },
     )
+}
+
+/// The rows of the runs table (also sent by the live stream when they change).
+pub(super) fn runs_rows(runs: &[Run]) -> Markup {
+    html! {
+        @for r in runs {
+            tr {
+                td { a href={ "/desk/log?run=" (r.id) } { (r.id) } }
+                td { (r.trigger.as_str()) }
+                td { (when(r.started_at)) }
+                td { @match r.finished_at {
+                    Some(f) => { ((f - r.started_at).num_milliseconds().max(0) as f64 / 1000.0) " s" }
+                    None => { "running" }
+                } }
+                td { (r.counts.sources) " (" (r.counts.sources_failed) ")" }
+                td { (r.counts.items) }
+                td { (r.counts.stored) }
+                td { (r.counts.duplicates) }
+                td { (r.counts.off_topic) }
+                td { (r.counts.failed) }
+            }
+        }
+    }
+}
+
+/// One row of the events table (also sent, one per event, by the live stream).
+pub(super) fn event_row(e: &Event) -> Markup {
+    html! {
+        tr data-outcome=(e.outcome.as_str()) data-id=(e.id) {
+            td { (e.id) }
+            td { (when(e.at)) }
+            td { a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } }
+            td { (e.source) }
+            td class={ "outcome-" (e.outcome.as_str()) } { (e.outcome.as_str()) }
+            td {
+                @if let Some(t) = &e.title { (t) br; }
+                @if let Some(u) = &e.url { span.meta { (u) } }
+            }
+            td.reason { (e.reason) (score_suffix(e)) }
+            td { (event_link(e)) }
+        }
+    }
 }
 
 fn fetch_button(csrf: &str, source: Option<&str>, label: &str) -> Markup {

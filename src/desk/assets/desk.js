@@ -1,7 +1,7 @@
 // Keyboard shortcuts for the desk; every action is also a plain form, so the pages work
 // without this file. j/k move, p/r publish/reject the current story, P/R the whole cluster,
-// o opens the original article, Enter the story page. The newest page of the log refreshes
-// itself every few seconds (new events appear while a run is going).
+// o opens the original article, Enter the story page. The newest page of the log follows new
+// events as a run goes (server-sent events, or polling every few seconds without them).
 (function () {
   "use strict";
   var items = Array.prototype.slice.call(document.querySelectorAll("[data-story]"));
@@ -42,9 +42,13 @@
     if (act) { e.preventDefault(); act(); }
   });
 
-  // Live log: re-reads this same page and swaps the region the server marked as live.
+  // Live log: new events arrive as server-sent events (the server renders and escapes each
+  // row; they are parsed with DOMParser, which runs no script, and imported). Without
+  // EventSource, or when the stream fails before it ever opened, the page re-reads itself
+  // every few seconds and swaps the region the server marked as live.
   var live = document.querySelector("[data-live]");
-  if (live && window.fetch && window.DOMParser) {
+  var poll = function () {
+    if (!live || !window.fetch || !window.DOMParser) { return; }
     var every = parseInt(live.dataset.live, 10) || 3000;
     var refresh = function () {
       if (document.hidden) { return; }
@@ -58,7 +62,53 @@
         })
         .catch(function () { /* the next tick tries again */ });
     };
+    document.documentElement.dataset.liveMode = "polling";
     window.setInterval(refresh, every);
+  };
+  var rowsOf = function (html) {
+    var doc = new window.DOMParser().parseFromString("<table><tbody>" + html + "</tbody></table>", "text/html");
+    var body = doc.querySelector("tbody");
+    return body ? Array.prototype.slice.call(body.children) : [];
+  };
+  var follow = function (url) {
+    var events = document.getElementById("events");
+    var runs = document.getElementById("runs");
+    var opened = false;
+    var source = new window.EventSource(url);
+    source.onopen = function () {
+      opened = true;
+      document.documentElement.dataset.liveMode = "events";
+    };
+    source.addEventListener("row", function (m) {
+      rowsOf(m.data).forEach(function (row) {
+        var id = row.getAttribute("data-id");
+        if (id && events.querySelector("tr[data-id=\"" + id + "\"]")) { return; }
+        events.insertBefore(document.importNode(row, true), events.firstChild);
+      });
+      var none = document.getElementById("no-events");
+      if (none) { none.hidden = true; }
+    });
+    source.addEventListener("runs", function (m) {
+      if (!runs) { return; }
+      runs.replaceChildren.apply(runs, rowsOf(m.data).map(function (r) { return document.importNode(r, true); }));
+    });
+    source.addEventListener("gap", function () {
+      source.close();
+      window.location.reload();
+    });
+    source.onerror = function () {
+      // Before the first open: no stream here (refused, or a proxy in the way); poll instead.
+      // After it: EventSource reconnects by itself with Last-Event-ID.
+      if (!opened || source.readyState === window.EventSource.CLOSED) {
+        source.close();
+        poll();
+      }
+    };
+  };
+  if (live && live.dataset.events && window.EventSource && window.DOMParser && document.getElementById("events")) {
+    follow(live.dataset.events);
+  } else {
+    poll();
   }
 
   // Fetch now: with script, the run's progress streams into the page (NDJSON, one line per
