@@ -1246,9 +1246,75 @@ async fn manual_fetches_leave_the_polling_interval_alone() {
         assert!(out.status.success(), "fetch {i}: {}", text(&out.stderr));
         let now = state(newsdesk_async!(&config, &["sources", "--format", "json"]).await);
         assert_eq!(now["interval_secs"], 60, "after fetch {i}: {now}");
-        assert_eq!(now["next_due_at"], before["next_due_at"], "after fetch {i}");
-        assert!(now["last_success_at"].is_string(), "{now}");
+        // The source was just read: it is next due one (unchanged) interval after that.
+        assert_eq!(
+            time_of(&now["next_due_at"]) - time_of(&now["last_success_at"]),
+            chrono::Duration::seconds(60),
+            "after fetch {i}: {now}"
+        );
     }
+    let status = newsdesk_async!(&config, &["status", "--format", "json"]).await;
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    assert!(
+        time_of(&status["next_due"]["at"]) > chrono::Utc::now(),
+        "status calls a source just fetched overdue: {status}"
+    );
+}
+
+/// A time as `sources`/`status --format json` print it.
+fn time_of(v: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .to_utc()
+}
+
+/// The bug report: a manual `fetch` through a running daemon left the source due at the time
+/// of the daemon's start-up run, so the schedule and `status` disagreed with what just happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_fetch_through_the_daemon_moves_the_due_time_one_interval_on() {
+    let site = FixtureSite::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let sock = dir.path().join("admin.sock");
+    let config = dir.path().join("newsdesk.toml");
+    let admin = format!("[admin]\nlisten = \"unix:{}\"\n", sock.display());
+    let schedule = "min_interval = \"1m\"\nmax_interval = \"1h\"";
+    std::fs::write(
+        &config,
+        custom_config(&site, &db, NEVER, schedule, &admin, &["a-rss"]),
+    )
+    .expect("write config");
+    let mut daemon = Daemon::spawn(&config, &[]);
+    wait_log(&daemon, "run finished").await;
+    let source = |out: std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sources JSON");
+        v[0].clone()
+    };
+    let before = source(newsdesk_async!(&config, &["sources", "--format", "json"]).await);
+    // Whole seconds apart, so the two due times cannot coincide.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let out = newsdesk_async!(&config, &["fetch"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("queued in the daemon (unix:"));
+    let after = source(newsdesk_async!(&config, &["sources", "--format", "json"]).await);
+    assert_eq!(after["interval_secs"], before["interval_secs"], "{after}");
+    assert!(
+        time_of(&after["last_success_at"]) > time_of(&before["last_success_at"]),
+        "{before}\n{after}"
+    );
+    assert_eq!(
+        time_of(&after["next_due_at"]) - time_of(&after["last_success_at"]),
+        chrono::Duration::seconds(60),
+        "{after}"
+    );
+    let out = newsdesk_async!(&config, &["status"]).await;
+    let status = text(&out.stdout);
+    assert!(status.contains("next due:      a-rss at "), "{status}");
+    assert!(status.contains("(in "), "{status}");
+    assert!(daemon.stop().await.success());
 }
 
 /// A small news site of its own: a feed (with an ETag) announcing one good article, one that

@@ -232,7 +232,8 @@ impl Pipeline {
             }
         };
         if trigger == Trigger::Manual {
-            // A manual run polls out of turn: the schedule's interval and due time stay.
+            // A manual run polls out of turn: the interval stays; a success moves the due time
+            // one interval on, a failure leaves it (see `keep_schedule`).
             let schedule = &self.config.schedule;
             policy::keep_schedule(schedule, &mut update, &state, started, retry_after);
         }

@@ -72,8 +72,11 @@ pub fn failure_update(
     }
 }
 
-/// A manual run polls out of turn: the adaptive interval and the due time stay as the schedule
-/// set them, except that a Retry-After the server sent (at `at`) still pushes the due time.
+/// A manual run polls out of turn and must not feed the adaptive interval: the interval stays as
+/// the schedule set it. A success still moves the due time to one (unchanged) interval after `at`,
+/// as the source was just read: leaving it would have the next cron tick read it again and
+/// `status` call it overdue. A failure leaves the due time alone (a manual run does not start a
+/// backoff). Either way a Retry-After the server sent (at `at`) still pushes the due time.
 pub fn keep_schedule(
     schedule: &ScheduleConfig,
     update: &mut SourceUpdate,
@@ -82,9 +85,15 @@ pub fn keep_schedule(
     retry_after: Option<Duration>,
 ) {
     update.interval_secs = state.interval_secs;
+    let max = secs_i64(schedule.max_interval).max(1);
+    let due = if update.result.is_ok() {
+        add_secs(at, state.interval_secs.clamp(1, max))
+    } else {
+        state.next_due_at
+    };
     // Saturating, and clamped like the scheduled path: Retry-After is the server's number.
     let floor = retry_after.map(|ra| add_secs(at, secs_i64(ra.min(schedule.max_interval))));
-    update.next_due_at = state.next_due_at.max(floor.unwrap_or(state.next_due_at));
+    update.next_due_at = due.max(floor.unwrap_or(due));
 }
 
 /// When a failed item is tried next (`None`: give it up). Permanent errors get one attempt per
@@ -132,4 +141,55 @@ fn add_secs(at: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
     chrono::Duration::try_seconds(secs)
         .and_then(|d| at.checked_add_signed(d))
         .unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap_or_default()
+    }
+
+    fn state(due: DateTime<Utc>) -> SourceState {
+        SourceState {
+            name: "a".into(),
+            kind: "feed".into(),
+            url: "https://example.com/a".into(),
+            etag: None,
+            last_modified: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            last_error: None,
+            consecutive_errors: 0,
+            next_due_at: due,
+            interval_secs: 600,
+            last_new_story_at: None,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn a_manual_success_keeps_the_interval_and_is_next_due_one_interval_later() {
+        let schedule = ScheduleConfig::default();
+        let st = state(at(0));
+        // No new items: the scheduled path would grow the interval; a manual run must not.
+        let mut u = success_update(&schedule, None, &st, at(100), false, false);
+        keep_schedule(&schedule, &mut u, &st, at(100), None);
+        assert_eq!((u.interval_secs, u.next_due_at), (600, at(700)));
+    }
+
+    #[test]
+    fn a_manual_failure_leaves_the_due_time_unless_retry_after_pushes_it() {
+        let schedule = ScheduleConfig::default();
+        let st = state(at(50));
+        let mut u = failure_update(&schedule, &st, at(100), "HTTP 500".into(), None);
+        keep_schedule(&schedule, &mut u, &st, at(100), None);
+        assert_eq!((u.interval_secs, u.next_due_at), (600, at(50)));
+        let ra = Some(Duration::from_secs(120));
+        let mut u = failure_update(&schedule, &st, at(100), "HTTP 429".into(), ra);
+        keep_schedule(&schedule, &mut u, &st, at(100), ra);
+        assert_eq!(u.next_due_at, at(220));
+    }
 }
