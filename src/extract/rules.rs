@@ -687,11 +687,12 @@ pub static TAIL_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(TAIL_
 /// A phrase table split by how its patterns search: those anchored at the start of the block
 /// (`^…`) and those that may match anywhere. Together in one set, the floating patterns keep
 /// the anchored ones' states alive along the whole block and every new text builds new
-/// lazy-DFA states; apart, the anchored set dies within a few characters of most blocks and the
-/// floating one is searched by its literals (`newsletter`, `cookie`, …) first.
+/// lazy-DFA states (most of the extractor's time and memory went there); apart, the anchored
+/// set dies within a few characters of most blocks and the floating one is searched by its
+/// literals (`newsletter`, `cookie`, …) first.
 pub struct PhraseSet {
-    anchored: Screened,
-    floating: Screened,
+    anchored: RegexSet,
+    floating: RegexSet,
 }
 
 impl PhraseSet {
@@ -699,8 +700,8 @@ impl PhraseSet {
         let (anchored, floating): (Vec<&str>, Vec<&str>) =
             patterns.iter().partition(|p| p.starts_with('^'));
         PhraseSet {
-            anchored: Screened::new(&anchored),
-            floating: Screened::new(&floating),
+            anchored: compile(&anchored),
+            floating: compile(&floating),
         }
     }
 
@@ -710,45 +711,10 @@ impl PhraseSet {
     }
 }
 
-/// A phrase set searched twice: first with every bounded repeat loosened (see [`loosen`]),
-/// then, only for the few blocks that hit, exactly. A bounded gap such as `.{0,80}` makes the
-/// lazy DFA remember every offset where the gap may have begun, so each new text built new
-/// states (the extractor's largest steady cost); the loosened set settles after a few pages.
-/// The loosened set matches everything the exact one does, so the answer is the exact set's.
-struct Screened {
-    loose: RegexSet,
-    exact: RegexSet,
-}
-
-impl Screened {
-    fn new(patterns: &[&str]) -> Screened {
-        let loose: Vec<String> = patterns.iter().map(|p| loosen(p)).collect();
-        Screened {
-            loose: compile(&loose),
-            exact: compile(patterns),
-        }
-    }
-
-    fn is_match(&self, text: &str) -> bool {
-        self.loose.is_match(text) && self.exact.is_match(text)
-    }
-}
-
-/// `pattern` with every bounded repeat `{m,n}` opened to `{m,}`: it matches every text
-/// `pattern` matches (and a few more, which the exact set then turns down).
-fn loosen(pattern: &str) -> String {
-    static BOUNDED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\{(\d+),\d+\}").unwrap_or_else(|e| unreachable!("static regex: {e}"))
-    });
-    BOUNDED.replace_all(pattern, "{$1,}").into_owned()
-}
-
 /// Compiles a phrase table. Word boundaries are ASCII (`(?-u:\b)`): a Unicode `\b` keeps the
 /// regex engine off its fast DFA whenever a block holds non-ASCII text.
-fn compile<P: AsRef<str>>(patterns: &[P]) -> RegexSet {
-    let patterns = patterns
-        .iter()
-        .map(|p| p.as_ref().replace(r"\b", r"(?-u:\b)"));
+fn compile(patterns: &[&str]) -> RegexSet {
+    let patterns = patterns.iter().map(|p| p.replace(r"\b", r"(?-u:\b)"));
     regex::RegexSetBuilder::new(patterns)
         .case_insensitive(true)
         // The lazy DFA of a big case-insensitive set outgrows the default 2 MB cache and then
@@ -913,14 +879,6 @@ mod tests {
     }
 
     #[test]
-    fn loosen_opens_bounded_repeats_only() {
-        assert_eq!(
-            loosen(r"^a.{0,80}b\d{4}c[^/]{2,50}(/x){0,3}"),
-            r"^a.{0,}b\d{4}c[^/]{2,}(/x){0,}"
-        );
-    }
-
-    #[test]
     fn phrases_catch_clutter_not_prose() {
         for clutter in [
             "Comments (0)",
@@ -943,10 +901,6 @@ mod tests {
             assert!(!CLUTTER_SET.is_match(prose), "{prose}");
         }
         assert!(COUNTER.is_match("7 0 0"));
-        // Loosened bounds still hold in the exact pass.
-        let gap = "x".repeat(90);
-        assert!(CLUTTER_SET.is_match("Newsletter: sign up"));
-        assert!(!CLUTTER_SET.is_match(&format!("Newsletter {gap} sign up")));
         assert!(!COUNTER.is_match("7 ways to save"));
     }
 }
