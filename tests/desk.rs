@@ -1648,6 +1648,13 @@ async fn desk_queries_on(url: &str) {
     assert_eq!(got, vec![ids[2], ids[1]]);
     assert_eq!(first[0].reason.as_deref(), Some("score 2 passed"));
     assert_eq!(first[0].author.as_deref(), Some("A. Writer"));
+    // Times come back through each database's own column type (ms INTEGER, TIMESTAMPTZ).
+    assert_eq!(
+        first[0].fetched_at.timestamp_millis(),
+        now.timestamp_millis(),
+        "fetched_at round-trips"
+    );
+    assert_eq!(first[0].published_at, None);
     let rest = db.queue_page(Some(ids[1]), 2).await.expect("page");
     assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[0]]);
     assert_eq!(rest[0].reason.as_deref(), Some("score 0 passed"));

@@ -11,11 +11,12 @@
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{PgPool, Row, SqlitePool};
+use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool};
 
+use super::sql::Codec;
 use super::StoreError;
 
 /// Milliseconds in a day: `source_days.day` is days since the Unix epoch (UTC).
@@ -132,108 +133,91 @@ impl DeskDb {
         limit: i64,
     ) -> Result<Vec<QueueStory>, StoreError> {
         let before = before.unwrap_or(i64::MAX);
-        match self {
-            DeskDb::Sqlite(pool) => {
-                let sql = format!(
-                    "SELECT {QUEUE_COLUMNS} FROM stories s WHERE s.status = 'new' AND s.id < ? \
-                     ORDER BY s.id DESC LIMIT ?"
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(before)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(QueueStory {
-                            id: r.try_get("id")?,
-                            source: r.try_get("source")?,
-                            url: r.try_get("url")?,
-                            title: r.try_get("title")?,
-                            author: r.try_get("author")?,
-                            published_at: r
-                                .try_get::<Option<i64>, _>("published_at")?
-                                .map(from_millis),
-                            fetched_at: from_millis(r.try_get("fetched_at")?),
-                            cluster_id: r.try_get("cluster_id")?,
-                            topic_score: r.try_get("topic_score")?,
-                            reason: r.try_get("reason")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
-            }
-            DeskDb::Postgres(pool) => {
-                let sql = format!(
-                    "SELECT {QUEUE_COLUMNS} FROM stories s WHERE s.status = 'new' AND s.id < $1 \
-                     ORDER BY s.id DESC LIMIT $2"
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(before)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(QueueStory {
-                            id: r.try_get("id")?,
-                            source: r.try_get("source")?,
-                            url: r.try_get("url")?,
-                            title: r.try_get("title")?,
-                            author: r.try_get("author")?,
-                            published_at: r.try_get("published_at")?,
-                            fetched_at: r.try_get("fetched_at")?,
-                            cluster_id: r.try_get("cluster_id")?,
-                            topic_score: r.try_get("topic_score")?,
-                            reason: r.try_get("reason")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
-            }
-        }
+        let sql = format!(
+            "SELECT {QUEUE_COLUMNS} FROM stories s WHERE s.status = 'new' AND s.id < $1 \
+             ORDER BY s.id DESC LIMIT $2"
+        );
+        let page: Result<Vec<QueueStory>, sqlx::Error> = match self {
+            DeskDb::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(queue_story::<Sqlite>)
+                .collect(),
+            DeskDb::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(queue_story::<Postgres>)
+                .collect(),
+        };
+        page.map_err(StoreError::from)
     }
 
     /// How many stories wait on the queue (status `new`), counted up to `cap`: past it the
     /// page says "more than", and the count never walks a backlog of 100,000 stories.
     pub async fn queue_len(&self, cap: i64) -> Result<i64, StoreError> {
-        const SQLITE: &str =
-            "SELECT COUNT(*) FROM (SELECT 1 FROM stories WHERE status = 'new' LIMIT ?)";
-        const PG: &str =
+        const SQL: &str =
             "SELECT COUNT(*) FROM (SELECT 1 FROM stories WHERE status = 'new' LIMIT $1) AS q";
         Ok(match self {
-            DeskDb::Sqlite(pool) => sqlx::query_scalar(SQLITE).bind(cap).fetch_one(pool).await?,
-            DeskDb::Postgres(pool) => sqlx::query_scalar(PG).bind(cap).fetch_one(pool).await?,
+            DeskDb::Sqlite(pool) => sqlx::query_scalar(SQL).bind(cap).fetch_one(pool).await?,
+            DeskDb::Postgres(pool) => sqlx::query_scalar(SQL).bind(cap).fetch_one(pool).await?,
         })
     }
 
     /// Every source's counts on the days from `first_day` on (see [`day_of`]), by source and
     /// day.
     pub async fn source_days(&self, first_day: i64) -> Result<Vec<SourceDay>, StoreError> {
+        const SQL: &str = "SELECT source, day, items, stored, errors FROM source_days \
+                           WHERE day >= $1 ORDER BY source, day";
         let rows = match self {
-            DeskDb::Sqlite(pool) => sqlx::query(
-                "SELECT source, day, items, stored, errors FROM source_days WHERE day >= ? \
-                     ORDER BY source, day",
-            )
-            .bind(first_day)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(source_day)
-            .collect::<Result<Vec<_>, _>>(),
-            DeskDb::Postgres(pool) => sqlx::query(
-                "SELECT source, day, items, stored, errors FROM source_days WHERE day >= $1 \
-                 ORDER BY source, day",
-            )
-            .bind(first_day)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(source_day)
-            .collect::<Result<Vec<_>, _>>(),
+            DeskDb::Sqlite(pool) => sqlx::query(SQL)
+                .bind(first_day)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(source_day)
+                .collect::<Result<Vec<_>, _>>(),
+            DeskDb::Postgres(pool) => sqlx::query(SQL)
+                .bind(first_day)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(source_day)
+                .collect::<Result<Vec<_>, _>>(),
         };
         rows.map_err(StoreError::from)
     }
+}
+
+/// One queue row, its times read through the store's [`Codec`] (INTEGER milliseconds on
+/// SQLite, TIMESTAMPTZ on PostgreSQL), as every other story read is.
+fn queue_story<DB: Codec>(r: &DB::Row) -> Result<QueueStory, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<DB::Row>,
+    for<'a> String: sqlx::Decode<'a, DB> + sqlx::Type<DB>,
+    for<'a> i64: sqlx::Decode<'a, DB> + sqlx::Type<DB>,
+    for<'a> f64: sqlx::Decode<'a, DB> + sqlx::Type<DB>,
+    for<'a> DB::Time: sqlx::Decode<'a, DB> + sqlx::Type<DB>,
+{
+    Ok(QueueStory {
+        id: r.try_get("id")?,
+        source: r.try_get("source")?,
+        url: r.try_get("url")?,
+        title: r.try_get("title")?,
+        author: r.try_get("author")?,
+        published_at: r
+            .try_get::<Option<DB::Time>, _>("published_at")?
+            .map(DB::read_time),
+        fetched_at: DB::read_time(r.try_get("fetched_at")?),
+        cluster_id: r.try_get("cluster_id")?,
+        topic_score: r.try_get("topic_score")?,
+        reason: r.try_get("reason")?,
+    })
 }
 
 fn source_day<R: Row>(r: &R) -> Result<SourceDay, sqlx::Error>
@@ -249,14 +233,6 @@ where
         stored: r.try_get("stored")?,
         errors: r.try_get("errors")?,
     })
-}
-
-/// SQLite keeps times as INTEGER milliseconds since the epoch; out of range reads as the
-/// earliest time rather than failing the page.
-fn from_millis(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 #[cfg(test)]
