@@ -1143,6 +1143,40 @@ async fn empty_ticks_are_not_runs_and_keep_the_status_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_notify_socket_is_reported_once_not_on_every_ping() {
+    let site = FixtureSite::start().await;
+
+    // NOTIFY_SOCKET names a socket nobody listens on and the watchdog wants a ping every
+    // 100 ms: READY, STATUS, dozens of WATCHDOG=1 and STOPPING all fail, one warning says so.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("newsdesk.db");
+    let config = dir.path().join("newsdesk.toml");
+    std::fs::write(
+        &config,
+        custom_config(&site, &db, NEVER, "", "", &["a-rss"]),
+    )
+    .expect("write config");
+    let missing = dir.path().join("gone.sock");
+    let mut daemon = Daemon::spawn(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", missing.display().to_string()),
+            ("WATCHDOG_USEC", "200000".to_string()),
+        ],
+    );
+    wait_log(&daemon, "run finished").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(daemon.stop().await.success());
+    let log = daemon.log();
+    assert_eq!(
+        log.matches("could not notify the service manager").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains(&missing.display().to_string()), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_failing_when_every_source_fails_or_none_succeeded_lately() {
     let site = FixtureSite::start().await;
     // Every enabled source failing: failing (503), however many empty ticks follow.

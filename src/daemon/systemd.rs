@@ -2,6 +2,7 @@
 //! STOPPING=1, through the `sd-notify` crate. Every call is a no-op when `NOTIFY_SOCKET` is not
 //! set, so the daemon runs the same outside systemd.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ pub struct Notifier {
     /// The STATUS= line of the last run that did work, and the last idle line sent after it:
     /// an idle tick adds to the summary instead of replacing it, and repeats are not sent.
     last: Arc<Mutex<(Option<String>, Option<String>)>>,
+    /// The last notification failed: a socket that is gone (or a `NOTIFY_SOCKET` set to
+    /// nothing) would otherwise put a warning in the log on every watchdog ping.
+    failing: Arc<AtomicBool>,
 }
 
 impl Notifier {
@@ -37,8 +41,23 @@ impl Notifier {
     fn send(&self, states: &[NotifyState]) {
         // The environment is kept (unset_env = false): changing it from a multi-threaded
         // process is unsound, and children are not spawned.
-        if let Err(e) = sd_notify::notify(false, states) {
-            tracing::warn!(error = %e, "could not notify the service manager");
+        match sd_notify::notify(false, states) {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("service manager notifications work again");
+                }
+            }
+            Err(e) if self.failing.swap(true, Ordering::Relaxed) => {
+                tracing::debug!(error = %e, "could not notify the service manager");
+            }
+            Err(e) => {
+                let socket = std::env::var("NOTIFY_SOCKET").unwrap_or_default();
+                tracing::warn!(
+                    error = %e,
+                    notify_socket = %socket,
+                    "could not notify the service manager; further failures are logged at debug level until one succeeds"
+                );
+            }
         }
     }
 
