@@ -1671,6 +1671,18 @@ async fn desk_queries_on(url: &str) {
         .await
         .expect("publish");
     assert_eq!(db.queue_len(100).await.expect("len"), 2);
+    // Pruning old events prunes their per-day counts too, never the cut-off day itself.
+    store.prune_events(now).await.expect("prune");
+    assert_eq!(
+        db.source_days(day_of(now) - 13).await.expect("days").len(),
+        1
+    );
+    store
+        .prune_events(now + chrono::Duration::days(1))
+        .await
+        .expect("prune");
+    let days = db.source_days(day_of(now) - 13).await.expect("days");
+    assert!(days.is_empty(), "{days:?}");
 }
 
 /// Reads a server-sent-events response into `buf` until `done(buf)` holds; panics after

@@ -762,6 +762,12 @@ macro_rules! shared_sql {
                     .bind(DB::time(before))
                     .execute(&self.pool)
                     .await?;
+                // The desk's per-day counts go with the events they were counted from; the
+                // day `before` falls on is kept whole.
+                sqlx::query("DELETE FROM source_days WHERE day < $1")
+                    .bind(crate::store::desk_queries::day_of(before))
+                    .execute(&self.pool)
+                    .await?;
                 Ok(sqlx::query("DELETE FROM run_events WHERE at < $1")
                     .bind(DB::time(before))
                     .execute(&self.pool)
