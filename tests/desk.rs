@@ -263,6 +263,8 @@ async fn login(base: &str) -> String {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    // Plain HTTP (loopback, no proxy): a Secure cookie would never come back.
+    assert!(!cookie.contains("Secure"), "{cookie}");
     cookie
         .split(';')
         .next()
@@ -326,6 +328,20 @@ async fn desk_pages_need_login_and_csrf_and_escape_hostile_content() {
         .expect("get");
     assert_eq!(forged.status(), 303);
     let cookie = login(base).await;
+    // Behind a TLS-terminating proxy the session cookie is only sent back over HTTPS.
+    let proxied = client
+        .post(format!("{base}/desk/login"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-proto", "https")
+        .body(form_body(&[("token", TOKEN)]))
+        .send()
+        .await
+        .expect("login through a proxy");
+    let secure = proxied.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(secure.contains("; Secure"), "{secure}");
 
     // The queue lists every new story, the hostile one with its markup as text.
     let stories = new_stories(&env.db).await;

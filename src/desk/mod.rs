@@ -359,7 +359,7 @@ async fn login_form(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Respon
     html_page(StatusCode::OK, pages::login(None))
 }
 
-async fn login(State(desk): State<Arc<Desk>>, body: Bytes) -> Response {
+async fn login(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(expected) = desk.token.as_deref() else {
         return redirect("/desk/");
     };
@@ -375,16 +375,40 @@ async fn login(State(desk): State<Arc<Desk>>, body: Bytes) -> Response {
         );
     }
     let id = desk.new_session();
-    let cookie = format!(
+    let mut cookie = format!(
         "{COOKIE}={id}; Path=/desk; HttpOnly; SameSite=Strict; Max-Age={}",
         SESSION_TTL.as_secs()
     );
+    // The desk itself speaks plain HTTP; behind a proxy that terminates TLS the browser must
+    // not send the session back in clear.
+    if reached_over_https(&headers) {
+        cookie.push_str("; Secure");
+    }
     tracing::info!("desk: logged in");
     let mut resp = redirect("/desk/");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
+}
+
+/// Whether the proxy in front says the browser used HTTPS: the first (client-side) entry of
+/// `X-Forwarded-Proto`, or the `proto` of the first element of RFC 7239 `Forwarded`.
+fn reached_over_https(headers: &HeaderMap) -> bool {
+    let first_entry = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let x_forwarded = first_entry("x-forwarded-proto").is_some_and(|p| p == "https");
+    let forwarded = first_entry("forwarded").is_some_and(|element| {
+        element
+            .split(';')
+            .any(|pair| matches!(pair.trim(), "proto=https" | "proto=\"https\""))
+    });
+    x_forwarded || forwarded
 }
 
 async fn logout(State(desk): State<Arc<Desk>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -1030,6 +1054,30 @@ mod tests {
             topic_score: None,
             reason: None,
         }
+    }
+
+    #[test]
+    fn https_is_read_from_the_first_proxy_entry() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(*k, HeaderValue::from_static(v));
+            }
+            reached_over_https(&h)
+        };
+        assert!(!with(&[]));
+        assert!(with(&[("x-forwarded-proto", "HTTPS")]));
+        assert!(with(&[("x-forwarded-proto", "https, http")]));
+        assert!(!with(&[("x-forwarded-proto", "http, https")]));
+        assert!(with(&[(
+            "forwarded",
+            "for=192.0.2.1;proto=https;by=10.0.0.1"
+        )]));
+        assert!(with(&[("forwarded", "for=192.0.2.1; proto=\"https\"")]));
+        assert!(!with(&[(
+            "forwarded",
+            "for=192.0.2.1;proto=http, proto=https"
+        )]));
     }
 
     #[test]
