@@ -101,6 +101,42 @@ async fn hostile_site() -> (SocketAddr, testkit::loopback::Served) {
 /// The daemon as a child process, killed on drop.
 struct Daemon(Child);
 
+impl Daemon {
+    /// `newsdesk run` on `config`, outside systemd, quiet.
+    fn spawn(config: &Path) -> Daemon {
+        Daemon(
+            Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+                .arg("--config")
+                .arg(config)
+                .arg("run")
+                .env_remove("NOTIFY_SOCKET")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn daemon"),
+        )
+    }
+}
+
+/// Waits until the desk answers at `base` (the daemon is listening).
+async fn wait_for_desk(base: &str) {
+    let client = http();
+    let started = Instant::now();
+    while client
+        .get(format!("{base}/desk/login"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the desk at {base} did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -139,32 +175,9 @@ async fn start() -> Env {
             "\n[[sources]]\nname = \"h-hostile\"\nkind = \"feed\"\nurl = \"http://{hostile}/hostile.rss\"\n"
         );
     std::fs::write(&config, toml).expect("write config");
-    let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env_remove("NOTIFY_SOCKET")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn daemon");
-    let daemon = Daemon(child);
+    let daemon = Daemon::spawn(&config);
     let base = format!("http://127.0.0.1:{port}");
-    let client = http();
-    let started = Instant::now();
-    while client
-        .get(format!("{base}/desk/login"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the daemon's admin listener did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_desk(&base).await;
     // The editor's stories come from a real run, started through the daemon.
     let out = newsdesk_async!(&config, &["fetch"]).await;
     assert!(
@@ -1397,18 +1410,7 @@ async fn desk_on_the_unix_socket_needs_no_login_but_still_csrf() {
             1,
         );
     std::fs::write(&config, toml).expect("write config");
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env_remove("NOTIFY_SOCKET")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn daemon"),
-    );
+    let _daemon = Daemon::spawn(&config);
     let started = Instant::now();
     while std::os::unix::net::UnixStream::connect(&sock).is_err() {
         assert!(started.elapsed() < Duration::from_secs(60), "no socket");
@@ -1485,33 +1487,10 @@ async fn desk_on_web_listen_needs_login_and_its_preview_keeps_the_ssrf_rules() {
         );
     assert!(toml.contains("allow_private_networks = false"));
     std::fs::write(&config, toml).expect("write config");
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env_remove("NOTIFY_SOCKET")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn daemon"),
-    );
+    let _daemon = Daemon::spawn(&config);
     let base = format!("http://127.0.0.1:{port}");
+    wait_for_desk(&base).await;
     let client = http();
-    let started = Instant::now();
-    while client
-        .get(format!("{base}/desk/login"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no web listener"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     // Only the desk is there, behind its login.
     let resp = client
         .get(format!("{base}/desk/"))
@@ -1858,30 +1837,10 @@ url = "{base_site}/live.rss"
         "fetch: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _daemon = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env_remove("NOTIFY_SOCKET")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn daemon"),
-    );
+    let _daemon = Daemon::spawn(&config);
     let base = format!("http://127.0.0.1:{admin_port}");
+    wait_for_desk(&base).await;
     let client = http();
-    let started = Instant::now();
-    while client
-        .get(format!("{base}/desk/login"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed() < Duration::from_secs(60), "no daemon");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     // Without a session the stream is refused (403, so EventSource gives up and polls).
     let resp = client
