@@ -6,6 +6,11 @@
 //! end). A token filter between the tokenizer and the tree builder drops start tags once the
 //! builder holds [`MAX_DEPTH`] elements (or has built [`MAX_ELEMENTS`]), and the matching end tags
 //! with them: the text of the dropped elements stays, in their nearest kept ancestor.
+//!
+//! The same filter leaves out what no later stage reads, so it is neither copied into the tree
+//! nor walked past again: comments, and the text of raw-text elements that are never article
+//! text or metadata (`<script>` other than JSON-LD, `<style>`, `<noscript>`, `<iframe>`; see
+//! [`MUTED_RAW_TEXT`]). The elements themselves stay, empty, so the tree keeps its shape.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -17,7 +22,7 @@ use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 use html5ever::tree_builder::{Tracer, TreeBuilder, TreeBuilderOpts, TreeSink};
-use html5ever::{LocalName, TokenizerResult};
+use html5ever::{local_name, LocalName, TokenizerResult};
 use scraper::{Html, HtmlTreeSink};
 
 /// Most elements the tree builder may hold open (open elements plus active formatting ones).
@@ -28,6 +33,16 @@ pub const MAX_ELEMENTS: usize = 250_000;
 const CHUNK_BYTES: usize = 8 * 1024;
 /// Elements the tree builder may add on its own for one start tag (`html`, `body`, `tbody`, …).
 const IMPLIED: usize = 4;
+
+/// Raw-text elements whose text nothing reads: the body walk skips them whole and metadata reads
+/// only JSON-LD scripts (kept, see [`keeps_text`]). News pages carry about half their bytes in
+/// inline scripts and styles.
+const MUTED_RAW_TEXT: &[LocalName] = &[
+    local_name!("script"),
+    local_name!("style"),
+    local_name!("noscript"),
+    local_name!("iframe"),
+];
 
 /// The deadline passed before the page was parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +84,19 @@ pub fn parse(html: &str) -> Html {
     parse_document(html, None).unwrap_or_else(|DeadlinePassed| Html::new_document())
 }
 
+/// Whether a start tag's text (if it turns out raw text) is kept: anything but the elements of
+/// [`MUTED_RAW_TEXT`], and JSON-LD scripts, which metadata reads.
+fn keeps_text(tag: &Tag) -> bool {
+    if !MUTED_RAW_TEXT.contains(&tag.name) {
+        return true;
+    }
+    tag.name == local_name!("script")
+        && tag
+            .attrs
+            .iter()
+            .any(|a| a.name.local == local_name!("type") && super::meta::is_json_ld_type(&a.value))
+}
+
 /// Counts the handles the tree builder holds.
 struct Counter(Cell<usize>);
 
@@ -91,7 +119,9 @@ struct Guard {
     elements: Cell<usize>,
     /// Dropped start tags by name, whose end tags are dropped too.
     dropped: RefCell<HashMap<LocalName, usize>>,
-    /// The raw-text element (`script`, `style`, …) being skipped after its start tag was dropped.
+    /// The raw-text element (`script`, `style`, …) whose text is being skipped: after its start
+    /// tag was dropped, or after it was built but its text is read by nothing (then its end tag
+    /// is passed on as usual).
     skipping: RefCell<Option<LocalName>>,
 }
 
@@ -153,7 +183,14 @@ impl Guard {
         }
         self.elements.set(self.elements.get() + 1);
         self.depth_bound.set(self.depth_bound.get() + IMPLIED);
-        self.builder.process_token(Token::TagToken(tag), line)
+        let mute = (!keeps_text(&tag)).then(|| tag.name.clone());
+        let result = self.builder.process_token(Token::TagToken(tag), line);
+        // Only when the builder switched the tokenizer to raw text: then nothing but text and
+        // this element's end tag can follow (in `<svg>` a `<style>` holds markup instead).
+        if let (Some(name), TokenSinkResult::RawData(_)) = (mute, &result) {
+            *self.skipping.borrow_mut() = Some(name);
+        }
+        result
     }
 
     /// Drops the end tag of a dropped element; passes on any other.
@@ -196,6 +233,9 @@ impl TokenSink for Guard {
         match token {
             Token::TagToken(t) if t.kind == TagKind::StartTag => self.start_tag(t, line),
             Token::TagToken(t) => self.end_tag(t, line),
+            // Comments are read by nothing; parse errors only fill `Html::errors`, read by
+            // nothing either.
+            Token::CommentToken(_) | Token::ParseError(_) => TokenSinkResult::Continue,
             other => self.builder.process_token(other, line),
         }
     }
@@ -244,7 +284,43 @@ mod tests {
                     <body><div><p>one<p>two<ul><li>a<li>b</ul><script>if (a<b) {}</script>\
                     <table><tr><td>c</table></div></body></html>";
         let ours = parse_document(html, None).expect("parses");
-        assert_eq!(ours.html(), Html::parse_document(html).html());
+        // The same tree, with the style and script left empty.
+        let bare = html.replace("p{}", "").replace("if (a<b) {}", "");
+        assert_eq!(ours.html(), Html::parse_document(&bare).html());
+    }
+
+    #[test]
+    fn unread_text_and_comments_are_left_out() {
+        let html = r#"<html><head><style>p { color: red }</style>
+            <script>var a = "<p>x</p>";</script>
+            <script type="application/ld+json">{"@type":"NewsArticle","author":{"name":"Ann Lee"}}</script></head>
+            <body><!-- a comment --><noscript><img src=x.png></noscript><p>one<!-- -->two</p>
+            <svg><style>.c{}</style></svg><iframe>fallback</iframe><script>x()</script>
+            <textarea>typed</textarea></body></html>"#;
+        let doc = parse_document(html, None).expect("parses");
+        let texts = |sel: &str| -> Vec<String> {
+            let sel = scraper::Selector::parse(sel).expect("selector");
+            doc.select(&sel).map(|e| e.text().collect()).collect()
+        };
+        assert_eq!(
+            texts("script"),
+            [
+                "",
+                r#"{"@type":"NewsArticle","author":{"name":"Ann Lee"}}"#,
+                ""
+            ]
+        );
+        // An SVG `<style>` is not raw text: its text is an ordinary text node and stays.
+        assert_eq!(texts("style"), ["", ".c{}"]);
+        assert_eq!(texts("noscript"), [""]);
+        assert_eq!(texts("iframe"), [""]);
+        assert_eq!(texts("textarea"), ["typed"]);
+        // Without the comment, the paragraph's text is one node, as a browser shows it.
+        assert_eq!(texts("p"), ["onetwo"]);
+        assert!(doc.tree.nodes().all(|n| !n.value().is_comment()));
+        // Metadata still reads the JSON-LD.
+        let meta = super::super::meta::read(&doc, None);
+        assert_eq!(meta.authors, ["Ann Lee"]);
     }
 
     #[test]

@@ -549,7 +549,7 @@ fn collect(doc: &Html) -> Found {
             "link" if found.canonical.is_none() && has_token(get("rel"), "canonical") => {
                 found.canonical = get("href").map(str::to_string);
             }
-            "script" if get("type").is_some_and(|t| t.contains("ld+json")) => {
+            "script" if get("type").is_some_and(is_json_ld_type) => {
                 if let Some(text) = ElementRef::wrap(node).map(|e| e.text().collect::<String>()) {
                     if let Some(value) = parse_json_ld(&text) {
                         found.ld.push(value);
@@ -606,6 +606,12 @@ fn collect(doc: &Html) -> Found {
         }
     }
     found
+}
+
+/// Whether a `<script>`'s `type` declares JSON-LD (the only script text read; the parser leaves
+/// out the text of all others).
+pub(super) fn is_json_ld_type(script_type: &str) -> bool {
+    script_type.contains("ld+json")
 }
 
 /// Byline- and date-classed elements, by document position. A second walk over the document,
