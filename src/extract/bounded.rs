@@ -123,6 +123,10 @@ struct Guard {
     /// tag was dropped, or after it was built but its text is read by nothing (then its end tag
     /// is passed on as usual).
     skipping: RefCell<Option<LocalName>>,
+    /// Text read since the last other token, handed to the builder as one token (with the line
+    /// it started on) before the next other token: the tokenizer cuts text at every newline
+    /// and entity, and the builder's cost is per token.
+    pending_text: RefCell<(StrTendril, u64)>,
 }
 
 impl Guard {
@@ -134,6 +138,30 @@ impl Guard {
             elements: Cell::new(0),
             dropped: RefCell::new(HashMap::new()),
             skipping: RefCell::new(None),
+            pending_text: RefCell::new((StrTendril::new(), 0)),
+        }
+    }
+
+    /// Adds text to the pending text; consecutive pieces of the input are joined without a copy.
+    fn push_text(&self, text: StrTendril, line: u64) {
+        let mut pending = self.pending_text.borrow_mut();
+        if pending.0.is_empty() {
+            *pending = (text, line);
+        } else {
+            pending.0.push_tendril(&text);
+        }
+    }
+
+    /// Hands the pending text to the builder. Text never changes the tokenizer's state, and the
+    /// builder treats text the same however it is cut (the tokenizer's own cuts depend on how
+    /// the input was chunked), so the tree is the one the pieces would have built.
+    fn flush_text(&self) {
+        let (text, line) = std::mem::take(&mut *self.pending_text.borrow_mut());
+        if !text.is_empty() {
+            // Text gives no tokenizer instruction back (`Continue`).
+            let _ = self
+                .builder
+                .process_token(Token::CharacterTokens(text), line);
         }
     }
 
@@ -193,6 +221,25 @@ impl Guard {
         result
     }
 
+    /// Inside a raw-text element whose text is skipped the tokenizer gives text and, at its
+    /// end, the one end tag that closes it.
+    fn skip(&self, token: Token, line: u64) -> TokenSinkResult<Handle> {
+        match token {
+            Token::TagToken(t)
+                if t.kind == TagKind::EndTag
+                    && Some(&t.name) == self.skipping.borrow().as_ref() =>
+            {
+                *self.skipping.borrow_mut() = None;
+                self.end_tag(t, line)
+            }
+            Token::EOFToken => {
+                *self.skipping.borrow_mut() = None;
+                self.builder.process_token(Token::EOFToken, line)
+            }
+            _ => TokenSinkResult::Continue,
+        }
+    }
+
     /// Drops the end tag of a dropped element; passes on any other.
     fn end_tag(&self, tag: Tag, line: u64) -> TokenSinkResult<Handle> {
         {
@@ -214,37 +261,36 @@ impl TokenSink for Guard {
     type Handle = Handle;
 
     fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<Handle> {
-        let skipping = self.skipping.borrow().clone();
-        if let Some(name) = skipping {
-            // Inside a dropped raw-text element the tokenizer gives text and, at its end, the
-            // one end tag that closes it.
-            return match token {
-                Token::TagToken(t) if t.kind == TagKind::EndTag && t.name == name => {
-                    *self.skipping.borrow_mut() = None;
-                    self.end_tag(t, line)
-                }
-                Token::EOFToken => {
-                    *self.skipping.borrow_mut() = None;
-                    self.builder.process_token(Token::EOFToken, line)
-                }
-                _ => TokenSinkResult::Continue,
-            };
+        if self.skipping.borrow().is_some() {
+            return self.skip(token, line);
         }
         match token {
-            Token::TagToken(t) if t.kind == TagKind::StartTag => self.start_tag(t, line),
-            Token::TagToken(t) => self.end_tag(t, line),
+            Token::CharacterTokens(text) => {
+                self.push_text(text, line);
+                TokenSinkResult::Continue
+            }
             // Comments are read by nothing; parse errors only fill `Html::errors`, read by
             // nothing either.
             Token::CommentToken(_) | Token::ParseError(_) => TokenSinkResult::Continue,
-            other => self.builder.process_token(other, line),
+            other => {
+                self.flush_text();
+                match other {
+                    Token::TagToken(t) if t.kind == TagKind::StartTag => self.start_tag(t, line),
+                    Token::TagToken(t) => self.end_tag(t, line),
+                    other => self.builder.process_token(other, line),
+                }
+            }
         }
     }
 
     fn end(&self) {
+        self.flush_text();
         self.builder.end();
     }
 
     fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
+        // Asked at `<![CDATA[`: the builder must have seen the text before it.
+        self.flush_text();
         self.builder
             .adjusted_current_node_present_but_not_in_html_namespace()
     }
@@ -287,6 +333,21 @@ mod tests {
         // The same tree, with the style and script left empty.
         let bare = html.replace("p{}", "").replace("if (a<b) {}", "");
         assert_eq!(ours.html(), Html::parse_document(&bare).html());
+    }
+
+    #[test]
+    fn text_handed_over_in_one_piece_builds_the_same_tree() {
+        // Text cut by newlines, entities, NULs and tags in every insertion mode that treats
+        // text specially: tables (foster parenting), `<pre>`/`<textarea>` (a first newline
+        // dropped), `<select>`, foreign content with CDATA, frameset-ok, after the body.
+        let html = "<!doctype html>\n<html>\n <head>\n  <title>a &amp;\n b</title>\n </head>\n\
+                    <body>\n<table>\n x &lt; y\n<tr>\n<td>c\nd</td> e\n</table>\n\
+                    <pre>\nfirst\n&amp;second</pre><textarea>\n t\n</textarea>\n\
+                    <select>\n<option>o\n1</select>\n<p>n\0u\rl<b>l\n</p>x\n\
+                    <svg>\n<![CDATA[ c\nd ]]>\n<text>t\n</text></svg>\n</body>\n</html>\n tail";
+        let ours = parse_document(html, None).expect("parses");
+        let theirs = Html::parse_document(html);
+        assert_eq!(format!("{:?}", ours.tree), format!("{:?}", theirs.tree));
     }
 
     #[test]
