@@ -502,13 +502,13 @@ fn collect(doc: &Html) -> Found {
         // The three attributes every element is asked for, in one pass over its attributes.
         let (mut class, mut id, mut itemprop) = (None, None, None);
         for (k, v) in el.attrs() {
-            let v = Some(v.trim()).filter(|v| !v.is_empty());
-            match k {
-                "class" => class = v,
-                "id" => id = v,
-                "itemprop" => itemprop = v,
-                _ => {}
-            }
+            let slot = match k {
+                "class" => &mut class,
+                "id" => &mut id,
+                "itemprop" => &mut itemprop,
+                _ => continue,
+            };
+            *slot = Some(v.trim()).filter(|v| !v.is_empty());
         }
         let name = el.name();
         match name {
