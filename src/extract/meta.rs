@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use ego_tree::{NodeId, NodeRef};
+use html5ever::local_name;
 use regex::Regex;
 use scraper::{ElementRef, Html, Node};
 use serde_json::Value;
@@ -501,12 +502,16 @@ fn collect(doc: &Html) -> Found {
         };
         // The three attributes every element is asked for, in one pass over its attributes.
         let (mut class, mut id, mut itemprop) = (None, None, None);
-        for (k, v) in el.attrs() {
-            let slot = match k {
-                "class" => &mut class,
-                "id" => &mut id,
-                "itemprop" => &mut itemprop,
-                _ => continue,
+        // Names compared as interned atoms (one integer compare each), not as strings.
+        for (k, v) in el.attrs.iter() {
+            let slot = if k.local == local_name!("class") {
+                &mut class
+            } else if k.local == local_name!("id") {
+                &mut id
+            } else if k.local == local_name!("itemprop") {
+                &mut itemprop
+            } else {
+                continue;
             };
             *slot = Some(v.trim()).filter(|v| !v.is_empty());
         }
