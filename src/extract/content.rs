@@ -130,7 +130,7 @@ impl<'a> Arena<'a> {
                     }
                 }
                 Node::Text(t) => {
-                    let blank = t.trim().is_empty();
+                    let blank = is_blank(t);
                     if blank && !t.is_empty() {
                         space_before = rules::F_SPACE_BEFORE;
                     }
@@ -522,6 +522,40 @@ fn kind_of(tag: &str) -> Option<Kind> {
         "pre" => Kind::Pre,
         _ => return None,
     })
+}
+
+/// Whether `s` is whitespace only (`str::trim` would empty it). Pages hold a blank text node
+/// between most pairs of tags; their ASCII spaces are checked a byte at a time.
+fn is_blank(s: &str) -> bool {
+    match s
+        .bytes()
+        .find(|b| !(b.is_ascii() && char::from(*b).is_whitespace()))
+    {
+        None => true,
+        Some(b) => !b.is_ascii() && s.trim().is_empty(),
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn is_blank_is_trim_emptiness() {
+    for s in [
+        "",
+        " ",
+        "\n\t \r\x0b\x0c",
+        "\u{a0}",
+        " \u{3000}\n",
+        "\u{85}",
+        "\u{200b}",
+        "\x1f",
+        " x ",
+        "\u{a0}x",
+        "é",
+        " \u{2029}",
+        "\t\u{feff}",
+    ] {
+        assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+    }
 }
 
 /// Splits the non-junk part of the document into blocks.

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use ego_tree::{NodeId, NodeRef};
+use html5ever::local_name;
 use regex::Regex;
 use scraper::{ElementRef, Html, Node};
 use serde_json::Value;
@@ -501,14 +502,18 @@ fn collect(doc: &Html) -> Found {
         };
         // The three attributes every element is asked for, in one pass over its attributes.
         let (mut class, mut id, mut itemprop) = (None, None, None);
-        for (k, v) in el.attrs() {
-            let v = Some(v.trim()).filter(|v| !v.is_empty());
-            match k {
-                "class" => class = v,
-                "id" => id = v,
-                "itemprop" => itemprop = v,
-                _ => {}
-            }
+        // Names compared as interned atoms (one integer compare each), not as strings.
+        for (k, v) in el.attrs.iter() {
+            let slot = if k.local == local_name!("class") {
+                &mut class
+            } else if k.local == local_name!("id") {
+                &mut id
+            } else if k.local == local_name!("itemprop") {
+                &mut itemprop
+            } else {
+                continue;
+            };
+            *slot = Some(v.trim()).filter(|v| !v.is_empty());
         }
         let name = el.name();
         match name {
@@ -549,7 +554,7 @@ fn collect(doc: &Html) -> Found {
             "link" if found.canonical.is_none() && has_token(get("rel"), "canonical") => {
                 found.canonical = get("href").map(str::to_string);
             }
-            "script" if get("type").is_some_and(|t| t.contains("ld+json")) => {
+            "script" if get("type").is_some_and(is_json_ld_type) => {
                 if let Some(text) = ElementRef::wrap(node).map(|e| e.text().collect::<String>()) {
                     if let Some(value) = parse_json_ld(&text) {
                         found.ld.push(value);
@@ -606,6 +611,12 @@ fn collect(doc: &Html) -> Found {
         }
     }
     found
+}
+
+/// Whether a `<script>`'s `type` declares JSON-LD (the only script text read; the parser leaves
+/// out the text of all others).
+pub(super) fn is_json_ld_type(script_type: &str) -> bool {
+    script_type.contains("ld+json")
 }
 
 /// Byline- and date-classed elements, by document position. A second walk over the document,
