@@ -29,6 +29,8 @@ pub struct Block {
     /// Arena index of the innermost block element around the block: lines split by `<br>` in
     /// one paragraph share it.
     container: u32,
+    /// Arena index of the innermost table cell around the block (`u32::MAX`: none).
+    cell: u32,
 }
 
 /// What element a block came from, for the HTML output.
@@ -350,7 +352,9 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
             continue;
         }
-        if f & rules::F_LINK != 0 && link_in_running_text(arena, i) {
+        if f & rules::F_LINK != 0
+            && (link_in_running_text(arena, i) || link_is_section_heading(arena, i))
+        {
             continue;
         }
         if f & rules::F_HEADING != 0 && p != u32::MAX {
@@ -388,6 +392,19 @@ fn link_in_running_text(arena: &Arena<'_>, i: usize) -> bool {
         && arena.text[p as usize] >= arena.text[i] + rules::RUNNING_TEXT_MIN_BYTES
 }
 
+/// A link holding most of a section heading's text is the heading itself (`<h2><a
+/// class="toc-backref">Setting up</a></h2>` in generated docs): its class words style the link
+/// back to the table of contents, and the heading judges the pair.
+fn link_is_section_heading(arena: &Arena<'_>, i: usize) -> bool {
+    let mut p = arena.parent[i];
+    while p != u32::MAX && arena.flags[p as usize] & rules::F_BLOCK == 0 {
+        p = arena.parent[p as usize];
+    }
+    p != u32::MAX
+        && heads_a_section(arena, p as usize)
+        && arena.text[i] * 2 >= arena.text[p as usize]
+}
+
 /// Accumulates inline content into blocks while walking the arena.
 struct BlockBuilder {
     blocks: Vec<Block>,
@@ -402,6 +419,8 @@ struct BlockBuilder {
     time_depth: u32,
     /// Open block elements (not `<br>`), innermost last.
     containers: Vec<u32>,
+    /// Open table cells, innermost last.
+    cells: Vec<u32>,
     /// Count characters only: no text or HTML is built.
     light: bool,
 }
@@ -411,6 +430,7 @@ impl BlockBuilder {
         BlockBuilder {
             light,
             containers: Vec::new(),
+            cells: Vec::new(),
             blocks: Vec::new(),
             text: String::new(),
             html: String::new(),
@@ -498,6 +518,7 @@ impl BlockBuilder {
                 link_chars: self.link_chars,
                 time_chars: self.time_chars,
                 container: self.containers.last().copied().unwrap_or(0),
+                cell: self.cells.last().copied().unwrap_or(u32::MAX),
             });
         }
         self.text.clear();
@@ -553,6 +574,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
             if f & rules::F_BR == 0 {
                 b.containers.pop();
             }
+            if f & rules::F_CELL != 0 {
+                b.cells.pop();
+            }
         }
     };
     while i < n {
@@ -601,6 +625,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
                     if f & rules::F_BR == 0 {
                         b.containers.push(i as u32);
                     }
+                    if f & rules::F_CELL != 0 {
+                        b.cells.push(i as u32);
+                    }
                 }
                 open.push(i as u32);
             }
@@ -627,7 +654,9 @@ fn ends_sentence(text: &str) -> bool {
 fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
     let len = b.chars as usize;
     (!cell && is_dateline(b))
-        || (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
+        || (len <= rules::PHRASE_MAX_CHARS
+            && !(cell && !b.text.chars().any(char::is_alphabetic))
+            && rules::CLUTTER_SET.is_match(&b.text))
         || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
 }
@@ -636,6 +665,18 @@ fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
 fn is_dateline(b: &Block) -> bool {
     b.chars <= rules::DATELINE_MAX_CHARS
         && b.time_chars as f32 >= rules::DATELINE_TIME_SHARE * b.chars as f32
+}
+
+/// A block of a table's data: its innermost block element is a cell, or it sits deeper in a
+/// cell that holds at most [`rules::DATA_CELL_MAX_BYTES`] of text (`<td><div><a>App</a></div>`);
+/// a cell holding more is page layout, and its blocks are judged like any other.
+fn in_data_cell(arena: &Arena<'_>, b: &Block) -> bool {
+    b.cell != u32::MAX
+        && (b.cell == b.container
+            || arena
+                .text
+                .get(b.cell as usize)
+                .is_some_and(|&t| t <= rules::DATA_CELL_MAX_BYTES))
 }
 
 /// Mostly links with little text of its own: a link list, a teaser title, a tag row.
@@ -838,15 +879,7 @@ fn pick(
         }
     }
     // Phrase rules run once per block: regexes are the costliest part of scoring.
-    let cell: Vec<bool> = blocks
-        .iter()
-        .map(|b| {
-            arena
-                .flags
-                .get(b.container as usize)
-                .is_some_and(|f| f & rules::F_CELL != 0)
-        })
-        .collect();
+    let cell: Vec<bool> = blocks.iter().map(|b| in_data_cell(arena, b)).collect();
     let phrase: Vec<bool> = blocks
         .iter()
         .zip(&cell)

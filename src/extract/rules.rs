@@ -97,6 +97,10 @@ pub const F_CELL: u32 = 1 << 21;
 /// crumb or a counter, so it is neither penalized nor filtered for being short, numeric or a link.
 pub const CELL_TAGS: &[&str] = &["td", "th"];
 
+/// A table cell holding at most this many bytes of text is one datum (a name, a linked app, a
+/// version number), whatever blocks it is wrapped in; a bigger cell is page layout.
+pub const DATA_CELL_MAX_BYTES: u32 = 300;
+
 /// In [`HEADING_TAGS`].
 pub const F_HEADING: u32 = 1 << 22;
 

@@ -650,3 +650,43 @@ fn table_rows_are_not_judged_by_their_class_words() {
     assert!(a.text.contains("Martin Truex Jr."), "{}", a.text);
     assert!(a.text.contains("5020"), "{}", a.text);
 }
+
+#[test]
+fn links_that_are_their_section_heading_stay() {
+    // Generated docs link each heading back to the table of contents; the link's class words
+    // (`toc-backref`, `headerlink`) style the link, the heading is the article's.
+    let section = |n: u32| {
+        format!(
+            "<div class=\"section\"><h2><a class=\"toc-backref\" href=\"#toc{n}\">Sharing changes number {n}</a>\
+             <a class=\"headerlink\" href=\"#s{n}\">¶</a></h2>{BODY}{BODY}{BODY}{BODY}</div>"
+        )
+    };
+    let body: String = (1..=3).map(section).collect();
+    let html = format!(
+        "<html><body><div class=\"document\"><h1>Shared history</h1>{body}</div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("Sharing changes number 2"), "{}", a.text);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+}
+
+#[test]
+fn cells_of_a_data_table_stay_however_wrapped() {
+    // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
+    // numbers that read like dates.
+    let row = |app: &str, version: &str| {
+        format!(
+            "<tr><td><div dir=\"ltr\"><a href=\"https://example.com/{app}\"><span>{app}</span></a></div></td>\
+             <td><div dir=\"ltr\"><span>{version}</span></div></td></tr>"
+        )
+    };
+    let table = format!(
+        "<table><tr><td><div><span>Application</span></div></td><td><div><span>Release</span></div></td></tr>{}{}{}</table>",
+        row("Farm Heroes", "4.2.3"),
+        row("Street Maps", "4.1.6"),
+        row("Mail Client", "5.0.1")
+    );
+    let a = extract(&page(&table, ""), None);
+    assert!(a.text.contains("Street Maps"), "{}", a.text);
+    assert!(a.text.contains("4.2.3"), "{}", a.text);
+}
