@@ -69,6 +69,8 @@ struct Arena<'a> {
     headline: Vec<bool>,
     /// Whether the subtree holds a `<blockquote>` with text (embedded posts, quotes).
     quote: Vec<bool>,
+    /// Whether all the subtree's text is inside `<math>` (a rendered formula).
+    formula: Vec<bool>,
     /// `rules::F_*` flags of the element's tag plus what its attributes say (hidden, roles).
     flags: Vec<u32>,
     /// Headings that head a section of prose (see [`Arena::section_heads`]).
@@ -113,6 +115,7 @@ impl<'a> Arena<'a> {
             link: Vec::new(),
             headline: Vec::new(),
             quote: Vec::new(),
+            formula: Vec::new(),
             flags: Vec::new(),
             section_head: Vec::new(),
         };
@@ -188,10 +191,14 @@ impl<'a> Arena<'a> {
         let n = self.nodes.len();
         let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
         let mut quote = vec![false; n];
+        // Text bytes inside `<math>` per subtree.
+        let mut math = vec![0u32; n];
         for i in (0..n).rev() {
             let f = self.flags[i];
             if let Node::Text(t) = self.nodes[i].value() {
                 text[i] = t.trim().len() as u32;
+            } else if f & rules::F_MATH != 0 {
+                math[i] = text[i];
             } else if f & rules::F_LINK != 0 {
                 link[i] = text[i];
             } else if f & rules::F_QUOTE != 0 && text[i] >= 40 {
@@ -207,8 +214,14 @@ impl<'a> Arena<'a> {
                 link[p] += link[i];
                 headline[p] |= headline[i];
                 quote[p] |= quote[i];
+                math[p] += math[i];
             }
         }
+        self.formula = text
+            .iter()
+            .zip(&math)
+            .map(|(&t, &m)| t > 0 && m == t)
+            .collect();
         (self.text, self.link, self.headline, self.quote) = (text, link, headline, quote);
         self.section_head = self.section_heads();
     }
@@ -349,7 +362,7 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             junk[i] = true;
             continue;
         }
-        if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
+        if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 || arena.formula[i] {
             continue;
         }
         if f & rules::F_LINK != 0
@@ -746,18 +759,21 @@ pub fn extract_blocks(
     let junk = junk_flags(&arena, Strictness::Full, &holders);
     let mut blocks1 = blocks(&arena, &junk, false);
     drop_cards(&arena, &junk, &mut blocks1);
-    let kept = pick(&arena, &junk, blocks1, title_variants);
+    let (kept, prose) = pick(&arena, &junk, blocks1, title_variants, true);
     let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
-    if chars >= rules::MIN_BODY_CHARS {
+    if prose && chars >= rules::MIN_BODY_CHARS {
         return kept;
     }
-    let loose = pick(
+    let (loose, loose_prose) = pick(
         &arena,
         &junk0,
         blocks(&arena, &junk0, false),
         title_variants,
+        false,
     );
-    if loose.iter().map(|b| b.chars as usize).sum::<usize>() > chars {
+    let loose_chars = loose.iter().map(|b| b.chars as usize).sum::<usize>();
+    // Without prose under the class rules, prose they hid wins over the page's short lines.
+    if (prose && loose_chars > chars) || (!prose && loose_prose) {
         loose
     } else {
         kept
@@ -855,14 +871,19 @@ fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
     });
 }
 
+/// Returns the kept blocks and whether any container scored above zero (held prose). With
+/// `whole_without_prose`, a page where nothing does (a page of headings, short lines and
+/// lists) keeps all its blocks that pass the clutter filters rather than its least bad one:
+/// no element is the article there, and one line picked from many is no answer.
 fn pick(
     arena: &Arena<'_>,
     junk: &[bool],
     blocks: Vec<Block>,
     title_variants: &[String],
-) -> Vec<Block> {
+    whole_without_prose: bool,
+) -> (Vec<Block>, bool) {
     if blocks.is_empty() {
-        return blocks;
+        return (blocks, false);
     }
     // Paragraph length per container, for lines split by `<br>`.
     let mut group = vec![0u32; blocks.len()];
@@ -935,7 +956,12 @@ fn pick(
             best = (score, r.start, r.end);
         }
     }
-    let (_, lo, hi) = best;
+    let prose = best.0 > 0.0;
+    let (lo, hi) = if prose || !whole_without_prose {
+        (best.1, best.2)
+    } else {
+        (0, blocks.len())
+    };
     // The container: where the operator's body selector points when it holds something,
     // else the best-scoring element (a redesign must not leave a source with empty bodies).
     let selected: Vec<bool> = if in_site_body.contains(&true) {
@@ -993,5 +1019,5 @@ fn pick(
         idx += 1;
         !(in_tail && b.chars as usize <= 400 && rules::TAIL_SET.is_match(&b.text))
     });
-    kept
+    (kept, prose)
 }

@@ -9,16 +9,34 @@ use std::sync::LazyLock;
 
 /// Elements whose whole subtree is never article text (code, media, widgets, chrome).
 pub const DROP_TAGS: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
-    "canvas", "video", "audio", "button", "select", "option", "input", "textarea", "nav", "aside",
-    "footer", "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area",
-    "picture", "source", "img", "label", "figure", "fieldset",
+    "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
+    "video", "audio", "button", "select", "option", "input", "textarea", "nav", "aside", "footer",
+    "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area", "picture",
+    "source", "img", "label", "figure", "fieldset",
 ];
 
 /// Tags skipped while building the arena: never text, often huge.
 pub const SKIP_TAGS: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "head",
+    "iframe",
+    "select",
+    // a formula's TeX source, beside the MathML that renders it
+    "annotation",
+    "annotation-xml",
 ];
+
+/// `<math>`: a subtree whose text is all formula is never dropped for its class words (MathJax
+/// wraps each formula in `class="MathJax CtxtMenu_Attached_0"`, its context menu's class).
+pub const F_MATH: u32 = 1 << 24;
+
+/// MathML token elements: a formula (`<math>`, MathJax's assistive MathML) is part of its
+/// sentence, read one token per word ("x 2 + b x"), so its tokens never run together.
+pub const MATH_TOKEN_TAGS: &[&str] = &["mi", "mn", "mo", "ms", "mtext"];
 
 /// Inline tags kept in the HTML output.
 pub const INLINE_KEEP_TAGS: &[&str] = &[
@@ -127,7 +145,7 @@ pub const F_SPACE_BEFORE: u32 = 1 << 20;
 
 static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
     let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();
-    let tables: [(&[&'static str], u32); 11] = [
+    let tables: [(&[&'static str], u32); 13] = [
         (SKIP_TAGS, F_SKIP),
         (DROP_TAGS, F_DROP),
         (BLOCK_TAGS, F_BLOCK),
@@ -139,6 +157,8 @@ static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new
         (ARTICLE_TAGS, F_ARTICLE_TAG),
         (&["html", "body"], F_ROOT),
         (&["time"], F_TIME),
+        (MATH_TOKEN_TAGS, F_SPACE_BEFORE),
+        (&["math"], F_MATH),
     ];
     for (table, flag) in tables {
         for t in table {

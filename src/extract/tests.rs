@@ -690,3 +690,40 @@ fn cells_of_a_data_table_stay_however_wrapped() {
     assert!(a.text.contains("Street Maps"), "{}", a.text);
     assert!(a.text.contains("4.2.3"), "{}", a.text);
 }
+
+#[test]
+fn formulas_are_part_of_their_sentence() {
+    // MathJax output: a rendering hidden from readers of text, the MathML beside it, and a
+    // context-menu class on the wrapper.
+    let formula = "<mjx-container class=\"MathJax CtxtMenu_Attached_0\" jax=\"CHTML\">\
+                   <mjx-math aria-hidden=\"true\"><mjx-mi><mjx-c class=\"mjx-c1D44E\"></mjx-c></mjx-mi></mjx-math>\
+                   <mjx-assistive-mml display=\"inline\"><math><semantics><mrow><mi>a</mi><mo>≠</mo><mn>0</mn></mrow>\
+                   <annotation encoding=\"application/x-tex\">a \\neq 0</annotation></semantics></math></mjx-assistive-mml></mjx-container>";
+    let a = extract(
+        &page(
+            &format!("<p>When {formula}, the equation has two solutions and the analysts said the formula explains why.</p>"),
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("When a ≠ 0, the equation"), "{}", a.text);
+    assert!(!a.text.contains("neq"), "{}", a.text);
+}
+
+#[test]
+fn a_page_without_prose_keeps_all_its_lines() {
+    // A notice page: headings and short lines, no paragraph of prose anywhere. No element is
+    // the article, so one line chosen from the rest would be no answer.
+    let html = "<html><head><title>Opening hours</title></head><body><div class=\"page\">\
+                <h2>Opening hours</h2><p>Monday to Friday</p><p>9 am to 5 pm</p>\
+                <h2>Where to find us</h2><p>12 Harbour Street</p></div></body></html>";
+    let a = extract(html, None);
+    for line in [
+        "Monday to Friday",
+        "9 am to 5 pm",
+        "Where to find us",
+        "12 Harbour Street",
+    ] {
+        assert!(a.text.contains(line), "{line} missing: {}", a.text);
+    }
+}
