@@ -386,6 +386,10 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         let clutter = *verdicts
             .entry((class, id))
             .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
+        // Rare path: only elements whose words read as clutter.
+        let clutter = clutter
+            && !(id.is_some_and(|id| id_spells_own_heading(arena, i, id))
+                && rules::class_verdict(class, None) != ClassVerdict::Clutter);
         let protected = prose_holder.get(i).copied().unwrap_or(false) && !in_declared_body[i];
         junk[i] = clutter && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
@@ -403,6 +407,34 @@ fn link_in_running_text(arena: &Arena<'_>, i: usize) -> bool {
     p != u32::MAX
         && arena.flags[p as usize] & rules::F_P != 0
         && arena.text[p as usize] >= arena.text[i] + rules::RUNNING_TEXT_MIN_BYTES
+}
+
+/// Whether `id` is the anchor slug of the element's own heading (`<section
+/// id="bigtable-a-tale-of-over-alerting"><h2>Bigtable: A Tale of Over-Alerting</h2>`): such an
+/// id holds the words of a title ("alerting", "share", "comments"), not a widget's name. The
+/// heading is the element's first element child or grandchild; the id's first
+/// [`rules::SLUG_MATCH_WORDS`] words must be the heading's first words.
+fn id_spells_own_heading(arena: &Arena<'_>, i: usize, id: &str) -> bool {
+    let end = arena.end[i] as usize;
+    let Some(h) = (i + 1..end.min(i + 4)).find(|&j| arena.flags[j] & rules::F_HEADING != 0) else {
+        return false;
+    };
+    let mut heading = String::new();
+    for j in h + 1..arena.end[h] as usize {
+        if let Node::Text(t) = arena.nodes[j].value() {
+            heading.push_str(t);
+            heading.push(' ');
+        }
+    }
+    let words = |s: &str| {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .take(rules::SLUG_MATCH_WORDS)
+            .collect::<Vec<_>>()
+    };
+    let head = words(&heading);
+    head.len() == rules::SLUG_MATCH_WORDS && head == words(id)
 }
 
 /// A link holding most of a section heading's text is the heading itself (`<h2><a

@@ -129,6 +129,10 @@ pub const HEADING_TAGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 /// See [`HEADING_TAGS`].
 pub const SECTION_MIN_BYTES: u32 = 500;
 
+/// An id whose first this many words are its element's heading's first words is the heading's
+/// anchor slug (see `content::id_spells_own_heading`).
+pub const SLUG_MATCH_WORDS: usize = 3;
+
 /// `<time>`: a block that is mostly a `<time>` element's text is the page's dateline.
 pub const F_TIME: u32 = 1 << 23;
 

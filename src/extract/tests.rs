@@ -727,3 +727,17 @@ fn a_page_without_prose_keeps_all_its_lines() {
         assert!(a.text.contains(line), "{line} missing: {}", a.text);
     }
 }
+
+#[test]
+fn section_ids_that_spell_their_heading_are_not_widget_names() {
+    // Book and docs generators give each section its heading's slug as id: "over-alerting"
+    // is a title word here, not an alert box.
+    let section = "<section id=\"bigtable-a-tale-of-over-alerting-x7\"><h2>Bigtable: A Tale of Over-Alerting</h2>\
+                   <p>Email alerts were triggered as the objective approached, and paging alerts fired when it was exceeded, consuming the team's time.</p></section>";
+    let a = extract(&page(section, ""), None);
+    assert!(a.text.contains("A Tale of Over-Alerting"), "{}", a.text);
+    assert!(a.text.contains("paging alerts fired"), "{}", a.text);
+    // A widget named by its id still goes.
+    let widget = "<div id=\"breaking-alert\"><h3>Breaking news alert</h3><p>Sign in to get alerts on your phone as soon as stories break.</p></div>";
+    assert_clean(widget, "", &["alerts on your phone"]);
+}
