@@ -1003,25 +1003,43 @@ fn pick(
     };
     // Lists whose items are mostly prose: an all-link item there is a bullet of the article
     // ("Here's our year in review"), not a related-links list. Counted per list: (prose, items).
-    let mut lists: HashMap<u32, (u32, u32), rules::FnvBuild> = HashMap::default();
-    for b in blocks.iter().filter(|b| b.kind == Kind::Item) {
+    // Per list: (prose items, items, first block, last block).
+    let mut lists: HashMap<u32, (u32, u32, usize, usize), rules::FnvBuild> = HashMap::default();
+    for (k, b) in blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.kind == Kind::Item)
+    {
         let list = arena
             .parent
             .get(b.container as usize)
             .copied()
             .unwrap_or(u32::MAX);
-        let e = lists.entry(list).or_insert((0, 0));
+        let e = lists.entry(list).or_insert((0, 0, k, k));
         e.0 += u32::from(b.chars >= 60 && link_density(b) < 0.35);
         e.1 += 1;
+        e.3 = k;
     }
+    // Selected prose blocks before each index: a list with the article's prose on both sides
+    // is inside the article.
+    let mut prose_before = Vec::with_capacity(blocks.len() + 1);
+    prose_before.push(0u32);
+    for (b, &sel) in blocks.iter().zip(&selected) {
+        let is_prose = sel && b.chars >= 60 && link_density(b) < 0.35;
+        prose_before.push(prose_before.last().copied().unwrap_or(0) + u32::from(is_prose));
+    }
+    let total_prose = prose_before.last().copied().unwrap_or(0);
     let in_prose_list = |b: &Block| {
         b.kind == Kind::Item
             && arena
                 .parent
                 .get(b.container as usize)
                 .and_then(|l| lists.get(l))
-                .is_some_and(|&(prose, items)| {
-                    items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items
+                .is_some_and(|&(prose, items, first, last)| {
+                    (items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items)
+                        || (items >= rules::INNER_LIST_MIN_ITEMS
+                            && prose_before[first] > 0
+                            && total_prose > prose_before[last + 1])
                 })
     };
     let mut kept: Vec<Block> = blocks

@@ -255,6 +255,10 @@ pub const RUNNING_TEXT_MIN_BYTES: u32 = 40;
 /// A list of at least this many items, half of them prose, keeps its all-link items.
 pub const PROSE_LIST_MIN_ITEMS: u32 = 4;
 
+/// A list of at least this many items with the article's prose before and after it keeps its
+/// all-link items: a list of resources or changes inside the article, not a box beside it.
+pub const INNER_LIST_MIN_ITEMS: u32 = 3;
+
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
 

@@ -741,3 +741,24 @@ fn section_ids_that_spell_their_heading_are_not_widget_names() {
     let widget = "<div id=\"breaking-alert\"><h3>Breaking news alert</h3><p>Sign in to get alerts on your phone as soon as stories break.</p></div>";
     assert_clean(widget, "", &["alerts on your phone"]);
 }
+
+#[test]
+fn link_lists_between_the_articles_paragraphs_stay() {
+    // A weekly changelog: who did what, each change linked to its bug.
+    let list = "<ul><li>Neil has patches up to <a href=\"https://bugs.example.org/1\">improve the tab unloader</a>, and <a href=\"https://bugs.example.org/2\">show crashes</a></li>\
+                <li>Gijs <a href=\"https://bugs.example.org/3\">made the toolbar start later</a> in startup</li>\
+                <li>Mike <a href=\"https://bugs.example.org/4\">fixed a shutdown hang in the cache</a> again</li></ul>";
+    let after = "<p>The team expects the remaining work to land before the next release, the engineers said in their weekly update.</p>";
+    let related = "<ul><li>Jane <a href=\"/a\">on other cloud computing deals</a> today</li>\
+                   <li>Sam <a href=\"/b\">on the start-up's computing needs</a> today</li>\
+                   <li>Kim <a href=\"/c\">with five things to know</a> on the licence</li></ul>";
+    let a = extract(&page(&format!("{list}{after}{related}"), ""), None);
+    assert!(
+        a.text.contains("made the toolbar start later"),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("weekly update"), "{}", a.text);
+    // A link list after the last paragraph is a box of other stories.
+    assert!(!a.text.contains("with five things to know"), "{}", a.text);
+}
