@@ -847,6 +847,34 @@ fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
     lo..hi
 }
 
+/// Runs of at least [`rules::LABEL_RUN_MIN`] consecutive tiny paragraphs (at most
+/// [`rules::LABEL_MAX_CHARS`] each, outside tables and lists) are a chart's axis labels and
+/// legend ("’17", "$900", "billion", "MONTHLY"), not sentences: they are dropped.
+fn drop_label_runs(kept: &mut Vec<Block>, arena: &Arena<'_>) {
+    let tiny = |b: &Block| {
+        b.kind == Kind::Para && b.chars <= rules::LABEL_MAX_CHARS && !in_data_cell(arena, b)
+    };
+    let mut drop = vec![false; kept.len()];
+    let mut start = 0;
+    while start < kept.len() {
+        let mut end = start;
+        while end < kept.len() && tiny(&kept[end]) {
+            end += 1;
+        }
+        if end - start >= rules::LABEL_RUN_MIN {
+            drop[start..end].fill(true);
+        }
+        start = end + 1;
+    }
+    if drop.contains(&true) {
+        let mut k = 0;
+        kept.retain(|_| {
+            k += 1;
+            !drop[k - 1]
+        });
+    }
+}
+
 /// Whether element `i` is a heading that heads a section of the article (see
 /// [`Arena::section_heads`]).
 fn heads_a_section(arena: &Arena<'_>, i: usize) -> bool {
@@ -1061,6 +1089,7 @@ fn pick(
         })
         .map(|(b, _)| b)
         .collect();
+    drop_label_runs(&mut kept, arena);
     // Author bios and "views expressed" notes sit at the end.
     let tail_from = kept.len().saturating_sub(3);
     let mut idx = 0;

@@ -255,6 +255,12 @@ pub const RUNNING_TEXT_MIN_BYTES: u32 = 40;
 /// A list of at least this many items, half of them prose, keeps its all-link items.
 pub const PROSE_LIST_MIN_ITEMS: u32 = 4;
 
+/// A paragraph of at most this many characters is a label (see [`LABEL_RUN_MIN`]).
+pub const LABEL_MAX_CHARS: u32 = 8;
+
+/// This many labels in a row, with nothing longer between them, are a chart's text.
+pub const LABEL_RUN_MIN: usize = 8;
+
 /// A list of at least this many items with the article's prose before and after it keeps its
 /// all-link items: a list of resources or changes inside the article, not a box beside it.
 pub const INNER_LIST_MIN_ITEMS: u32 = 3;

@@ -762,3 +762,19 @@ fn link_lists_between_the_articles_paragraphs_stay() {
     // A link list after the last paragraph is a box of other stories.
     assert!(!a.text.contains("with five things to know"), "{}", a.text);
 }
+
+#[test]
+fn chart_labels_inside_the_article_go() {
+    // An inline chart drawn with HTML: axis ticks and legend as a run of tiny paragraphs.
+    let ticks: String = [
+        "$915", "billion", "$900", "’17", "’18", "’19", "’20", "’21", "’22", "’23",
+    ]
+    .iter()
+    .map(|t| format!("<div class=\"g-tick\">{t}</div>"))
+    .collect();
+    let chart = format!("<div class=\"g-chart\">{ticks}</div>");
+    assert_clean(&chart, "", &["$915", "’21"]);
+    // A short line between paragraphs is not a chart.
+    let a = extract(&page("<p>Yes.</p><p>Asked whether the deal would last, the chief executive said it would.</p>", ""), None);
+    assert!(a.text.contains("Yes."), "{}", a.text);
+}
