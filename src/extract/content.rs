@@ -1098,5 +1098,47 @@ fn pick(
         idx += 1;
         !(in_tail && b.chars as usize <= 400 && rules::TAIL_SET.is_match(&b.text))
     });
-    (kept, prose)
+    (join_table_rows(kept, arena), prose)
+}
+
+/// One line per table row: the blocks of a data table's row become one paragraph, cells
+/// separated by [`rules::CELL_SEPARATOR`] (a standings row reads "1 | Kyle Busch | 5010", not
+/// three lines). Layout cells are left alone.
+fn join_table_rows(kept: Vec<Block>, arena: &Arena<'_>) -> Vec<Block> {
+    let row_of = |b: &Block| {
+        if in_data_cell(arena, b) {
+            arena.parent.get(b.cell as usize).copied()
+        } else {
+            None
+        }
+    };
+    if !kept.iter().any(|b| b.cell != u32::MAX) {
+        return kept;
+    }
+    let mut out: Vec<Block> = Vec::with_capacity(kept.len());
+    let mut last_row = None;
+    for b in kept {
+        let row = row_of(&b);
+        match out.last_mut() {
+            Some(prev) if row.is_some() && row == last_row => {
+                let sep = if prev.cell == b.cell {
+                    " "
+                } else {
+                    rules::CELL_SEPARATOR
+                };
+                prev.text.push_str(sep);
+                prev.text.push_str(&b.text);
+                prev.html.push_str(sep);
+                prev.html.push_str(&b.html);
+                prev.chars += b.chars;
+                prev.link_chars += b.link_chars;
+                prev.time_chars += b.time_chars;
+                prev.cell = b.cell;
+                prev.kind = Kind::Para;
+            }
+            _ => out.push(b),
+        }
+        last_row = row;
+    }
+    out
 }

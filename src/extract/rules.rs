@@ -115,6 +115,9 @@ pub const F_CELL: u32 = 1 << 21;
 /// crumb or a counter, so it is neither penalized nor filtered for being short, numeric or a link.
 pub const CELL_TAGS: &[&str] = &["td", "th"];
 
+/// Between the cells of a table row on its one line of output.
+pub const CELL_SEPARATOR: &str = " | ";
+
 /// A table cell holding at most this many bytes of text is one datum (a name, a linked app, a
 /// version number), whatever blocks it is wrapped in; a bigger cell is page layout.
 pub const DATA_CELL_MAX_BYTES: u32 = 300;

@@ -778,3 +778,20 @@ fn chart_labels_inside_the_article_go() {
     let a = extract(&page("<p>Yes.</p><p>Asked whether the deal would last, the chief executive said it would.</p>", ""), None);
     assert!(a.text.contains("Yes."), "{}", a.text);
 }
+
+#[test]
+fn a_table_row_reads_on_one_line() {
+    let table = "<p>Standings after the final race of the season:</p><table>\
+                 <tr><th>Pos.</th><th>Driver</th><th>Points</th></tr>\
+                 <tr><td>1</td><td><a href=\"/d/1\">Kyle Busch</a></td><td>5040</td></tr>\
+                 <tr><td>2</td><td><div><span>Martin</span></div><div><span>Truex Jr.</span></div></td><td>5035</td></tr></table>";
+    let a = extract(&page(table, ""), None);
+    assert!(a.text.contains("\nPos. | Driver | Points\n"), "{}", a.text);
+    assert!(a.text.contains("\n1 | Kyle Busch | 5040\n"), "{}", a.text);
+    assert!(
+        a.text.contains("\n2 | Martin Truex Jr. | 5035"),
+        "{}",
+        a.text
+    );
+    assert!(a.html.contains("Kyle Busch</a> | 5040"), "{}", a.html);
+}
