@@ -370,6 +370,10 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         {
             continue;
         }
+        if f & rules::F_CELL != 0 && arena.text[i] <= rules::DATA_CELL_MAX_BYTES {
+            // A data cell's classes name its column (`ticker`, `change`, `rating`).
+            continue;
+        }
         if f & rules::F_HEADING != 0 && p != u32::MAX {
             // A section heading: its section holds plenty of text beside it.
             if arena.text[p as usize] >= arena.text[i] + rules::SECTION_MIN_BYTES {

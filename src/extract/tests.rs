@@ -795,3 +795,14 @@ fn a_table_row_reads_on_one_line() {
     );
     assert!(a.html.contains("Kyle Busch</a> | 5040"), "{}", a.html);
 }
+
+#[test]
+fn data_cells_are_not_judged_by_their_class_words() {
+    // A quote table: each cell's class names its column, and "ticker" is also a clutter word.
+    let table = "<table class=\"stock-fundamentals\"><thead><tr><th class=\"ticker\">Ticker</th><th class=\"security\">Security</th>\
+                 <th class=\"change\">Change</th></tr></thead><tbody><tr><td class=\"ticker\"><a href=\"/quote?t=MSFT\">MSFT</a></td>\
+                 <td class=\"security\">MICROSOFT CORP.</td><td class=\"change neg\">-1.62</td></tr></tbody></table>";
+    let a = extract(&page(table, ""), None);
+    assert!(a.text.contains("Ticker | Security | Change"), "{}", a.text);
+    assert!(a.text.contains("MSFT | MICROSOFT CORP."), "{}", a.text);
+}
