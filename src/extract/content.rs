@@ -704,7 +704,8 @@ fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
     let len = b.chars as usize;
     (!cell && is_dateline(b))
         || (len <= rules::PHRASE_MAX_CHARS
-            && !(cell && !b.text.chars().any(char::is_alphabetic))
+            // a cell without letters (a version, a score) is data, not a dateline
+            && (!cell || b.text.chars().any(char::is_alphabetic))
             && rules::CLUTTER_SET.is_match(&b.text))
         || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
