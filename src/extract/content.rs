@@ -701,11 +701,15 @@ fn ends_sentence(text: &str) -> bool {
 }
 
 fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
+    if b.kind == Kind::Pre {
+        // Verbatim text (code, a data series): the author's, whatever it looks like.
+        return false;
+    }
     let len = b.chars as usize;
     (!cell && is_dateline(b))
         || (len <= rules::PHRASE_MAX_CHARS
-            // a cell without letters (a version, a score) is data, not a dateline
-            && (!cell || b.text.chars().any(char::is_alphabetic))
+            // a cell with a digit (a date, a version, a score) is data, not a dateline
+            && (!cell || !b.text.bytes().any(|c| c.is_ascii_digit()))
             && rules::CLUTTER_SET.is_match(&b.text))
         || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))

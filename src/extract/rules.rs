@@ -662,7 +662,9 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^\[\w+(\s[^\]]*)?\].{0,120}\[/\w+\]$",
     r"^(loading|please wait)\W*$",
     // bylines, dates, reading time, tags
-    r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
+    // names start upper-case whatever the table's case-insensitivity: "By changesets" and
+    // "By contrast, the firm …" are not bylines
+    r"^by\s+(?-i:\p{Lu})[\p{L}.'’-]*(\s+(?-i:\p{Lu})[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*(?-i:\p{Lu})[\p{L}.'’-]*(\s+(?-i:\p{Lu})[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
     r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
     r"^\d+[\s-]*min(ute)?s?[\s-]*(read|reading|to read)$",
     r"^(estimated )?(reading|read) time\s*:?\s*(about |under )?\d+.{0,20}$",

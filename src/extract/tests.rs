@@ -806,3 +806,38 @@ fn data_cells_are_not_judged_by_their_class_words() {
     assert!(a.text.contains("Ticker | Security | Change"), "{}", a.text);
     assert!(a.text.contains("MSFT | MICROSOFT CORP."), "{}", a.text);
 }
+
+#[test]
+fn sentences_opening_with_by_are_not_bylines() {
+    // The byline pattern wants a name: a capital after "By", even in a case-blind table.
+    let a = extract(
+        &page(
+            "<p>By contrast, the smaller firm said it would appeal.</p><p>By changesets</p><p>By Jane Doe</p>",
+            "",
+        ),
+        None,
+    );
+    assert!(
+        a.text.contains("By contrast, the smaller firm"),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("By changesets"), "{}", a.text);
+    assert!(!a.text.contains("Jane Doe"), "{}", a.text);
+}
+
+#[test]
+fn dates_in_data_cells_and_preformatted_series_are_data() {
+    let table = "<table class=\"infobox\"><tr><th>Responsible government</th><td>7 May 1856</td></tr>\
+                 <tr><th>Dominion</th><td>26 September 1907</td></tr></table>\
+                 <p>Which number stands out in this series?</p><pre>2, 3, 5, 2, 3, 12, 5, 3, 4</pre>";
+    let a = extract(&page(table, ""), None);
+    assert!(
+        a.text.contains("Dominion | 26 September 1907"),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("2, 3, 5, 2, 3, 12, 5, 3, 4"), "{}", a.text);
+    // Outside tables a date alone is still the dateline.
+    assert_clean("<p>26 September 1907</p>", "", &["26 September 1907"]);
+}
