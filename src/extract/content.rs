@@ -69,7 +69,8 @@ struct Arena<'a> {
     headline: Vec<bool>,
     /// Whether the subtree holds a `<blockquote>` with text (embedded posts, quotes).
     quote: Vec<bool>,
-    /// Whether all the subtree's text is inside `<math>` (a rendered formula).
+    /// Whether all the subtree's text is inside `<math>` (a rendered formula); empty on pages
+    /// without `<math>`.
     formula: Vec<bool>,
     /// `rules::F_*` flags of the element's tag plus what its attributes say (hidden, roles).
     flags: Vec<u32>,
@@ -191,13 +192,14 @@ impl<'a> Arena<'a> {
         let n = self.nodes.len();
         let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
         let mut quote = vec![false; n];
-        // Text bytes inside `<math>` per subtree.
-        let mut math = vec![0u32; n];
+        // Text bytes inside `<math>` per subtree; only pages with formulas pay for it.
+        let has_math = self.flags.iter().any(|f| f & rules::F_MATH != 0);
+        let mut math = if has_math { vec![0u32; n] } else { Vec::new() };
         for i in (0..n).rev() {
             let f = self.flags[i];
             if let Node::Text(t) = self.nodes[i].value() {
                 text[i] = t.trim().len() as u32;
-            } else if f & rules::F_MATH != 0 {
+            } else if f & rules::F_MATH != 0 && has_math {
                 math[i] = text[i];
             } else if f & rules::F_LINK != 0 {
                 link[i] = text[i];
@@ -214,14 +216,18 @@ impl<'a> Arena<'a> {
                 link[p] += link[i];
                 headline[p] |= headline[i];
                 quote[p] |= quote[i];
-                math[p] += math[i];
+                if has_math {
+                    math[p] += math[i];
+                }
             }
         }
-        self.formula = text
-            .iter()
-            .zip(&math)
-            .map(|(&t, &m)| t > 0 && m == t)
-            .collect();
+        if has_math {
+            self.formula = text
+                .iter()
+                .zip(&math)
+                .map(|(&t, &m)| t > 0 && m == t)
+                .collect();
+        }
         (self.text, self.link, self.headline, self.quote) = (text, link, headline, quote);
         self.section_head = self.section_heads();
     }
@@ -362,7 +368,10 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             junk[i] = true;
             continue;
         }
-        if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 || arena.formula[i] {
+        if strictness != Strictness::Full
+            || f & rules::F_CLASS_EXEMPT != 0
+            || arena.formula.get(i).copied().unwrap_or(false)
+        {
             continue;
         }
         if f & rules::F_LINK != 0
