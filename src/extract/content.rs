@@ -438,6 +438,10 @@ fn id_spells_own_heading(arena: &Arena<'_>, i: usize, id: &str) -> bool {
             heading.push_str(t);
             heading.push(' ');
         }
+        // The first words are all that is compared; a hostile heading may be megabytes.
+        if heading.len() >= rules::SLUG_HEADING_MAX_BYTES {
+            break;
+        }
     }
     let words = |s: &str| {
         s.split(|c: char| !c.is_alphanumeric())

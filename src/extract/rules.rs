@@ -136,6 +136,9 @@ pub const SECTION_MIN_BYTES: u32 = 500;
 /// anchor slug (see `content::id_spells_own_heading`).
 pub const SLUG_MATCH_WORDS: usize = 3;
 
+/// At most this much of the heading's text is read to compare with an id.
+pub const SLUG_HEADING_MAX_BYTES: usize = 256;
+
 /// `<time>`: a block that is mostly a `<time>` element's text is the page's dateline.
 pub const F_TIME: u32 = 1 << 23;
 
