@@ -269,7 +269,7 @@ pub const LABEL_RUN_MIN: usize = 8;
 
 /// A list of at least this many items with the article's prose before and after it keeps its
 /// all-link items: a list of resources or changes inside the article, not a box beside it.
-pub const INNER_LIST_MIN_ITEMS: u32 = 3;
+pub const INNER_LIST_MIN_ITEMS: u32 = 2;
 
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
