@@ -29,6 +29,8 @@ pub struct Block {
     /// Arena index of the innermost block element around the block: lines split by `<br>` in
     /// one paragraph share it.
     container: u32,
+    /// Arena index of the innermost table cell around the block (`u32::MAX`: none).
+    cell: u32,
 }
 
 /// What element a block came from, for the HTML output.
@@ -67,6 +69,9 @@ struct Arena<'a> {
     headline: Vec<bool>,
     /// Whether the subtree holds a `<blockquote>` with text (embedded posts, quotes).
     quote: Vec<bool>,
+    /// Whether all the subtree's text is inside `<math>` (a rendered formula); empty on pages
+    /// without `<math>`.
+    formula: Vec<bool>,
     /// `rules::F_*` flags of the element's tag plus what its attributes say (hidden, roles).
     flags: Vec<u32>,
     /// Headings that head a section of prose (see [`Arena::section_heads`]).
@@ -111,6 +116,7 @@ impl<'a> Arena<'a> {
             link: Vec::new(),
             headline: Vec::new(),
             quote: Vec::new(),
+            formula: Vec::new(),
             flags: Vec::new(),
             section_head: Vec::new(),
         };
@@ -186,10 +192,15 @@ impl<'a> Arena<'a> {
         let n = self.nodes.len();
         let (mut text, mut link, mut headline) = (vec![0u32; n], vec![0u32; n], vec![false; n]);
         let mut quote = vec![false; n];
+        // Text bytes inside `<math>` per subtree; only pages with formulas pay for it.
+        let has_math = self.flags.iter().any(|f| f & rules::F_MATH != 0);
+        let mut math = if has_math { vec![0u32; n] } else { Vec::new() };
         for i in (0..n).rev() {
             let f = self.flags[i];
             if let Node::Text(t) = self.nodes[i].value() {
                 text[i] = t.trim().len() as u32;
+            } else if f & rules::F_MATH != 0 && has_math {
+                math[i] = text[i];
             } else if f & rules::F_LINK != 0 {
                 link[i] = text[i];
             } else if f & rules::F_QUOTE != 0 && text[i] >= 40 {
@@ -205,7 +216,17 @@ impl<'a> Arena<'a> {
                 link[p] += link[i];
                 headline[p] |= headline[i];
                 quote[p] |= quote[i];
+                if has_math {
+                    math[p] += math[i];
+                }
             }
+        }
+        if has_math {
+            self.formula = text
+                .iter()
+                .zip(&math)
+                .map(|(&t, &m)| t > 0 && m == t)
+                .collect();
         }
         (self.text, self.link, self.headline, self.quote) = (text, link, headline, quote);
         self.section_head = self.section_heads();
@@ -347,10 +368,19 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
             junk[i] = true;
             continue;
         }
-        if strictness != Strictness::Full || f & rules::F_CLASS_EXEMPT != 0 {
+        if strictness != Strictness::Full
+            || f & rules::F_CLASS_EXEMPT != 0
+            || arena.formula.get(i).copied().unwrap_or(false)
+        {
             continue;
         }
-        if f & rules::F_LINK != 0 && link_in_running_text(arena, i) {
+        if f & rules::F_LINK != 0
+            && (link_in_running_text(arena, i) || link_is_section_heading(arena, i))
+        {
+            continue;
+        }
+        if f & rules::F_CELL != 0 && arena.text[i] <= rules::DATA_CELL_MAX_BYTES {
+            // A data cell's classes name its column (`ticker`, `change`, `rating`).
             continue;
         }
         if f & rules::F_HEADING != 0 && p != u32::MAX {
@@ -369,6 +399,10 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         let clutter = *verdicts
             .entry((class, id))
             .or_insert_with(|| rules::class_verdict(class, id) == ClassVerdict::Clutter);
+        // Rare path: only elements whose words read as clutter.
+        let clutter = clutter
+            && !(id.is_some_and(|id| id_spells_own_heading(arena, i, id))
+                && rules::class_verdict(class, None) != ClassVerdict::Clutter);
         let protected = prose_holder.get(i).copied().unwrap_or(false) && !in_declared_body[i];
         junk[i] = clutter && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
@@ -388,6 +422,51 @@ fn link_in_running_text(arena: &Arena<'_>, i: usize) -> bool {
         && arena.text[p as usize] >= arena.text[i] + rules::RUNNING_TEXT_MIN_BYTES
 }
 
+/// Whether `id` is the anchor slug of the element's own heading (`<section
+/// id="bigtable-a-tale-of-over-alerting"><h2>Bigtable: A Tale of Over-Alerting</h2>`): such an
+/// id holds the words of a title ("alerting", "share", "comments"), not a widget's name. The
+/// heading is the element's first element child or grandchild; the id's first
+/// [`rules::SLUG_MATCH_WORDS`] words must be the heading's first words.
+fn id_spells_own_heading(arena: &Arena<'_>, i: usize, id: &str) -> bool {
+    let end = arena.end[i] as usize;
+    let Some(h) = (i + 1..end.min(i + 4)).find(|&j| arena.flags[j] & rules::F_HEADING != 0) else {
+        return false;
+    };
+    let mut heading = String::new();
+    for j in h + 1..arena.end[h] as usize {
+        if let Node::Text(t) = arena.nodes[j].value() {
+            heading.push_str(t);
+            heading.push(' ');
+        }
+        // The first words are all that is compared; a hostile heading may be megabytes.
+        if heading.len() >= rules::SLUG_HEADING_MAX_BYTES {
+            break;
+        }
+    }
+    let words = |s: &str| {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .take(rules::SLUG_MATCH_WORDS)
+            .collect::<Vec<_>>()
+    };
+    let head = words(&heading);
+    head.len() == rules::SLUG_MATCH_WORDS && head == words(id)
+}
+
+/// A link holding most of a section heading's text is the heading itself (`<h2><a
+/// class="toc-backref">Setting up</a></h2>` in generated docs): its class words style the link
+/// back to the table of contents, and the heading judges the pair.
+fn link_is_section_heading(arena: &Arena<'_>, i: usize) -> bool {
+    let mut p = arena.parent[i];
+    while p != u32::MAX && arena.flags[p as usize] & rules::F_BLOCK == 0 {
+        p = arena.parent[p as usize];
+    }
+    p != u32::MAX
+        && heads_a_section(arena, p as usize)
+        && arena.text[i] * 2 >= arena.text[p as usize]
+}
+
 /// Accumulates inline content into blocks while walking the arena.
 struct BlockBuilder {
     blocks: Vec<Block>,
@@ -402,6 +481,8 @@ struct BlockBuilder {
     time_depth: u32,
     /// Open block elements (not `<br>`), innermost last.
     containers: Vec<u32>,
+    /// Open table cells, innermost last.
+    cells: Vec<u32>,
     /// Count characters only: no text or HTML is built.
     light: bool,
 }
@@ -411,6 +492,7 @@ impl BlockBuilder {
         BlockBuilder {
             light,
             containers: Vec::new(),
+            cells: Vec::new(),
             blocks: Vec::new(),
             text: String::new(),
             html: String::new(),
@@ -498,6 +580,7 @@ impl BlockBuilder {
                 link_chars: self.link_chars,
                 time_chars: self.time_chars,
                 container: self.containers.last().copied().unwrap_or(0),
+                cell: self.cells.last().copied().unwrap_or(u32::MAX),
             });
         }
         self.text.clear();
@@ -587,6 +670,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
             if f & rules::F_BR == 0 {
                 b.containers.pop();
             }
+            if f & rules::F_CELL != 0 {
+                b.cells.pop();
+            }
         }
     };
     while i < n {
@@ -635,6 +721,9 @@ fn blocks(arena: &Arena<'_>, junk: &[bool], light: bool) -> Vec<Block> {
                     if f & rules::F_BR == 0 {
                         b.containers.push(i as u32);
                     }
+                    if f & rules::F_CELL != 0 {
+                        b.cells.push(i as u32);
+                    }
                 }
                 open.push(i as u32);
             }
@@ -659,9 +748,16 @@ fn ends_sentence(text: &str) -> bool {
 }
 
 fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
+    if b.kind == Kind::Pre {
+        // Verbatim text (code, a data series): the author's, whatever it looks like.
+        return false;
+    }
     let len = b.chars as usize;
     (!cell && is_dateline(b))
-        || (len <= rules::PHRASE_MAX_CHARS && rules::CLUTTER_SET.is_match(&b.text))
+        || (len <= rules::PHRASE_MAX_CHARS
+            // a cell with a digit (a date, a version, a score) is data, not a dateline
+            && (!cell || !b.text.bytes().any(|c| c.is_ascii_digit()))
+            && rules::CLUTTER_SET.is_match(&b.text))
         || (!cell && len <= 40 && rules::COUNTER.is_match(&b.text))
         || (len >= rules::LONE_TOKEN_MIN_CHARS && b.text.is_ascii() && !b.text.contains(' '))
 }
@@ -670,6 +766,18 @@ fn is_phrase_clutter(b: &Block, cell: bool) -> bool {
 fn is_dateline(b: &Block) -> bool {
     b.chars <= rules::DATELINE_MAX_CHARS
         && b.time_chars as f32 >= rules::DATELINE_TIME_SHARE * b.chars as f32
+}
+
+/// A block of a table's data: its innermost block element is a cell, or it sits deeper in a
+/// cell that holds at most [`rules::DATA_CELL_MAX_BYTES`] of text (`<td><div><a>App</a></div>`);
+/// a cell holding more is page layout, and its blocks are judged like any other.
+fn in_data_cell(arena: &Arena<'_>, b: &Block) -> bool {
+    b.cell != u32::MAX
+        && (b.cell == b.container
+            || arena
+                .text
+                .get(b.cell as usize)
+                .is_some_and(|&t| t <= rules::DATA_CELL_MAX_BYTES))
 }
 
 /// Mostly links with little text of its own: a link list, a teaser title, a tag row.
@@ -739,18 +847,21 @@ pub fn extract_blocks(
     let junk = junk_flags(&arena, Strictness::Full, &holders);
     let mut blocks1 = blocks(&arena, &junk, false);
     drop_cards(&arena, &junk, &mut blocks1);
-    let kept = pick(&arena, &junk, blocks1, title_variants);
+    let (kept, prose) = pick(&arena, &junk, blocks1, title_variants, true);
     let chars: usize = kept.iter().map(|b| b.chars as usize).sum();
-    if chars >= rules::MIN_BODY_CHARS {
+    if prose && chars >= rules::MIN_BODY_CHARS {
         return kept;
     }
-    let loose = pick(
+    let (loose, loose_prose) = pick(
         &arena,
         &junk0,
         blocks(&arena, &junk0, false),
         title_variants,
+        false,
     );
-    if loose.iter().map(|b| b.chars as usize).sum::<usize>() > chars {
+    let loose_chars = loose.iter().map(|b| b.chars as usize).sum::<usize>();
+    // Without prose under the class rules, prose they hid wins over the page's short lines.
+    if (prose && loose_chars > chars) || (!prose && loose_prose) {
         loose
     } else {
         kept
@@ -790,6 +901,34 @@ fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
     let lo = blocks.partition_point(|b| b.anchor < from);
     let hi = blocks.partition_point(|b| b.anchor < to);
     lo..hi
+}
+
+/// Runs of at least [`rules::LABEL_RUN_MIN`] consecutive tiny paragraphs (at most
+/// [`rules::LABEL_MAX_CHARS`] each, outside tables and lists) are a chart's axis labels and
+/// legend ("’17", "$900", "billion", "MONTHLY"), not sentences: they are dropped.
+fn drop_label_runs(kept: &mut Vec<Block>, arena: &Arena<'_>) {
+    let tiny = |b: &Block| {
+        b.kind == Kind::Para && b.chars <= rules::LABEL_MAX_CHARS && !in_data_cell(arena, b)
+    };
+    let mut drop = vec![false; kept.len()];
+    let mut start = 0;
+    while start < kept.len() {
+        let mut end = start;
+        while end < kept.len() && tiny(&kept[end]) {
+            end += 1;
+        }
+        if end - start >= rules::LABEL_RUN_MIN {
+            drop[start..end].fill(true);
+        }
+        start = end + 1;
+    }
+    if drop.contains(&true) {
+        let mut k = 0;
+        kept.retain(|_| {
+            k += 1;
+            !drop[k - 1]
+        });
+    }
 }
 
 /// Whether element `i` is a heading that heads a section of the article (see
@@ -848,14 +987,19 @@ fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
     });
 }
 
+/// Returns the kept blocks and whether any container scored above zero (held prose). With
+/// `whole_without_prose`, a page where nothing does (a page of headings, short lines and
+/// lists) keeps all its blocks that pass the clutter filters rather than its least bad one:
+/// no element is the article there, and one line picked from many is no answer.
 fn pick(
     arena: &Arena<'_>,
     junk: &[bool],
     blocks: Vec<Block>,
     title_variants: &[String],
-) -> Vec<Block> {
+    whole_without_prose: bool,
+) -> (Vec<Block>, bool) {
     if blocks.is_empty() {
-        return blocks;
+        return (blocks, false);
     }
     // Paragraph length per container, for lines split by `<br>`.
     let mut group = vec![0u32; blocks.len()];
@@ -872,15 +1016,7 @@ fn pick(
         }
     }
     // Phrase rules run once per block: regexes are the costliest part of scoring.
-    let cell: Vec<bool> = blocks
-        .iter()
-        .map(|b| {
-            arena
-                .flags
-                .get(b.container as usize)
-                .is_some_and(|f| f & rules::F_CELL != 0)
-        })
-        .collect();
+    let cell: Vec<bool> = blocks.iter().map(|b| in_data_cell(arena, b)).collect();
     let phrase: Vec<bool> = blocks
         .iter()
         .zip(&cell)
@@ -936,7 +1072,12 @@ fn pick(
             best = (score, r.start, r.end);
         }
     }
-    let (_, lo, hi) = best;
+    let prose = best.0 > 0.0;
+    let (lo, hi) = if prose || !whole_without_prose {
+        (best.1, best.2)
+    } else {
+        (0, blocks.len())
+    };
     // The container: where the operator's body selector points when it holds something,
     // else the best-scoring element (a redesign must not leave a source with empty bodies).
     let selected: Vec<bool> = if in_site_body.contains(&true) {
@@ -946,25 +1087,43 @@ fn pick(
     };
     // Lists whose items are mostly prose: an all-link item there is a bullet of the article
     // ("Here's our year in review"), not a related-links list. Counted per list: (prose, items).
-    let mut lists: HashMap<u32, (u32, u32), rules::FnvBuild> = HashMap::default();
-    for b in blocks.iter().filter(|b| b.kind == Kind::Item) {
+    // Per list: (prose items, items, first block, last block).
+    let mut lists: HashMap<u32, (u32, u32, usize, usize), rules::FnvBuild> = HashMap::default();
+    for (k, b) in blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.kind == Kind::Item)
+    {
         let list = arena
             .parent
             .get(b.container as usize)
             .copied()
             .unwrap_or(u32::MAX);
-        let e = lists.entry(list).or_insert((0, 0));
+        let e = lists.entry(list).or_insert((0, 0, k, k));
         e.0 += u32::from(b.chars >= 60 && link_density(b) < 0.35);
         e.1 += 1;
+        e.3 = k;
     }
+    // Selected prose blocks before each index: a list with the article's prose on both sides
+    // is inside the article.
+    let mut prose_before = Vec::with_capacity(blocks.len() + 1);
+    prose_before.push(0u32);
+    for (b, &sel) in blocks.iter().zip(&selected) {
+        let is_prose = sel && b.chars >= 60 && link_density(b) < 0.35;
+        prose_before.push(prose_before.last().copied().unwrap_or(0) + u32::from(is_prose));
+    }
+    let total_prose = prose_before.last().copied().unwrap_or(0);
     let in_prose_list = |b: &Block| {
         b.kind == Kind::Item
             && arena
                 .parent
                 .get(b.container as usize)
                 .and_then(|l| lists.get(l))
-                .is_some_and(|&(prose, items)| {
-                    items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items
+                .is_some_and(|&(prose, items, first, last)| {
+                    (items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items)
+                        || (items >= rules::INNER_LIST_MIN_ITEMS
+                            && prose_before[first] > 0
+                            && total_prose > prose_before[last + 1])
                 })
     };
     let mut kept: Vec<Block> = blocks
@@ -986,6 +1145,7 @@ fn pick(
         })
         .map(|(b, _)| b)
         .collect();
+    drop_label_runs(&mut kept, arena);
     // Author bios and "views expressed" notes sit at the end.
     let tail_from = kept.len().saturating_sub(3);
     let mut idx = 0;
@@ -994,5 +1154,47 @@ fn pick(
         idx += 1;
         !(in_tail && b.chars as usize <= 400 && rules::TAIL_SET.is_match(&b.text))
     });
-    kept
+    (join_table_rows(kept, arena), prose)
+}
+
+/// One line per table row: the blocks of a data table's row become one paragraph, cells
+/// separated by [`rules::CELL_SEPARATOR`] (a standings row reads "1 | Kyle Busch | 5010", not
+/// three lines). Layout cells are left alone.
+fn join_table_rows(kept: Vec<Block>, arena: &Arena<'_>) -> Vec<Block> {
+    let row_of = |b: &Block| {
+        if in_data_cell(arena, b) {
+            arena.parent.get(b.cell as usize).copied()
+        } else {
+            None
+        }
+    };
+    if !kept.iter().any(|b| b.cell != u32::MAX) {
+        return kept;
+    }
+    let mut out: Vec<Block> = Vec::with_capacity(kept.len());
+    let mut last_row = None;
+    for b in kept {
+        let row = row_of(&b);
+        match out.last_mut() {
+            Some(prev) if row.is_some() && row == last_row => {
+                let sep = if prev.cell == b.cell {
+                    " "
+                } else {
+                    rules::CELL_SEPARATOR
+                };
+                prev.text.push_str(sep);
+                prev.text.push_str(&b.text);
+                prev.html.push_str(sep);
+                prev.html.push_str(&b.html);
+                prev.chars += b.chars;
+                prev.link_chars += b.link_chars;
+                prev.time_chars += b.time_chars;
+                prev.cell = b.cell;
+                prev.kind = Kind::Para;
+            }
+            _ => out.push(b),
+        }
+        last_row = row;
+    }
+    out
 }

@@ -9,16 +9,34 @@ use std::sync::LazyLock;
 
 /// Elements whose whole subtree is never article text (code, media, widgets, chrome).
 pub const DROP_TAGS: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
-    "canvas", "video", "audio", "button", "select", "option", "input", "textarea", "nav", "aside",
-    "footer", "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area",
-    "picture", "source", "img", "label", "figure", "fieldset",
+    "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
+    "video", "audio", "button", "select", "option", "input", "textarea", "nav", "aside", "footer",
+    "header", "dialog", "menu", "head", "title", "meta", "link", "map", "area", "picture",
+    "source", "img", "label", "figure", "fieldset",
 ];
 
 /// Tags skipped while building the arena: never text, often huge.
 pub const SKIP_TAGS: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "head", "math", "iframe", "select",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "head",
+    "iframe",
+    "select",
+    // a formula's TeX source, beside the MathML that renders it
+    "annotation",
+    "annotation-xml",
 ];
+
+/// `<math>`: a subtree whose text is all formula is never dropped for its class words (MathJax
+/// wraps each formula in `class="MathJax CtxtMenu_Attached_0"`, its context menu's class).
+pub const F_MATH: u32 = 1 << 24;
+
+/// MathML token elements: a formula (`<math>`, MathJax's assistive MathML) is part of its
+/// sentence, read one token per word ("x 2 + b x"), so its tokens never run together.
+pub const MATH_TOKEN_TAGS: &[&str] = &["mi", "mn", "mo", "ms", "mtext"];
 
 /// Inline tags kept in the HTML output.
 pub const INLINE_KEEP_TAGS: &[&str] = &[
@@ -97,6 +115,13 @@ pub const F_CELL: u32 = 1 << 21;
 /// crumb or a counter, so it is neither penalized nor filtered for being short, numeric or a link.
 pub const CELL_TAGS: &[&str] = &["td", "th"];
 
+/// Between the cells of a table row on its one line of output.
+pub const CELL_SEPARATOR: &str = " | ";
+
+/// A table cell holding at most this many bytes of text is one datum (a name, a linked app, a
+/// version number), whatever blocks it is wrapped in; a bigger cell is page layout.
+pub const DATA_CELL_MAX_BYTES: u32 = 300;
+
 /// In [`HEADING_TAGS`].
 pub const F_HEADING: u32 = 1 << 22;
 
@@ -106,6 +131,13 @@ pub const HEADING_TAGS: &[&str] = &["h1", "h2", "h3", "h4", "h5", "h6"];
 
 /// See [`HEADING_TAGS`].
 pub const SECTION_MIN_BYTES: u32 = 500;
+
+/// An id whose first this many words are its element's heading's first words is the heading's
+/// anchor slug (see `content::id_spells_own_heading`).
+pub const SLUG_MATCH_WORDS: usize = 3;
+
+/// At most this much of the heading's text is read to compare with an id.
+pub const SLUG_HEADING_MAX_BYTES: usize = 256;
 
 /// `<time>`: a block that is mostly a `<time>` element's text is the page's dateline.
 pub const F_TIME: u32 = 1 << 23;
@@ -123,7 +155,7 @@ pub const F_SPACE_BEFORE: u32 = 1 << 20;
 
 static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new(|| {
     let mut m: HashMap<&'static str, u32, FnvBuild> = HashMap::default();
-    let tables: [(&[&'static str], u32); 11] = [
+    let tables: [(&[&'static str], u32); 13] = [
         (SKIP_TAGS, F_SKIP),
         (DROP_TAGS, F_DROP),
         (BLOCK_TAGS, F_BLOCK),
@@ -135,6 +167,8 @@ static TAG_FLAGS: LazyLock<HashMap<&'static str, u32, FnvBuild>> = LazyLock::new
         (ARTICLE_TAGS, F_ARTICLE_TAG),
         (&["html", "body"], F_ROOT),
         (&["time"], F_TIME),
+        (MATH_TOKEN_TAGS, F_SPACE_BEFORE),
+        (&["math"], F_MATH),
     ];
     for (table, flag) in tables {
         for t in table {
@@ -226,6 +260,16 @@ pub const RUNNING_TEXT_MIN_BYTES: u32 = 40;
 
 /// A list of at least this many items, half of them prose, keeps its all-link items.
 pub const PROSE_LIST_MIN_ITEMS: u32 = 4;
+
+/// A paragraph of at most this many characters is a label (see [`LABEL_RUN_MIN`]).
+pub const LABEL_MAX_CHARS: u32 = 8;
+
+/// This many labels in a row, with nothing longer between them, are a chart's text.
+pub const LABEL_RUN_MIN: usize = 8;
+
+/// A list of at least this many items with the article's prose before and after it keeps its
+/// all-link items: a list of resources or changes inside the article, not a box beside it.
+pub const INNER_LIST_MIN_ITEMS: u32 = 2;
 
 /// A body shorter than this after the class rules is retried without them.
 pub const MIN_BODY_CHARS: usize = 250;
@@ -621,7 +665,9 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     r"^\[\w+(\s[^\]]*)?\].{0,120}\[/\w+\]$",
     r"^(loading|please wait)\W*$",
     // bylines, dates, reading time, tags
-    r"^by\s+\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*\p{Lu}[\p{L}.'’-]*(\s+\p{Lu}[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
+    // names start upper-case whatever the table's case-insensitivity: "By changesets" and
+    // "By contrast, the firm …" are not bylines
+    r"^by\s+(?-i:\p{Lu})[\p{L}.'’-]*(\s+(?-i:\p{Lu})[\p{L}.'’-]*){0,3}(\s*(,|and|&)\s*(?-i:\p{Lu})[\p{L}.'’-]*(\s+(?-i:\p{Lu})[\p{L}.'’-]*){0,3})*\s*([|,-].{0,40})?$",
     r"^(published|updated|posted|last updated|first published)( on| at)?\b.{0,60}$",
     r"^\d+[\s-]*min(ute)?s?[\s-]*(read|reading|to read)$",
     r"^(estimated )?(reading|read) time\s*:?\s*(about |under )?\d+.{0,20}$",

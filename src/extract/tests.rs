@@ -650,3 +650,194 @@ fn table_rows_are_not_judged_by_their_class_words() {
     assert!(a.text.contains("Martin Truex Jr."), "{}", a.text);
     assert!(a.text.contains("5020"), "{}", a.text);
 }
+
+#[test]
+fn links_that_are_their_section_heading_stay() {
+    // Generated docs link each heading back to the table of contents; the link's class words
+    // (`toc-backref`, `headerlink`) style the link, the heading is the article's.
+    let section = |n: u32| {
+        format!(
+            "<div class=\"section\"><h2><a class=\"toc-backref\" href=\"#toc{n}\">Sharing changes number {n}</a>\
+             <a class=\"headerlink\" href=\"#s{n}\">¶</a></h2>{BODY}{BODY}{BODY}{BODY}</div>"
+        )
+    };
+    let body: String = (1..=3).map(section).collect();
+    let html = format!(
+        "<html><body><div class=\"document\"><h1>Shared history</h1>{body}</div></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("Sharing changes number 2"), "{}", a.text);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+}
+
+#[test]
+fn cells_of_a_data_table_stay_however_wrapped() {
+    // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
+    // numbers that read like dates.
+    let row = |app: &str, version: &str| {
+        format!(
+            "<tr><td><div dir=\"ltr\"><a href=\"https://example.com/{app}\"><span>{app}</span></a></div></td>\
+             <td><div dir=\"ltr\"><span>{version}</span></div></td></tr>"
+        )
+    };
+    let table = format!(
+        "<table><tr><td><div><span>Application</span></div></td><td><div><span>Release</span></div></td></tr>{}{}{}</table>",
+        row("Farm Heroes", "4.2.3"),
+        row("Street Maps", "4.1.6"),
+        row("Mail Client", "5.0.1")
+    );
+    let a = extract(&page(&table, ""), None);
+    assert!(a.text.contains("Street Maps"), "{}", a.text);
+    assert!(a.text.contains("4.2.3"), "{}", a.text);
+}
+
+#[test]
+fn formulas_are_part_of_their_sentence() {
+    // MathJax output: a rendering hidden from readers of text, the MathML beside it, and a
+    // context-menu class on the wrapper.
+    let formula = "<mjx-container class=\"MathJax CtxtMenu_Attached_0\" jax=\"CHTML\">\
+                   <mjx-math aria-hidden=\"true\"><mjx-mi><mjx-c class=\"mjx-c1D44E\"></mjx-c></mjx-mi></mjx-math>\
+                   <mjx-assistive-mml display=\"inline\"><math><semantics><mrow><mi>a</mi><mo>≠</mo><mn>0</mn></mrow>\
+                   <annotation encoding=\"application/x-tex\">a \\neq 0</annotation></semantics></math></mjx-assistive-mml></mjx-container>";
+    let a = extract(
+        &page(
+            &format!("<p>When {formula}, the equation has two solutions and the analysts said the formula explains why.</p>"),
+            "",
+        ),
+        None,
+    );
+    assert!(a.text.contains("When a ≠ 0, the equation"), "{}", a.text);
+    assert!(!a.text.contains("neq"), "{}", a.text);
+}
+
+#[test]
+fn a_page_without_prose_keeps_all_its_lines() {
+    // A notice page: headings and short lines, no paragraph of prose anywhere. No element is
+    // the article, so one line chosen from the rest would be no answer.
+    let html = "<html><head><title>Opening hours</title></head><body><div class=\"page\">\
+                <h2>Opening hours</h2><p>Monday to Friday</p><p>9 am to 5 pm</p>\
+                <h2>Where to find us</h2><p>12 Harbour Street</p></div></body></html>";
+    let a = extract(html, None);
+    for line in [
+        "Monday to Friday",
+        "9 am to 5 pm",
+        "Where to find us",
+        "12 Harbour Street",
+    ] {
+        assert!(a.text.contains(line), "{line} missing: {}", a.text);
+    }
+}
+
+#[test]
+fn section_ids_that_spell_their_heading_are_not_widget_names() {
+    // Book and docs generators give each section its heading's slug as id: "over-alerting"
+    // is a title word here, not an alert box.
+    let section = "<section id=\"bigtable-a-tale-of-over-alerting-x7\"><h2>Bigtable: A Tale of Over-Alerting</h2>\
+                   <p>Email alerts were triggered as the objective approached, and paging alerts fired when it was exceeded, consuming the team's time.</p></section>";
+    let a = extract(&page(section, ""), None);
+    assert!(a.text.contains("A Tale of Over-Alerting"), "{}", a.text);
+    assert!(a.text.contains("paging alerts fired"), "{}", a.text);
+    // A widget named by its id still goes.
+    let widget = "<div id=\"breaking-alert\"><h3>Breaking news alert</h3><p>Sign in to get alerts on your phone as soon as stories break.</p></div>";
+    assert_clean(widget, "", &["alerts on your phone"]);
+}
+
+#[test]
+fn link_lists_between_the_articles_paragraphs_stay() {
+    // A weekly changelog: who did what, each change linked to its bug.
+    let list = "<ul><li>Neil has patches up to <a href=\"https://bugs.example.org/1\">improve the tab unloader</a>, and <a href=\"https://bugs.example.org/2\">show crashes</a></li>\
+                <li>Gijs <a href=\"https://bugs.example.org/3\">made the toolbar start later</a> in startup</li>\
+                <li>Mike <a href=\"https://bugs.example.org/4\">fixed a shutdown hang in the cache</a> again</li></ul>";
+    let after = "<p>The team expects the remaining work to land before the next release, the engineers said in their weekly update.</p>";
+    let related = "<ul><li>Jane <a href=\"/a\">on other cloud computing deals</a> today</li>\
+                   <li>Sam <a href=\"/b\">on the start-up's computing needs</a> today</li>\
+                   <li>Kim <a href=\"/c\">with five things to know</a> on the licence</li></ul>";
+    let a = extract(&page(&format!("{list}{after}{related}"), ""), None);
+    assert!(
+        a.text.contains("made the toolbar start later"),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("weekly update"), "{}", a.text);
+    // A link list after the last paragraph is a box of other stories.
+    assert!(!a.text.contains("with five things to know"), "{}", a.text);
+}
+
+#[test]
+fn chart_labels_inside_the_article_go() {
+    // An inline chart drawn with HTML: axis ticks and legend as a run of tiny paragraphs.
+    let ticks: String = [
+        "$915", "billion", "$900", "’17", "’18", "’19", "’20", "’21", "’22", "’23",
+    ]
+    .iter()
+    .map(|t| format!("<div class=\"g-tick\">{t}</div>"))
+    .collect();
+    let chart = format!("<div class=\"g-chart\">{ticks}</div>");
+    assert_clean(&chart, "", &["$915", "’21"]);
+    // A short line between paragraphs is not a chart.
+    let a = extract(&page("<p>Yes.</p><p>Asked whether the deal would last, the chief executive said it would.</p>", ""), None);
+    assert!(a.text.contains("Yes."), "{}", a.text);
+}
+
+#[test]
+fn a_table_row_reads_on_one_line() {
+    let table = "<p>Standings after the final race of the season:</p><table>\
+                 <tr><th>Pos.</th><th>Driver</th><th>Points</th></tr>\
+                 <tr><td>1</td><td><a href=\"/d/1\">Kyle Busch</a></td><td>5040</td></tr>\
+                 <tr><td>2</td><td><div><span>Martin</span></div><div><span>Truex Jr.</span></div></td><td>5035</td></tr></table>";
+    let a = extract(&page(table, ""), None);
+    assert!(a.text.contains("\nPos. | Driver | Points\n"), "{}", a.text);
+    assert!(a.text.contains("\n1 | Kyle Busch | 5040\n"), "{}", a.text);
+    assert!(
+        a.text.contains("\n2 | Martin Truex Jr. | 5035"),
+        "{}",
+        a.text
+    );
+    assert!(a.html.contains("Kyle Busch</a> | 5040"), "{}", a.html);
+}
+
+#[test]
+fn data_cells_are_not_judged_by_their_class_words() {
+    // A quote table: each cell's class names its column, and "ticker" is also a clutter word.
+    let table = "<table class=\"stock-fundamentals\"><thead><tr><th class=\"ticker\">Ticker</th><th class=\"security\">Security</th>\
+                 <th class=\"change\">Change</th></tr></thead><tbody><tr><td class=\"ticker\"><a href=\"/quote?t=MSFT\">MSFT</a></td>\
+                 <td class=\"security\">MICROSOFT CORP.</td><td class=\"change neg\">-1.62</td></tr></tbody></table>";
+    let a = extract(&page(table, ""), None);
+    assert!(a.text.contains("Ticker | Security | Change"), "{}", a.text);
+    assert!(a.text.contains("MSFT | MICROSOFT CORP."), "{}", a.text);
+}
+
+#[test]
+fn sentences_opening_with_by_are_not_bylines() {
+    // The byline pattern wants a name: a capital after "By", even in a case-blind table.
+    let a = extract(
+        &page(
+            "<p>By contrast, the smaller firm said it would appeal.</p><p>By changesets</p><p>By Jane Doe</p>",
+            "",
+        ),
+        None,
+    );
+    assert!(
+        a.text.contains("By contrast, the smaller firm"),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("By changesets"), "{}", a.text);
+    assert!(!a.text.contains("Jane Doe"), "{}", a.text);
+}
+
+#[test]
+fn dates_in_data_cells_and_preformatted_series_are_data() {
+    let table = "<table class=\"infobox\"><tr><th>Responsible government</th><td>7 May 1856</td></tr>\
+                 <tr><th>Dominion</th><td>26 September 1907</td></tr></table>\
+                 <p>Which number stands out in this series?</p><pre>2, 3, 5, 2, 3, 12, 5, 3, 4</pre>";
+    let a = extract(&page(table, ""), None);
+    assert!(
+        a.text.contains("Dominion | 26 September 1907"),
+        "{}",
+        a.text
+    );
+    assert!(a.text.contains("2, 3, 5, 2, 3, 12, 5, 3, 4"), "{}", a.text);
+    // Outside tables a date alone is still the dateline.
+    assert_clean("<p>26 September 1907</p>", "", &["26 September 1907"]);
+}
