@@ -46,6 +46,8 @@ pub enum Kind {
     Quote,
     /// Preformatted text.
     Pre,
+    /// A data table's row: its HTML is the row's `<td>` cells, its text the cells on one line.
+    Row,
 }
 
 /// How hard the clutter rules bite; a page that comes out empty is retried with a looser level.
@@ -1157,9 +1159,10 @@ fn pick(
     (join_table_rows(kept, arena), prose)
 }
 
-/// One line per table row: the blocks of a data table's row become one paragraph, cells
-/// separated by [`rules::CELL_SEPARATOR`] (a standings row reads "1 | Kyle Busch | 5010", not
-/// three lines). Layout cells are left alone.
+/// One block per table row: the blocks of a data table's row become one [`Kind::Row`], its text
+/// the cells separated by [`rules::CELL_SEPARATOR`] (a standings row reads "1 | Kyle Busch |
+/// 5010", not three lines), its HTML the row's cells, so the body keeps a real table. Layout
+/// cells are left alone.
 fn join_table_rows(kept: Vec<Block>, arena: &Arena<'_>) -> Vec<Block> {
     let row_of = |b: &Block| {
         if in_data_cell(arena, b) {
@@ -1173,24 +1176,34 @@ fn join_table_rows(kept: Vec<Block>, arena: &Arena<'_>) -> Vec<Block> {
     }
     let mut out: Vec<Block> = Vec::with_capacity(kept.len());
     let mut last_row = None;
-    for b in kept {
+    for mut b in kept {
         let row = row_of(&b);
         match out.last_mut() {
             Some(prev) if row.is_some() && row == last_row => {
-                let sep = if prev.cell == b.cell {
-                    " "
+                if prev.cell == b.cell {
+                    // Another line of the same cell: inside its `<td>`.
+                    prev.text.push(' ');
+                    prev.text.push_str(&b.text);
+                    prev.html.truncate(prev.html.len() - "</td>".len());
+                    prev.html.push(' ');
+                    prev.html.push_str(&b.html);
+                    prev.html.push_str("</td>");
                 } else {
-                    rules::CELL_SEPARATOR
-                };
-                prev.text.push_str(sep);
-                prev.text.push_str(&b.text);
-                prev.html.push_str(sep);
-                prev.html.push_str(&b.html);
+                    prev.text.push_str(rules::CELL_SEPARATOR);
+                    prev.text.push_str(&b.text);
+                    prev.html.push_str("<td>");
+                    prev.html.push_str(&b.html);
+                    prev.html.push_str("</td>");
+                }
                 prev.chars += b.chars;
                 prev.link_chars += b.link_chars;
                 prev.time_chars += b.time_chars;
                 prev.cell = b.cell;
-                prev.kind = Kind::Para;
+            }
+            _ if row.is_some() => {
+                b.html = format!("<td>{}</td>", b.html);
+                b.kind = Kind::Row;
+                out.push(b);
             }
             _ => out.push(b),
         }

@@ -126,14 +126,20 @@ fn attr<'a>(el: &'a scraper::node::Element, name: &str) -> Option<&'a str> {
     el.attrs().find_map(|(k, v)| (k == name).then_some(v))
 }
 
-/// Wraps each block in its paragraph element; consecutive list items share one list.
+/// Wraps each block in its paragraph element; consecutive list items share one list, and
+/// consecutive table rows one table.
 fn assemble_html(blocks: &[Block]) -> String {
     let mut out = String::new();
     let mut in_list = false;
+    let mut in_table = false;
     for b in blocks {
         if in_list && b.kind != Kind::Item {
             out.push_str("</ul>");
             in_list = false;
+        }
+        if in_table && b.kind != Kind::Row {
+            out.push_str("</table>\n");
+            in_table = false;
         }
         let (open, close) = match b.kind {
             Kind::Para => ("<p>", "</p>"),
@@ -151,6 +157,13 @@ fn assemble_html(blocks: &[Block]) -> String {
             }
             Kind::Quote => ("<blockquote><p>", "</p></blockquote>"),
             Kind::Pre => ("<pre>", "</pre>"),
+            Kind::Row => {
+                if !in_table {
+                    out.push_str("<table>");
+                    in_table = true;
+                }
+                ("<tr>", "</tr>")
+            }
         };
         out.push_str(open);
         out.push_str(&b.html);
@@ -159,6 +172,9 @@ fn assemble_html(blocks: &[Block]) -> String {
     }
     if in_list {
         out.push_str("</ul>");
+    }
+    if in_table {
+        out.push_str("</table>\n");
     }
     out
 }
@@ -182,6 +198,10 @@ fn sanitizer() -> ammonia::Builder<'static> {
             "h6",
             "ul",
             "li",
+            "table",
+            "tbody",
+            "tr",
+            "td",
             "blockquote",
             "pre",
             "a",

@@ -793,7 +793,20 @@ fn a_table_row_reads_on_one_line() {
         "{}",
         a.text
     );
-    assert!(a.html.contains("Kyle Busch</a> | 5040"), "{}", a.html);
+    // The body's HTML keeps a real table, one cell per datum, the wrapped name in one cell.
+    assert!(a.html.contains("<table>"), "{}", a.html);
+    assert!(
+        a.html.contains("Kyle Busch</a></td><td>5040</td></tr>"),
+        "{}",
+        a.html
+    );
+    assert!(
+        a.html
+            .contains("<tr><td>2</td><td>Martin Truex Jr.</td><td>5035</td></tr>"),
+        "{}",
+        a.html
+    );
+    assert!(!a.html.contains(" | "), "{}", a.html);
 }
 
 #[test]
