@@ -1180,11 +1180,13 @@ fn join_table_rows(kept: Vec<Block>, arena: &Arena<'_>) -> Vec<Block> {
         let row = row_of(&b);
         match out.last_mut() {
             Some(prev) if row.is_some() && row == last_row => {
-                if prev.cell == b.cell {
+                // A row's HTML always ends with its last cell's `</td>`.
+                let open_cell = prev.html.strip_suffix("</td>").map(str::len);
+                if let (true, Some(open_len)) = (prev.cell == b.cell, open_cell) {
                     // Another line of the same cell: inside its `<td>`.
                     prev.text.push(' ');
                     prev.text.push_str(&b.text);
-                    prev.html.truncate(prev.html.len() - "</td>".len());
+                    prev.html.truncate(open_len);
                     prev.html.push(' ');
                     prev.html.push_str(&b.html);
                     prev.html.push_str("</td>");
