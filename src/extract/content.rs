@@ -745,6 +745,11 @@ fn link_density(b: &Block) -> f32 {
     b.link_chars as f32 / b.chars.max(1) as f32
 }
 
+/// A block of running prose: long enough for a sentence, few of its characters in links.
+fn is_prose(b: &Block) -> bool {
+    b.chars >= 60 && link_density(b) < 0.35
+}
+
 fn ends_sentence(text: &str) -> bool {
     text.trim_end().ends_with(rules::SENTENCE_ENDS)
 }
@@ -876,11 +881,7 @@ fn prose_holders(arena: &Arena<'_>, blocks: &[Block]) -> Vec<bool> {
     let mut prefix = Vec::with_capacity(blocks.len() + 1);
     prefix.push(0u32);
     for b in blocks {
-        let prose = if b.chars >= 60 && link_density(b) < 0.35 {
-            b.chars
-        } else {
-            0
-        };
+        let prose = if is_prose(b) { b.chars } else { 0 };
         prefix.push(prefix.last().copied().unwrap_or(0) + prose);
     }
     let total = prefix.last().copied().unwrap_or(0) as f32;
@@ -912,24 +913,14 @@ fn drop_label_runs(kept: &mut Vec<Block>, arena: &Arena<'_>) {
     let tiny = |b: &Block| {
         b.kind == Kind::Para && b.chars <= rules::LABEL_MAX_CHARS && !in_data_cell(arena, b)
     };
-    let mut drop = vec![false; kept.len()];
-    let mut start = 0;
-    while start < kept.len() {
-        let mut end = start;
-        while end < kept.len() && tiny(&kept[end]) {
-            end += 1;
-        }
-        if end - start >= rules::LABEL_RUN_MIN {
-            drop[start..end].fill(true);
-        }
-        start = end + 1;
+    let mut drop = Vec::with_capacity(kept.len());
+    for run in kept.chunk_by(|a, b| tiny(a) == tiny(b)) {
+        let labels = run.len() >= rules::LABEL_RUN_MIN && run.first().is_some_and(tiny);
+        drop.extend(std::iter::repeat_n(labels, run.len()));
     }
     if drop.contains(&true) {
-        let mut k = 0;
-        kept.retain(|_| {
-            k += 1;
-            !drop[k - 1]
-        });
+        let mut drop = drop.into_iter();
+        kept.retain(|_| !drop.next().unwrap_or(false));
     }
 }
 
@@ -1088,21 +1079,23 @@ fn pick(
         (0..blocks.len()).map(|i| (lo..hi).contains(&i)).collect()
     };
     // Lists whose items are mostly prose: an all-link item there is a bullet of the article
-    // ("Here's our year in review"), not a related-links list. Counted per list: (prose, items).
-    // Per list: (prose items, items, first block, last block).
+    // ("Here's our year in review"), not a related-links list. Per list: (prose items, items,
+    // first block, last block).
+    let list_of = |b: &Block| {
+        arena
+            .parent
+            .get(b.container as usize)
+            .copied()
+            .unwrap_or(u32::MAX)
+    };
     let mut lists: HashMap<u32, (u32, u32, usize, usize), rules::FnvBuild> = HashMap::default();
     for (k, b) in blocks
         .iter()
         .enumerate()
         .filter(|(_, b)| b.kind == Kind::Item)
     {
-        let list = arena
-            .parent
-            .get(b.container as usize)
-            .copied()
-            .unwrap_or(u32::MAX);
-        let e = lists.entry(list).or_insert((0, 0, k, k));
-        e.0 += u32::from(b.chars >= 60 && link_density(b) < 0.35);
+        let e = lists.entry(list_of(b)).or_insert((0, 0, k, k));
+        e.0 += u32::from(is_prose(b));
         e.1 += 1;
         e.3 = k;
     }
@@ -1111,16 +1104,14 @@ fn pick(
     let mut prose_before = Vec::with_capacity(blocks.len() + 1);
     prose_before.push(0u32);
     for (b, &sel) in blocks.iter().zip(&selected) {
-        let is_prose = sel && b.chars >= 60 && link_density(b) < 0.35;
-        prose_before.push(prose_before.last().copied().unwrap_or(0) + u32::from(is_prose));
+        prose_before
+            .push(prose_before.last().copied().unwrap_or(0) + u32::from(sel && is_prose(b)));
     }
     let total_prose = prose_before.last().copied().unwrap_or(0);
     let in_prose_list = |b: &Block| {
         b.kind == Kind::Item
-            && arena
-                .parent
-                .get(b.container as usize)
-                .and_then(|l| lists.get(l))
+            && lists
+                .get(&list_of(b))
                 .is_some_and(|&(prose, items, first, last)| {
                     (items >= rules::PROSE_LIST_MIN_ITEMS && prose * 2 >= items)
                         || (items >= rules::INNER_LIST_MIN_ITEMS
