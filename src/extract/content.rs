@@ -376,9 +376,10 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         {
             continue;
         }
-        if f & rules::F_LINK != 0
-            && (link_in_running_text(arena, i) || link_is_section_heading(arena, i))
-        {
+        if f & rules::F_LINK != 0 && link_in_running_text(arena, i) {
+            continue;
+        }
+        if f & rules::F_BLOCK == 0 && inline_is_section_heading(arena, i) {
             continue;
         }
         if f & rules::F_CELL != 0 && arena.text[i] <= rules::DATA_CELL_MAX_BYTES {
@@ -456,10 +457,11 @@ fn id_spells_own_heading(arena: &Arena<'_>, i: usize, id: &str) -> bool {
     head.len() == rules::SLUG_MATCH_WORDS && head == words(id)
 }
 
-/// A link holding most of a section heading's text is the heading itself (`<h2><a
-/// class="toc-backref">Setting up</a></h2>` in generated docs): its class words style the link
-/// back to the table of contents, and the heading judges the pair.
-fn link_is_section_heading(arena: &Arena<'_>, i: usize) -> bool {
+/// An inline element holding most of a section heading's text is the heading itself (`<h2><a
+/// class="toc-backref">Setting up</a></h2>` in generated docs, `<h2><span
+/// class="mw-headline">History</span>` in MediaWiki): its class words style the link back to
+/// the table of contents or name the heading's text, and the heading judges the pair.
+fn inline_is_section_heading(arena: &Arena<'_>, i: usize) -> bool {
     let mut p = arena.parent[i];
     while p != u32::MAX && arena.flags[p as usize] & rules::F_BLOCK == 0 {
         p = arena.parent[p as usize];

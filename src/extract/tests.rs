@@ -671,6 +671,27 @@ fn links_that_are_their_section_heading_stay() {
 }
 
 #[test]
+fn spans_that_are_their_section_heading_stay() {
+    // MediaWiki wraps each heading's words in `<span class="mw-headline">` ("headline" names
+    // teaser titles elsewhere) beside an `[edit]` link: the heading judges the pair.
+    let section = |n: u32| {
+        format!(
+            "<h2><span class=\"mw-headline\" id=\"S{n}\">Early history number {n}</span>\
+             <span class=\"mw-editsection\">[<a href=\"/edit/{n}\">edit</a>]</span></h2>\
+             {BODY}{BODY}"
+        )
+    };
+    let body: String = (1..=3).map(section).collect();
+    let html = format!(
+        "<html><body><div id=\"mw-content-text\"><p>{}</p>{body}</div></body></html>",
+        "The foundation was set up in 2003 to look after the code. ".repeat(3)
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("Early history number 2"), "{}", a.text);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
