@@ -571,6 +571,13 @@ pub const CONTENT_WORDS: &[&str] = &[
     "row",
 ];
 
+/// Words that, in the same class token as a [`CONTENT_WORDS`] word, make it a collection of
+/// posts or stories (`horizontalPostList`, `story-grid`): teasers of other articles, not the
+/// article, so the content word does not protect the element from its clutter words.
+pub const COLLECTION_WORDS: &[&str] = &[
+    "list", "lists", "listing", "grid", "slider", "feed", "cards", "teasers", "river", "carousel",
+];
+
 /// Clutter words that win even on an element that also carries a content word (`post-comments`).
 pub const STRONG_CLUTTER_WORDS: &[&str] = &[
     "comment",
@@ -792,6 +799,7 @@ struct WordTables {
     exceptions: HashSet<&'static str, FnvBuild>,
     strong: HashSet<&'static str, FnvBuild>,
     content: HashSet<&'static str, FnvBuild>,
+    collection: HashSet<&'static str, FnvBuild>,
 }
 
 static WORDS: LazyLock<WordTables> = LazyLock::new(|| {
@@ -811,6 +819,7 @@ static WORDS: LazyLock<WordTables> = LazyLock::new(|| {
         exceptions: CLUTTER_WORD_EXCEPTIONS.iter().copied().collect(),
         strong: STRONG_CLUTTER_WORDS.iter().copied().collect(),
         content: CONTENT_WORDS.iter().copied().collect(),
+        collection: COLLECTION_WORDS.iter().copied().collect(),
     }
 });
 
@@ -872,15 +881,24 @@ fn for_each_word(attr: &str, mut f: impl FnMut(&str, bool)) {
 pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
     let t = &*WORDS;
     let (mut clutter, mut strong, mut content) = (false, false, false);
-    for attr in [class, id].into_iter().flatten() {
-        for_each_word(attr, |w, squeezed| {
+    for token in [class, id]
+        .into_iter()
+        .flatten()
+        .flat_map(str::split_ascii_whitespace)
+    {
+        // A content word names the article only when the same token does not make it a
+        // collection of them (`horizontalPostList`, `article-grid`: teasers of other posts).
+        let (mut token_content, mut collection) = (false, false);
+        for_each_word(token, |w, squeezed| {
             if w.is_empty() || t.exceptions.contains(w) {
                 return;
             }
             strong |= t.strong.contains(w);
             clutter |= is_clutter_word(t, w, squeezed);
-            content |= t.content.contains(w);
+            token_content |= t.content.contains(w);
+            collection |= !squeezed && t.collection.contains(w);
         });
+        content |= token_content && !collection;
     }
     match (clutter, strong, content) {
         (_, true, _) => ClassVerdict::Clutter,
@@ -922,6 +940,15 @@ mod tests {
             ClassVerdict::Clutter
         );
         assert_eq!(class_verdict(Some("loaded"), None), ClassVerdict::Neutral);
+        // a content word inside a collection token does not protect a widget
+        assert_eq!(
+            class_verdict(Some("horizontalPostList widget"), None),
+            ClassVerdict::Clutter
+        );
+        assert_eq!(
+            class_verdict(Some("post-content widget"), None),
+            ClassVerdict::Content
+        );
     }
 
     #[test]

@@ -692,6 +692,28 @@ fn spans_that_are_their_section_heading_stay() {
 }
 
 #[test]
+fn lists_of_posts_are_not_the_post() {
+    // "post" in a class marks the article's wrapper, but a `horizontalPostList` is a box of
+    // other posts: its `widget` word decides.
+    let teasers: String = ["Ashley Judd presses charges", "Libertarian island grows"]
+        .iter()
+        .map(|t| {
+            format!(
+                "<li><a href=\"/s/{}\"><span class=\"title\">{t}</span></a></li>",
+                t.len()
+            )
+        })
+        .collect();
+    assert_clean(
+        &format!(
+            "<div class=\"horizontalPostList widget\"><h3>More Related Stories</h3><ul>{teasers}</ul></div>"
+        ),
+        "",
+        &["More Related Stories"],
+    );
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
