@@ -578,6 +578,10 @@ pub const COLLECTION_WORDS: &[&str] = &[
     "list", "lists", "listing", "grid", "slider", "feed", "cards", "teasers", "river", "carousel",
 ];
 
+/// A class token starting with one of these words names a feature of the element (`no_caption`,
+/// `has-sidebar`, `with-ads`), not a widget: its words are not judged.
+pub const FEATURE_WORDS: &[&str] = &["no", "has", "with", "without"];
+
 /// Clutter words that win even on an element that also carries a content word (`post-comments`).
 pub const STRONG_CLUTTER_WORDS: &[&str] = &[
     "comment",
@@ -888,9 +892,16 @@ pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
     {
         // A content word names the article only when the same token does not make it a
         // collection of them (`horizontalPostList`, `article-grid`: teasers of other posts).
-        let (mut token_content, mut collection) = (false, false);
+        let (mut token_content, mut collection, mut feature) = (false, false, false);
         for_each_word(token, |w, squeezed| {
             if w.is_empty() || t.exceptions.contains(w) {
+                return;
+            }
+            // `no_caption`, `has-sidebar`: what the element has or lacks, not what it is.
+            if !squeezed && FEATURE_WORDS.contains(&w) {
+                feature = true;
+            }
+            if feature {
                 return;
             }
             strong |= t.strong.contains(w);

@@ -714,6 +714,19 @@ fn lists_of_posts_are_not_the_post() {
 }
 
 #[test]
+fn class_words_after_no_or_has_name_a_feature() {
+    // `no_caption` says the item has no caption; it is not one.
+    let item = "<div class=\"superlist_item image_hit no_caption\"><h2>The mother of a woman who \
+                took pills bought online has described how her daughter was burning up.</h2></div>";
+    let a = extract(&page(item, ""), None);
+    assert!(a.text.contains("burning up"), "{}", a.text);
+    assert_eq!(
+        rules::class_verdict(Some("sidebar has-sidebar"), None),
+        rules::ClassVerdict::Clutter
+    );
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
