@@ -578,8 +578,8 @@ pub const COLLECTION_WORDS: &[&str] = &[
     "list", "lists", "listing", "grid", "slider", "feed", "cards", "teasers", "river", "carousel",
 ];
 
-/// A class token starting with one of these words names a feature of the element (`no_caption`,
-/// `has-sidebar`, `with-ads`), not a widget: its words are not judged.
+/// A word of a class token right after one of these names a feature of the element
+/// (`no_caption`, `has-sidebar`, `with-ads`), not a widget: it is not judged.
 pub const FEATURE_WORDS: &[&str] = &["no", "has", "with", "without"];
 
 /// Clutter words that win even on an element that also carries a content word (`post-comments`).
@@ -897,12 +897,13 @@ pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
             if w.is_empty() || t.exceptions.contains(w) {
                 return;
             }
-            // `no_caption`, `has-sidebar`: what the element has or lacks, not what it is.
-            if !squeezed && FEATURE_WORDS.contains(&w) {
-                feature = true;
-            }
-            if feature {
-                return;
+            // `no_caption`, `has-sidebar`: what the element has or lacks, not what it is
+            // (`media-with-caption__caption` is still a caption).
+            if !squeezed {
+                let after_feature = std::mem::replace(&mut feature, FEATURE_WORDS.contains(&w));
+                if feature || after_feature {
+                    return;
+                }
             }
             strong |= t.strong.contains(w);
             clutter |= is_clutter_word(t, w, squeezed);

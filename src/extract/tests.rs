@@ -724,6 +724,10 @@ fn class_words_after_no_or_has_name_a_feature() {
         rules::class_verdict(Some("sidebar has-sidebar"), None),
         rules::ClassVerdict::Clutter
     );
+    assert_eq!(
+        rules::class_verdict(Some("media-with-caption__caption"), None),
+        rules::ClassVerdict::Clutter
+    );
 }
 
 #[test]
