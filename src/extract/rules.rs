@@ -685,6 +685,11 @@ pub const CLUTTER_PHRASES: &[&str] = &[
     // "Updated ..." / "Last modified ..." lines, also after a first date on the same line
     r"^(last )?(modified|edited|revised|changed)( on| at)?\b.{0,60}$",
     r"^.{0,40}\d{4}.{0,20}[/|·•]\s*(updated|modified|edited)\b.{0,50}$",
+    // the same in Japanese news pages: "最終更新:3/9(木) 18:45" (last updated), "CNET Japan
+    // 3/9(木) 18:45配信" (source and time it was carried), "【関連記事】" (related articles)
+    r"^最終更新\s*[:：]?.{0,40}$",
+    r"^.{0,40}\d{1,2}[:：]\d{2}\s*配信$",
+    r"^【?関連(記事|ニュース|リンク)】?$",
     // paywall and membership badges
     r"^(for )?(subscribers?|members?|premium|paid|plus)([ -]+only)?( (content|article|story|feature|exclusive))?$",
     r"^(exclusive|only|available) (to|for) (paying )?(subscribers|members)\b.{0,40}$",

@@ -731,6 +731,18 @@ fn class_words_after_no_or_has_name_a_feature() {
 }
 
 #[test]
+fn japanese_update_source_and_related_lines() {
+    // Japanese news pages: "last updated", "carried by <source> at <time>", "related articles".
+    assert_clean(
+        "<p class=\"src\"><a href=\"/list\">CNET Japan</a> 3/9(木) 18:45配信</p>\
+         <p>トレンドマイクロは、公衆無線LANを安全に使うためのアプリを発表した。</p>\
+         <div class=\"ynDetail\"><div>【関連記事】</div></div><p>最終更新:3/9(木) 18:45</p>",
+        "",
+        &["配信", "関連記事", "最終更新"],
+    );
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
