@@ -457,18 +457,24 @@ fn id_spells_own_heading(arena: &Arena<'_>, i: usize, id: &str) -> bool {
     head.len() == rules::SLUG_MATCH_WORDS && head == words(id)
 }
 
-/// An inline element holding most of a section heading's text is the heading itself (`<h2><a
-/// class="toc-backref">Setting up</a></h2>` in generated docs, `<h2><span
-/// class="mw-headline">History</span>` in MediaWiki): its class words style the link back to
-/// the table of contents or name the heading's text, and the heading judges the pair.
+/// An inline element holding most of a heading's words, its other links (`[edit]`, `¶`) aside,
+/// is the heading itself (`<h2><a class="toc-backref">Setting up</a></h2>` in generated docs,
+/// `<h4><span class="mw-headline">Rhino</span>[<a>edit</a>]</h4>` in MediaWiki): its class
+/// words style the link back to the table of contents or name the heading's text, and the
+/// heading is judged by its own class words and place.
 fn inline_is_section_heading(arena: &Arena<'_>, i: usize) -> bool {
     let mut p = arena.parent[i];
     while p != u32::MAX && arena.flags[p as usize] & rules::F_BLOCK == 0 {
         p = arena.parent[p as usize];
     }
-    p != u32::MAX
-        && heads_a_section(arena, p as usize)
-        && arena.text[i] * 2 >= arena.text[p as usize]
+    if p == u32::MAX || arena.flags[p as usize] & rules::F_HEADING == 0 {
+        return false;
+    }
+    // Most of the heading's words, its other links (`[edit]`, `¶`) aside.
+    let (p, i) = (p as usize, i);
+    let rest = arena.text[p].saturating_sub(arena.text[i]);
+    let rest_links = arena.link[p].saturating_sub(arena.link[i]);
+    arena.text[i] >= rest.saturating_sub(rest_links)
 }
 
 /// Accumulates inline content into blocks while walking the arena.

@@ -682,12 +682,17 @@ fn spans_that_are_their_section_heading_stay() {
         )
     };
     let body: String = (1..=3).map(section).collect();
+    // A short subsection's heading, shorter than its `[edit]` link bracket and all.
+    let short = "<h4><span class=\"mw-headline\" id=\"Rhino\">Rhino</span><span \
+                 class=\"mw-editsection\">[<a href=\"/edit/4\">edit</a>]</span></h4>\
+                 <p>An open source engine managed by the foundation.</p>";
     let html = format!(
-        "<html><body><div id=\"mw-content-text\"><p>{}</p>{body}</div></body></html>",
+        "<html><body><div id=\"mw-content-text\"><p>{}</p>{body}{short}{BODY}</div></body></html>",
         "The foundation was set up in 2003 to look after the code. ".repeat(3)
     );
     let a = extract(&html, None);
     assert!(a.text.contains("Early history number 2"), "{}", a.text);
+    assert!(a.text.contains("Rhino"), "{}", a.text);
     assert!(a.text.contains("rewritten the terms"), "{}", a.text);
 }
 
