@@ -938,6 +938,24 @@ fn heads_a_section(arena: &Arena<'_>, i: usize) -> bool {
     arena.section_head.get(i).copied().unwrap_or(false)
 }
 
+/// A list nested in a list item that leads into it with words of its own ("In progress:" above
+/// a list of linked bug titles): an outline of the article, whose all-link items are not teaser
+/// cards. A menu's submenu hangs under a link, not under words.
+fn is_sub_list(arena: &Arena<'_>, i: usize) -> bool {
+    let p = arena.parent[i];
+    if p == u32::MAX
+        || !arena
+            .element(i)
+            .is_some_and(|e| matches!(e.name(), "ul" | "ol"))
+    {
+        return false;
+    }
+    let p = p as usize;
+    let lead = arena.text[p].saturating_sub(arena.text[i]);
+    let lead_links = arena.link[p].saturating_sub(arena.link[i]);
+    arena.element(p).is_some_and(|e| e.name() == "li") && lead > lead_links
+}
+
 /// Teaser cards: at least [`rules::CARD_MIN_REPEAT`] sibling elements of the same tag, each a
 /// short element holding a headline link (a block element that is all link: `<h3><a>..</a></h3>`),
 /// as in "more stories" boxes and rivers of teasers. Their blocks are removed.
@@ -949,7 +967,11 @@ fn drop_cards(arena: &Arena<'_>, junk: &[bool], blocks: &mut Vec<Block>) {
     let mut drop: Vec<(u32, u32)> = Vec::new();
     let mut children: Vec<(usize, &str)> = Vec::new();
     for i in 0..n {
-        if junk[i] || arena.element(i).is_none() || arena.end[i] as usize - i < 4 {
+        if junk[i]
+            || arena.element(i).is_none()
+            || arena.end[i] as usize - i < 4
+            || is_sub_list(arena, i)
+        {
             continue;
         }
         children.clear();

@@ -748,6 +748,29 @@ fn japanese_update_source_and_related_lines() {
 }
 
 #[test]
+fn linked_items_of_a_sub_list_under_words_stay() {
+    // A status report: "In progress:" leads into a list of linked bug titles.
+    let bugs: String = (1..=4)
+        .map(|n| format!("<li><a href=\"/bug/{n}\">Bug {n}00 – Picture-in-picture window number {n} misbehaves</a></li>"))
+        .collect();
+    let menu: String = (1..=4)
+        .map(|n| format!("<li><a href=\"/tools/{n}\">Developer tool page {n} of the site</a></li>"))
+        .collect();
+    let html = format!(
+        "<html><body><article>{BODY}<ul><li>We have the green light for another round of students \
+         hacking on the feature next semester.</li><li>In progress:<ul>{bugs}</ul></li>\
+         <li><a href=\"/tools\">Tools</a><ul>{menu}</ul></li></ul>{BODY}</article></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(
+        a.text.contains("Bug 300 – Picture-in-picture"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("Developer tool page 3"), "{}", a.text);
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
