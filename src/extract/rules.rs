@@ -358,6 +358,8 @@ pub const DROP_ROLES: &[&str] = &[
     "alert",
     "marquee",
     "status",
+    // "ancillary to the main content" (ARIA): MediaWiki's "Main article: …" hatnotes
+    "note",
 ];
 
 /// Class/id words (after splitting `share-buttons` or `shareButtons` into `share`, `buttons`)

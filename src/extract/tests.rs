@@ -771,6 +771,16 @@ fn linked_items_of_a_sub_list_under_words_stay() {
 }
 
 #[test]
+fn notes_ancillary_to_the_article_go() {
+    // ARIA's `note` role: "Main article: …" pointers at the head of a wiki section.
+    assert_clean(
+        "<div role=\"note\" class=\"hatnote\">Main article: <a href=\"/wiki/Firefox\">Firefox</a></div>",
+        "",
+        &["Main article"],
+    );
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
