@@ -914,16 +914,22 @@ fn block_range(blocks: &[Block], from: u32, to: u32) -> std::ops::Range<usize> {
     lo..hi
 }
 
-/// Runs of at least [`rules::LABEL_RUN_MIN`] consecutive tiny paragraphs (at most
-/// [`rules::LABEL_MAX_CHARS`] each, outside tables and lists) are a chart's axis labels and
-/// legend ("’17", "$900", "billion", "MONTHLY"), not sentences: they are dropped.
+/// Runs of chart text are dropped: consecutive short paragraphs that are no sentences (at most
+/// [`rules::CHART_LINE_MAX_CHARS`], outside tables and lists) holding at least
+/// [`rules::LABEL_RUN_MIN`] tiny ones (at most [`rules::LABEL_MAX_CHARS`]): a chart's axis labels
+/// and legend ("’17", "$900", "billion", "MONTHLY") with its titles between them ("Yield on
+/// 10-year Treasury note").
 fn drop_label_runs(kept: &mut Vec<Block>, arena: &Arena<'_>) {
-    let tiny = |b: &Block| {
-        b.kind == Kind::Para && b.chars <= rules::LABEL_MAX_CHARS && !in_data_cell(arena, b)
+    let tiny = |b: &Block| b.chars <= rules::LABEL_MAX_CHARS;
+    let chart_line = |b: &Block| {
+        b.kind == Kind::Para
+            && (tiny(b) || (b.chars <= rules::CHART_LINE_MAX_CHARS && !ends_sentence(&b.text)))
+            && !in_data_cell(arena, b)
     };
     let mut drop = Vec::with_capacity(kept.len());
-    for run in kept.chunk_by(|a, b| tiny(a) == tiny(b)) {
-        let labels = run.len() >= rules::LABEL_RUN_MIN && run.first().is_some_and(tiny);
+    for run in kept.chunk_by(|a, b| chart_line(a) == chart_line(b)) {
+        let labels = run.first().is_some_and(chart_line)
+            && run.iter().filter(|b| tiny(b)).count() >= rules::LABEL_RUN_MIN;
         drop.extend(std::iter::repeat_n(labels, run.len()));
     }
     if drop.contains(&true) {

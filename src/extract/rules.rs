@@ -264,7 +264,11 @@ pub const PROSE_LIST_MIN_ITEMS: u32 = 4;
 /// A paragraph of at most this many characters is a label (see [`LABEL_RUN_MIN`]).
 pub const LABEL_MAX_CHARS: u32 = 8;
 
-/// This many labels in a row, with nothing longer between them, are a chart's text.
+/// A line of a chart (a title or legend entry between its labels) holds at most this many
+/// characters and ends no sentence.
+pub const CHART_LINE_MAX_CHARS: u32 = 40;
+
+/// This many labels among consecutive chart lines are a chart's text.
 pub const LABEL_RUN_MIN: usize = 8;
 
 /// A list of at least this many items with the article's prose before and after it keeps its

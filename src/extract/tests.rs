@@ -884,6 +884,26 @@ fn chart_labels_inside_the_article_go() {
     .collect();
     let chart = format!("<div class=\"g-chart\">{ticks}</div>");
     assert_clean(&chart, "", &["$915", "’21"]);
+    // Two charts, each titled, their labels fewer than a run on their own: one chart's text.
+    let labelled: String = [
+        "Yield on 10-year Treasury note",
+        "%",
+        "MONTHLY",
+        "RECESSIONS",
+        "’98",
+        "’02",
+        "’06",
+        "U.S. Dollar index",
+        "MONTHLY",
+        "RECESSIONS",
+        "’10",
+        "’14",
+        "’18",
+    ]
+    .iter()
+    .map(|t| format!("<div class=\"g-label\">{t}</div>"))
+    .collect();
+    assert_clean(&labelled, "", &["Treasury note", "Dollar index", "’14"]);
     // A short line between paragraphs is not a chart.
     let a = extract(&page("<p>Yes.</p><p>Asked whether the deal would last, the chief executive said it would.</p>", ""), None);
     assert!(a.text.contains("Yes."), "{}", a.text);
