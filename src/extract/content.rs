@@ -366,7 +366,9 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         if holds_article[i] {
             continue;
         }
-        if f & (rules::F_DROP | rules::F_DROP_ROLE) != 0 {
+        if f & (rules::F_DROP | rules::F_DROP_ROLE) != 0
+            && !opens_declared_body(arena, i, &in_declared_body)
+        {
             junk[i] = true;
             continue;
         }
@@ -410,6 +412,14 @@ fn junk_flags(arena: &Arena<'_>, strictness: Strictness, prose_holder: &[bool]) 
         junk[i] = clutter && ((!protected && !arena.quote[i]) || rules::names_comments(class, id));
     }
     junk
+}
+
+/// A `<header>` inside the element the page calls its article body (`itemprop=articleBody`)
+/// is the body's own opening (a summary paragraph), not the page's masthead: the page has said
+/// where the article is, and a title or byline there is still dropped by its own rules.
+fn opens_declared_body(arena: &Arena<'_>, i: usize, in_declared_body: &[bool]) -> bool {
+    in_declared_body.get(i).copied().unwrap_or(false)
+        && arena.element(i).is_some_and(|e| e.name() == "header")
 }
 
 /// A link inside a sentence (its paragraph holds [`rules::RUNNING_TEXT_MIN_BYTES`] more text than

@@ -781,6 +781,22 @@ fn notes_ancillary_to_the_article_go() {
 }
 
 #[test]
+fn a_header_inside_the_declared_body_opens_the_body() {
+    // The page puts its summary in a `<header>` inside `itemprop=articleBody`: the body's own.
+    let html = format!(
+        "<html><body><article><header><h1>Partnership rewritten</h1><p>A standfirst the page \
+         keeps in its masthead, outside the declared body of the article.</p></header>\
+         <div itemprop=\"articleBody\"><header>Neuroscience tells us that most of the work \
+         done by our brains happens on an unconscious level. New research investigates.</header>\
+         {BODY}</div></article></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("New research investigates."), "{}", a.text);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(!a.text.contains("standfirst"), "{}", a.text);
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
