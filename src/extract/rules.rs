@@ -402,6 +402,10 @@ pub const CLUTTER_WORDS: &[&str] = &[
     "trending*",
     "breaking*",
     "ticker*",
+    // the standfirst under a headline: a summary of the story, not its text (AEB's bodies
+    // leave it out), and the summary line of each teaser in a river
+    "dek",
+    "standfirst",
     // live-feed rivers ("happening now": other stories, newest first, each under its time)
     "timeline*",
     "popular",
@@ -628,6 +632,8 @@ pub const STRONG_CLUTTER_WORDS: &[&str] = &[
     "meta",
     "caption",
     "disclaimer",
+    "dek",
+    "standfirst",
 ];
 
 /// Phrases that, filling a short block on their own, are clutter. Case-insensitive, matched

@@ -797,6 +797,34 @@ fn a_header_inside_the_declared_body_opens_the_body() {
 }
 
 #[test]
+fn standfirsts_are_summaries_not_body() {
+    // The dek under the headline (even in an element whose other class words say "article"),
+    // and the summary lines of teasers beside the story.
+    let teasers: String = (1..=3)
+        .map(|n| {
+            format!(
+                "<div class=\"story-block\"><h4><a href=\"/s/{n}\">Other column {n}</a></h4>\
+                 <p class=\"standfirst\">HOW is it that ideas number {n} capture the imagination of \
+                 so many readers this week?</p></div>"
+            )
+        })
+        .collect();
+    assert_clean(
+        "",
+        &format!("<div class=\"group\">{teasers}</div>"),
+        &["capture the imagination"],
+    );
+    let html = format!(
+        "<html><body><article><h1>The best movies of the year</h1><h2 class=\"article--feature-dek\">\
+         How to watch the greatest movies of the year, from the spring to the winter.</h2>\
+         {BODY}</article></body></html>"
+    );
+    let a = extract(&html, None);
+    assert!(a.text.contains("rewritten the terms"), "{}", a.text);
+    assert!(!a.text.contains("greatest movies"), "{}", a.text);
+}
+
+#[test]
 fn cells_of_a_data_table_stay_however_wrapped() {
     // Exported spreadsheets wrap each cell's text in a `<div>`; release tables hold version
     // numbers that read like dates.
