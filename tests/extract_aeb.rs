@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 use testkit::{aeb, corpora, readability};
 use url::Url;
 
-/// Regressions below this fail CI; the bench reports the real figure (0.9818 when this floor was
+/// Regressions below this fail CI; the bench reports the real figure (0.9823 when this floor was
 /// last raised, issue 15's target being 0.977).
-const F1_FLOOR: f64 = 0.978;
+const F1_FLOOR: f64 = 0.980;
 
 #[test]
 fn aeb_f1_stays_above_the_floor() {
@@ -44,8 +44,9 @@ fn aeb_f1_stays_above_the_floor() {
 
 /// Body agreement with Readability's answers on its 130 test pages (`../shared/bench/readability`,
 /// or `READABILITY_DIR`): a floor below the bench's figure, so a rule fitted to AEB that breaks
-/// other sites fails CI (0.9556 when this floor was last raised, issue 15's target being 0.95).
-const READABILITY_FLOOR: f64 = 0.952;
+/// other sites fails CI (0.9583 when this floor was last raised, 0.9506 with the synthetic page
+/// `lazy-image-3` scored as before the no-prose fallback; issue 15's target being 0.95).
+const READABILITY_FLOOR: f64 = 0.955;
 
 #[test]
 fn readability_set_agreement_stays_above_the_floor() {
