@@ -902,15 +902,16 @@ fn for_each_word(attr: &str, mut f: impl FnMut(&str, bool)) {
 pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
     let t = &*WORDS;
     let (mut clutter, mut strong, mut content) = (false, false, false);
-    for token in [class, id]
-        .into_iter()
-        .flatten()
-        .flat_map(str::split_ascii_whitespace)
-    {
-        // A content word names the article only when the same token does not make it a
-        // collection of them (`horizontalPostList`, `article-grid`: teasers of other posts).
-        let (mut token_content, mut collection, mut feature) = (false, false, false);
-        for_each_word(token, |w, squeezed| {
+    // Per class token: a content word names the article only when the same token does not make
+    // it a collection of them (`horizontalPostList`, `article-grid`: teasers of other posts).
+    // `for_each_word` gives each token squeezed before its words, which marks where it starts.
+    let (mut token_content, mut collection, mut feature) = (false, false, false);
+    for attr in [class, id].into_iter().flatten() {
+        for_each_word(attr, |w, squeezed| {
+            if squeezed {
+                content |= token_content && !collection;
+                (token_content, collection, feature) = (false, false, false);
+            }
             if w.is_empty() || t.exceptions.contains(w) {
                 return;
             }
@@ -927,8 +928,8 @@ pub fn class_verdict(class: Option<&str>, id: Option<&str>) -> ClassVerdict {
             token_content |= t.content.contains(w);
             collection |= !squeezed && t.collection.contains(w);
         });
-        content |= token_content && !collection;
     }
+    content |= token_content && !collection;
     match (clutter, strong, content) {
         (_, true, _) => ClassVerdict::Clutter,
         (true, _, false) => ClassVerdict::Clutter,
