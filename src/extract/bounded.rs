@@ -137,7 +137,7 @@ fn raw_text_end(text: &str, name: &str, kind: RawKind) -> usize {
     let script = kind == RawKind::ScriptData;
     let bytes = text.as_bytes();
     let mut from = 0;
-    while let Some(found) = text.get(from..).and_then(|t| t.find('<')) {
+    while let Some(found) = bytes.get(from..).and_then(|t| memchr::memchr(b'<', t)) {
         let at = from + found;
         let after = bytes.get(at + 1..).unwrap_or_default();
         if script && after.starts_with(b"!--") {
