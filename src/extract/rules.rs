@@ -1000,45 +1000,67 @@ pub const PHRASE_CLUTTER_MAX_PENALTY: f32 = 30.0;
 /// Blocks longer than this are never judged by phrase alone: real paragraphs may say "subscribe".
 pub const PHRASE_MAX_CHARS: usize = 220;
 
-/// [`CLUTTER_WORDS`] split for hashing: exact words, and prefixes (rows ending in `*`).
+/// [`CLUTTER_WORDS`] split for lookup: exact words hashed, prefixes (rows ending in `*`) as
+/// anchored searches that walk a word's first letters once (hashing every prefix length of
+/// every class word of a page showed in profiles).
 struct WordTables {
     exact: HashSet<&'static str, FnvBuild>,
-    prefixes: HashSet<&'static str, FnvBuild>,
-    shortest_prefix: usize,
-    longest_prefix: usize,
+    /// Every prefix, and those of [`SQUEEZED_PREFIX_MIN`] letters or more.
+    prefixes: aho_corasick::AhoCorasick,
+    long_prefixes: aho_corasick::AhoCorasick,
     exceptions: HashSet<&'static str, FnvBuild>,
     strong: HashSet<&'static str, FnvBuild>,
     content: HashSet<&'static str, FnvBuild>,
 }
 
+/// A squeezed token (`sharebuttons`, a whole class list without its separators) only matches
+/// prefixes this long.
+const SQUEEZED_PREFIX_MIN: usize = 10;
+
 static WORDS: LazyLock<WordTables> = LazyLock::new(|| {
-    let prefixes: HashSet<&'static str, FnvBuild> = CLUTTER_WORDS
+    let prefixes: Vec<&'static str> = CLUTTER_WORDS
         .iter()
         .filter_map(|w| w.strip_suffix('*'))
         .collect();
+    let search = |prefixes: Vec<&str>| {
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .start_kind(aho_corasick::StartKind::Anchored)
+            .build(prefixes)
+            .unwrap_or_else(|e| unreachable!("static word table: {e}"))
+    };
     WordTables {
         exact: CLUTTER_WORDS
             .iter()
             .copied()
             .filter(|w| !w.ends_with('*'))
             .collect(),
-        shortest_prefix: prefixes.iter().map(|p| p.len()).min().unwrap_or(1),
-        longest_prefix: prefixes.iter().map(|p| p.len()).max().unwrap_or(0),
-        prefixes,
+        long_prefixes: search(
+            prefixes
+                .iter()
+                .copied()
+                .filter(|p| p.len() >= SQUEEZED_PREFIX_MIN)
+                .collect(),
+        ),
+        prefixes: search(prefixes),
         exceptions: CLUTTER_WORD_EXCEPTIONS.iter().copied().collect(),
         strong: STRONG_CLUTTER_WORDS.iter().copied().collect(),
         content: CONTENT_WORDS.iter().copied().collect(),
     }
 });
 
-/// Whether `w` is a clutter word; a squeezed token only matches prefixes of 10+ letters.
+/// Whether `w` is a clutter word; a squeezed token only matches prefixes of
+/// [`SQUEEZED_PREFIX_MIN`] letters or more.
 fn is_clutter_word(t: &WordTables, w: &str, squeezed: bool) -> bool {
     if t.exact.contains(w) {
         return true;
     }
-    let from = if squeezed { 10 } else { t.shortest_prefix };
-    (from..=t.longest_prefix.min(w.len()))
-        .any(|k| w.is_char_boundary(k) && t.prefixes.contains(&w[..k]))
+    let prefixes = if squeezed {
+        &t.long_prefixes
+    } else {
+        &t.prefixes
+    };
+    prefixes.is_match(aho_corasick::Input::new(w).anchored(aho_corasick::Anchored::Yes))
 }
 
 /// How a class/id list reads: clutter, article wrapper, or neither.
@@ -1226,6 +1248,56 @@ mod tests {
             // Most spelled texts do match: the gates were tried on matches, not only misses.
             assert!(matched * 4 >= texts.len(), "{matched} of {}", texts.len());
         }
+    }
+
+    #[test]
+    fn clutter_word_prefix_search_is_the_word_table() {
+        // The table read row by row: an exact word, or a word starting with a prefix row (of
+        // at least `SQUEEZED_PREFIX_MIN` letters for a squeezed token).
+        let by_rows = |w: &str, squeezed: bool| {
+            CLUTTER_WORDS.iter().any(|row| match row.strip_suffix('*') {
+                Some(prefix) => {
+                    w.starts_with(prefix) && (!squeezed || prefix.len() >= SQUEEZED_PREFIX_MIN)
+                }
+                None => w == *row,
+            })
+        };
+        let mut words: Vec<String> = Vec::new();
+        for row in CLUTTER_WORDS.iter().chain(CONTENT_WORDS) {
+            let stem = row.trim_end_matches('*');
+            words.push(stem.to_string());
+            words.push(format!("{stem}s"));
+            words.push(format!("{stem}box"));
+            words.push(format!("x{stem}"));
+            for cut in 1..stem.len() {
+                words.push(stem[..cut].to_string());
+            }
+        }
+        words.extend(
+            [
+                "",
+                "a",
+                "tableofcontentsbox",
+                "visuallyhiddentext",
+                "é",
+                "shareé",
+            ]
+            .map(String::from),
+        );
+        let t = &*WORDS;
+        let mut clutter = 0;
+        for w in &words {
+            for squeezed in [false, true] {
+                let expected = by_rows(w, squeezed);
+                assert_eq!(
+                    is_clutter_word(t, w, squeezed),
+                    expected,
+                    "{w:?} {squeezed}"
+                );
+                clutter += usize::from(expected);
+            }
+        }
+        assert!(clutter > words.len() / 4, "{clutter} of {}", words.len());
     }
 
     #[test]
