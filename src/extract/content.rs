@@ -511,14 +511,31 @@ impl BlockBuilder {
     }
 
     fn push_text(&mut self, idx: u32, s: &str) {
-        if !self.light {
-            self.text.reserve(s.len());
-            self.html.reserve(s.len());
+        if self.light {
+            // Counting is cheapest a character at a time (splitting into words costs more).
+            let n: u32 = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(rules::char_weight)
+                .sum();
+            if n > 0 && self.chars == 0 {
+                self.anchor = idx;
+            }
+            self.chars += n;
+            if self.link_depth > 0 {
+                self.link_chars += n;
+            }
+            if self.time_depth > 0 {
+                self.time_chars += n;
+            }
+            return;
         }
+        self.text.reserve(s.len());
+        self.html.reserve(s.len());
         // Word by word (the runs between whitespace characters), each copied, escaped and
         // weighed whole rather than a character at a time.
         for (k, word) in s.split(char::is_whitespace).enumerate() {
-            if k > 0 && !self.light {
+            if k > 0 {
                 // A whitespace character came before this word.
                 self.pending_space = true;
             }
@@ -527,15 +544,13 @@ impl BlockBuilder {
             }
             if self.chars == 0 {
                 self.anchor = idx;
-            } else if self.pending_space && !self.light {
+            } else if self.pending_space {
                 self.text.push(' ');
                 self.html.push(' ');
             }
-            if !self.light {
-                self.pending_space = false;
-                self.text.push_str(word);
-                push_escaped(&mut self.html, word);
-            }
+            self.pending_space = false;
+            self.text.push_str(word);
+            push_escaped(&mut self.html, word);
             let w = word_weight(word);
             self.chars += w;
             if self.link_depth > 0 {
