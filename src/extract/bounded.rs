@@ -10,7 +10,10 @@
 //! The same filter leaves out what no later stage reads, so it is neither copied into the tree
 //! nor walked past again: comments, and the text of raw-text elements that are never article
 //! text or metadata (`<script>` other than JSON-LD, `<style>`, `<noscript>`, `<iframe>`; see
-//! [`MUTED_RAW_TEXT`]). The elements themselves stay, empty, so the tree keeps its shape.
+//! [`MUTED_RAW_TEXT`]). The elements themselves stay, empty, so the tree keeps its shape. The
+//! tokenizer does not even read that text: right after such a start tag the filter finds where
+//! the text ends in the page and takes it out of the tokenizer's input (see
+//! [`Guard::skip_raw_text`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -34,6 +37,8 @@ const CHUNK_BYTES: usize = 8 * 1024;
 /// Input bytes per tree node assumed when sizing the tree (the AEB pages: median 73, a tenth
 /// under 40, a tenth over 280). Too many only costs address space that is never touched.
 const BYTES_PER_NODE: usize = 64;
+/// Bytes of each queued input buffer compared with the page before raw text is taken out of it.
+const CHECKED_BYTES: usize = 64;
 /// Elements the tree builder may add on its own for one start tag (`html`, `body`, `tbody`, …).
 const IMPLIED: usize = 4;
 
@@ -56,31 +61,50 @@ type Builder = TreeBuilder<Handle, HtmlTreeSink>;
 
 /// Parses `html` as a document within the bounds; `Err` once `deadline` has passed.
 pub fn parse_document(html: &str, deadline: Option<Instant>) -> Result<Html, DeadlinePassed> {
+    parse_with(html, deadline, true).map(|(doc, _)| doc)
+}
+
+/// [`parse_document`], and how many bytes of raw text the tokenizer was spared;
+/// `jump_raw_text` false has it read the text of muted raw-text elements like any other (only
+/// tests compare the two).
+fn parse_with(
+    html: &str,
+    deadline: Option<Instant>,
+    jump_raw_text: bool,
+) -> Result<(Html, usize), DeadlinePassed> {
     // The node vector sized for the page up front: grown by doubling it was copied over and
     // over (several times the page's own size). Only the part used is ever touched.
     let mut doc = Html::new_document();
     let nodes = (html.len() / BYTES_PER_NODE).min(MAX_ELEMENTS);
     doc.tree = ego_tree::Tree::with_capacity(Node::Document, nodes.max(1));
     let builder = TreeBuilder::new(HtmlTreeSink::new(doc), TreeBuilderOpts::default());
-    let tokenizer = Tokenizer::new(Guard::new(builder), TokenizerOpts::default());
     let input = BufferQueue::default();
-    let mut rest = html;
-    while !rest.is_empty() {
-        let mut cut = rest.len().min(CHUNK_BYTES);
-        while !rest.is_char_boundary(cut) {
+    let guard = Guard::new(builder, html, &input, jump_raw_text);
+    let tokenizer = Tokenizer::new(guard, TokenizerOpts::default());
+    // Offset in `html` of the next byte to hand to the tokenizer.
+    let mut at = 0;
+    while at < html.len() {
+        let mut cut = html.len().min(at + CHUNK_BYTES);
+        while !html.is_char_boundary(cut) {
             cut += 1;
         }
-        let (chunk, tail) = rest.split_at(cut);
-        rest = tail;
+        let chunk = html.get(at..cut).unwrap_or_default();
         input.push_back(StrTendril::from_slice(chunk));
+        at = cut;
+        tokenizer.sink.handed_over.set(at);
         // `Script` and encoding hints only pause the tokenizer; nothing runs scripts here.
         while !matches!(tokenizer.feed(&input), TokenizerResult::Done) {}
+        // Raw text that ran past the input handed over: the tokenizer goes on at its end.
+        if let Some(resume) = tokenizer.sink.resume_at.take() {
+            at = resume;
+        }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(DeadlinePassed);
         }
     }
     tokenizer.end();
-    Ok(tokenizer.sink.builder.sink.finish())
+    let jumped = tokenizer.sink.jumped.get();
+    Ok((tokenizer.sink.builder.sink.finish(), jumped))
 }
 
 /// [`parse_document`] without a deadline.
@@ -102,6 +126,40 @@ fn keeps_text(tag: &Tag) -> bool {
             .any(|a| a.name.local == local_name!("type") && super::meta::is_json_ld_type(&a.value))
 }
 
+/// Where raw text of element `name` read as `kind` (starting right after its start tag) stops
+/// being plain text for the tokenizer, in bytes from the start of `text`: at the first `<` that
+/// opens its end tag (`</name`, any ASCII case, then whitespace, `/` or `>`, as the HTML
+/// tokenizer's "appropriate end tag"), or, in a script, at the first `<!--` (from there the
+/// tokenizer's escaped states decide, so it reads that part itself); `text.len()` when neither
+/// comes. Every byte before it the tokenizer would only emit as text: in these states a `<`
+/// that starts neither is text too.
+fn raw_text_end(text: &str, name: &str, kind: RawKind) -> usize {
+    let script = kind == RawKind::ScriptData;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = bytes.get(from..).and_then(|t| memchr::memchr(b'<', t)) {
+        let at = from + found;
+        let after = bytes.get(at + 1..).unwrap_or_default();
+        if script && after.starts_with(b"!--") {
+            return at;
+        }
+        if let Some(tag) = after.strip_prefix(b"/") {
+            let ends = tag
+                .get(..name.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(name.as_bytes()))
+                && matches!(
+                    tag.get(name.len()),
+                    Some(b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>')
+                );
+            if ends {
+                return at;
+            }
+        }
+        from = at + 1;
+    }
+    text.len()
+}
+
 /// Counts the handles the tree builder holds.
 struct Counter(Cell<usize>);
 
@@ -113,8 +171,20 @@ impl Tracer for Counter {
 }
 
 /// The token filter in front of the tree builder.
-struct Guard {
+struct Guard<'a> {
     builder: Builder,
+    /// The whole page, and the tokenizer's input queue (the part of the page handed over and
+    /// not yet read): for [`Guard::skip_raw_text`].
+    html: &'a str,
+    input: &'a BufferQueue,
+    /// Offset in `html` where the input handed over so far ends.
+    handed_over: Cell<usize>,
+    /// Set when skipped raw text ends beyond the input handed over: where to go on.
+    resume_at: Cell<Option<usize>>,
+    /// Whether muted raw text is taken out of the input (else the tokenizer reads it).
+    jump_raw_text: bool,
+    /// Bytes of raw text taken out of the input (tests check the fast path ran).
+    jumped: Cell<usize>,
     /// Handles the builder held at the last count, plus what may have been added since.
     depth_bound: Cell<usize>,
     /// Set when the last count found the builder full and no end tag has passed since: start
@@ -134,10 +204,21 @@ struct Guard {
     pending_text: RefCell<(StrTendril, u64)>,
 }
 
-impl Guard {
-    fn new(builder: Builder) -> Guard {
+impl<'a> Guard<'a> {
+    fn new(
+        builder: Builder,
+        html: &'a str,
+        input: &'a BufferQueue,
+        jump_raw_text: bool,
+    ) -> Guard<'a> {
         Guard {
             builder,
+            html,
+            input,
+            handed_over: Cell::new(0),
+            resume_at: Cell::new(None),
+            jump_raw_text,
+            jumped: Cell::new(0),
             depth_bound: Cell::new(0),
             full: Cell::new(false),
             elements: Cell::new(0),
@@ -208,6 +289,7 @@ impl Guard {
             };
             return match raw {
                 Some(kind) => {
+                    self.skip_raw_text(&tag.name, kind);
                     *self.skipping.borrow_mut() = Some(tag.name);
                     TokenSinkResult::RawData(kind)
                 }
@@ -220,10 +302,77 @@ impl Guard {
         let result = self.builder.process_token(Token::TagToken(tag), line);
         // Only when the builder switched the tokenizer to raw text: then nothing but text and
         // this element's end tag can follow (in `<svg>` a `<style>` holds markup instead).
-        if let (Some(name), TokenSinkResult::RawData(_)) = (mute, &result) {
+        if let (Some(name), TokenSinkResult::RawData(kind)) = (mute, &result) {
+            self.skip_raw_text(&name, *kind);
             *self.skipping.borrow_mut() = Some(name);
         }
         result
+    }
+
+    /// Takes the text of raw-text element `name` out of the tokenizer's input, up to where the
+    /// tokenizer would end it (see [`raw_text_end`]): called on its start tag, when the
+    /// tokenizer has read exactly up to the tag's `>` and will read the rest as `kind` raw text.
+    /// Read by the tokenizer, that text only became text tokens that this filter drops, one per
+    /// line; it is a quarter to a half of a news page.
+    ///
+    /// The input queue holds the end of the input handed over, unread: the tokenizer stands at
+    /// `handed_over` minus the bytes queued. If the queue does not read as that part of the
+    /// page, nothing is taken out and the tokenizer reads the text as before.
+    fn skip_raw_text(&self, name: &LocalName, kind: RawKind) {
+        if !self.jump_raw_text {
+            return;
+        }
+        let mut queued = Vec::new();
+        while let Some(buf) = self.input.pop_front() {
+            queued.push(buf);
+        }
+        let queued_bytes: usize = queued.iter().map(|b| b.len()).sum();
+        let here = self.handed_over.get().checked_sub(queued_bytes);
+        let text = here.and_then(|at| self.html.get(at..));
+        // Each buffer's first bytes are compared (all of them would make a page of many tiny
+        // styles quadratic): a queue that is not the page's unread end differs right there.
+        let consistent = text.is_some_and(|text| {
+            let mut rest = text.as_bytes();
+            queued.iter().all(|buf| {
+                let buf: &[u8] = (**buf).as_bytes();
+                let head = buf.len().min(CHECKED_BYTES);
+                match rest.split_at_checked(buf.len()) {
+                    Some((page, tail)) if page.get(..head) == buf.get(..head) => {
+                        rest = tail;
+                        true
+                    }
+                    _ => false,
+                }
+            })
+        });
+        let (Some(text), true) = (text, consistent) else {
+            // Put back as it was.
+            for buf in queued.into_iter().rev() {
+                self.input.push_front(buf);
+            }
+            return;
+        };
+        let mut skip = raw_text_end(text, name, kind);
+        self.jumped.set(self.jumped.get() + skip);
+        if skip > queued_bytes {
+            // Ends past the input handed over: the queue goes, the page is handed over again
+            // from the text's end.
+            self.resume_at
+                .set(self.handed_over.get().checked_add(skip - queued_bytes));
+            return;
+        }
+        for mut buf in queued {
+            let len = buf.len();
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            // `skip` is at a `<`, a character boundary; were it not, the buffer stays whole and
+            // the tokenizer reads the rest of the text itself, as it would anyway.
+            let _ = buf.try_pop_front(u32::try_from(skip).unwrap_or(0));
+            skip = 0;
+            self.input.push_back(buf);
+        }
     }
 
     /// Inside a raw-text element whose text is skipped the tokenizer gives text and, at its
@@ -262,7 +411,7 @@ impl Guard {
     }
 }
 
-impl TokenSink for Guard {
+impl TokenSink for Guard<'_> {
     type Handle = Handle;
 
     fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<Handle> {
@@ -387,6 +536,78 @@ mod tests {
         // Metadata still reads the JSON-LD.
         let meta = super::super::meta::read(&doc, None);
         assert_eq!(meta.authors, ["Ann Lee"]);
+    }
+
+    #[test]
+    fn raw_text_taken_out_of_the_input_builds_the_same_tree() {
+        let pad = |n: usize| "x".repeat(n);
+        let cases = [
+            // What ends raw text and what does not: case, delimiters, longer names, `<` in code.
+            "<p>a</p><script>if (a<b && c</d) { s = '</div>'; }</SCRIPT ><p>b</p>".to_string(),
+            "<script>x = '</scripts>' + '</script'</script\t>after<p>c".into(),
+            "<script>a</script/><p>d</p><style>p { color: red }</style/>e".into(),
+            "<style>a</styl</style x=1><p>e</p><noscript><img src=x></NOSCRIPT><iframe>f</iframe>g"
+                .into(),
+            "<script>a</script\r\n>b<script>c</script\x0c>d".into(),
+            // A script's `<!--` puts the tokenizer in its escaped states: it reads from there.
+            "<script><!-- document.write('<script>x()</script>'); --></script><p>h</p>".into(),
+            "<script>var a = 1; <!-- <script> </script> b --> </script><p>i</p>".into(),
+            "<script>a <! b <!- c <!x</script><p>j</p>".into(),
+            // The end of the page inside raw text, and an end tag cut by the end of the page.
+            "<p>k</p><script>never closed <p>l</p>".into(),
+            "<p>m</p><style>p {} </style".into(),
+            "<p>n</p><script></script".into(),
+            // Kept raw text (JSON-LD, a title, a textarea) and foreign content's `<style>`.
+            "<script type=application/ld+json>{\"a\": \"</b>\"}</script><title>t</title>\
+             <textarea></textarea></textarea><svg><style>s</style><script>q</script></svg>o"
+                .into(),
+            "<script/>p<style/>q".into(),
+            // Raw text across the input's chunks, and end tags cut by a chunk's end.
+            format!("<p>r</p><script>{}</script><p>s</p>", pad(3 * CHUNK_BYTES)),
+            format!(
+                "{}<script>{}</script><p>u</p>",
+                pad(CHUNK_BYTES - 20),
+                pad(14)
+            ),
+            format!("{}<style>{}</style>v", pad(CHUNK_BYTES - 10), pad(3)),
+            format!(
+                "{}<style>é{}</style>w",
+                pad(CHUNK_BYTES - 12),
+                "ü".repeat(5)
+            ),
+            // Raw text of elements dropped past the depth limit.
+            format!(
+                "{}<script>a<b</script><title>x</title><style>c</style>y{}",
+                "<div>".repeat(2 * MAX_DEPTH),
+                "</div>".repeat(2 * MAX_DEPTH)
+            ),
+            "\u{feff}<script>\0a\r\nb</script>\r\nz".into(),
+        ];
+        let mut jumped_total = 0;
+        for html in &cases {
+            let (fast, jumped) = parse_with(html, None, true).expect("no deadline");
+            let (read, none) = parse_with(html, None, false).expect("no deadline");
+            assert_eq!(
+                format!("{:?}", fast.tree),
+                format!("{:?}", read.tree),
+                "{html}"
+            );
+            assert_eq!(none, 0);
+            jumped_total += jumped;
+        }
+        // The fast path ran: most of the raw text above was taken out.
+        assert!(jumped_total > 3 * CHUNK_BYTES, "{jumped_total}");
+    }
+
+    #[test]
+    fn raw_text_ends_where_the_tokenizer_ends_it() {
+        let end = |t: &str, name: &str, kind| raw_text_end(t, name, kind);
+        assert_eq!(end("a<b</x</style>", "style", RawKind::Rawtext), 6);
+        assert_eq!(end("a</STYLE\n", "style", RawKind::Rawtext), 1);
+        assert_eq!(end("a</styles></style", "style", RawKind::Rawtext), 17);
+        assert_eq!(end("a<!-- </x>", "script", RawKind::ScriptData), 1);
+        assert_eq!(end("a<!-- </x>", "style", RawKind::Rawtext), 10);
+        assert_eq!(end("a <!- </script/", "script", RawKind::ScriptData), 6);
     }
 
     #[test]

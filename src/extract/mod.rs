@@ -230,7 +230,16 @@ fn sanitize(html: &str, page_url: Option<&Url>) -> String {
             Some(base) => ammonia::UrlRelative::RewriteWithBase(base.clone()),
             None => ammonia::UrlRelative::PassThrough,
         });
-        builder.clean(html).to_string()
+        // Serialized straight into one buffer (`to_string` serializes into one, then copies it
+        // through the formatter into a second, grown by doubling).
+        let mut out = Vec::with_capacity(html.len());
+        let cleaned = builder.clean(html);
+        match cleaned.write_to(&mut out) {
+            Ok(()) => String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            // Writing to memory does not fail; were it to, `to_string` gives the same text.
+            Err(_) => cleaned.to_string(),
+        }
     })
 }
 
