@@ -147,7 +147,7 @@ pub async fn run(config: Arc<Config>, args: FetchArgs) -> anyhow::Result<()> {
 
 async fn fetch_in_process(config: Arc<Config>, sources: Vec<String>) -> anyhow::Result<RunReport> {
     let store = super::open_store(&config).await?;
-    let pipeline = Pipeline::new(config.clone(), store)?;
+    let pipeline = Pipeline::new(config.clone(), store.clone())?;
     pipeline.sync_sources().await?;
     let shutdown = super::run::shutdown_signal()?;
     let req = RunRequest {
@@ -166,6 +166,7 @@ async fn fetch_in_process(config: Arc<Config>, sources: Vec<String>) -> anyhow::
     let result = pipeline.run_with_progress(&req, shutdown, Some(&tx)).await;
     drop(tx);
     let _ = printer.await;
+    store.close().await;
     Ok(result?)
 }
 

@@ -59,8 +59,10 @@ pub async fn run(config: Arc<Config>, args: PreviewArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {}", e.key.replace("sources[0].", "--"), e.reason))?;
     let source = candidate.sources[0].clone();
     let store = super::open_store(&config).await?;
-    let pipeline = Pipeline::new(config, store)?;
-    let decisions = pipeline.preview(&source).await?;
+    let pipeline = Pipeline::new(config, store.clone())?;
+    let decisions = pipeline.preview(&source).await;
+    store.close().await;
+    let decisions = decisions?;
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&decisions)?);
         return Ok(());

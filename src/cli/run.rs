@@ -49,6 +49,7 @@ pub async fn run(config: Arc<Config>, config_path: PathBuf) -> anyhow::Result<()
         path: config_path,
         requests,
     };
-    newsdesk::daemon::run(config, store, shutdown, Some(reloads)).await?;
-    Ok(())
+    let result = newsdesk::daemon::run(config, store.clone(), shutdown, Some(reloads)).await;
+    store.close().await;
+    Ok(result?)
 }

@@ -161,7 +161,9 @@ pub(super) async fn set_status(
         }
     }
     let store = super::open_store(config).await?;
-    Ok(store.set_story_status(ids, status).await?)
+    let changed = store.set_story_status(ids, status).await;
+    store.close().await;
+    Ok(changed?)
 }
 
 /// `newsdesk stories publish|reject ID…`.

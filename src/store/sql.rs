@@ -122,6 +122,8 @@ pub(crate) trait Dialect {
 /// Leases and abandonment ages never reach further than this from `now` (a century), whatever
 /// duration was asked for: both databases hold such times.
 const FURTHEST: chrono::TimeDelta = chrono::TimeDelta::days(36_500);
+/// How long closing the store waits for connections still checked out.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `now` moved by `by` (forward when `later`), at most [`FURTHEST`].
 pub(super) fn shifted(now: DateTime<Utc>, by: Duration, later: bool) -> DateTime<Utc> {
@@ -1064,6 +1066,12 @@ macro_rules! shared_sql {
 
             fn set_write_error(&self, error: Option<String>) {
                 self.write_health.set(error);
+            }
+
+            async fn close(&self) {
+                // A connection still checked out (a task that outlived its run) would hold the
+                // close forever: a stop must not hang on it.
+                let _ = tokio::time::timeout(super::CLOSE_WAIT, self.pool.close()).await;
             }
         }
     };

@@ -24,8 +24,18 @@ pub type SqliteStore = SqlStore<Sqlite>;
 
 /// `<database>-wal`, SQLite's write-ahead log beside the database.
 fn wal_file(db_file: &Path) -> std::path::PathBuf {
+    beside(db_file, "-wal")
+}
+
+/// The database's shared-memory index (`<database>-shm`), present while a connection has it open.
+fn shm_file(db_file: &Path) -> std::path::PathBuf {
+    beside(db_file, "-shm")
+}
+
+/// `db_file` with `suffix` appended to its name.
+fn beside(db_file: &Path, suffix: &str) -> std::path::PathBuf {
     let mut path = db_file.as_os_str().to_owned();
-    path.push("-wal");
+    path.push(suffix);
     path.into()
 }
 
@@ -135,10 +145,13 @@ impl SqlStore<Sqlite> {
         let (store, applied) = match Self::read_schema_version(opts.clone()).await {
             Ok(found) => found,
             // A WAL database needs its `-shm` file, which SQLite creates on first open. When
-            // no process has it open (no `-wal` file: every change is in the main file) and
-            // this user may not create files beside it, the file can only be read as
-            // immutable, which is exact as long as no writer starts meanwhile.
-            Err(_) if !wal_file(&file).exists() => {
+            // no process has it open and this user may not create files beside it, the file
+            // can only be read as immutable, which is exact as long as no writer starts
+            // meanwhile. No process has it open when there is no `-wal` file (every change is
+            // in the main file), or a `-wal` without its `-shm`: the last connection's close
+            // checkpoints, then deletes the `-shm`, then the `-wal`, so a process that ended
+            // between the two deletions leaves a `-wal` already copied into the main file.
+            Err(_) if !wal_file(&file).exists() || !shm_file(&file).exists() => {
                 Self::read_schema_version(opts.immutable(true)).await?
             }
             Err(e) => return Err(e),

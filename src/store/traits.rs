@@ -237,6 +237,10 @@ pub trait StoreHealth: Send + Sync {
 
     /// Records (or, with `None`, clears) the standing write failure.
     fn set_write_error(&self, error: Option<String>);
+
+    /// Closes every connection and waits until each has: SQLite checkpoints and removes its
+    /// `-wal` and `-shm` files then, instead of leaving them to a process that may exit halfway.
+    async fn close(&self);
 }
 
 /// The whole store: every narrow trait. Implemented for every type that implements them all.
