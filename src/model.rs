@@ -50,6 +50,9 @@ pub struct Article {
     pub updated_at: Option<DateTime<Utc>>,
     /// Name of the publication (`og:site_name`, JSON-LD publisher, …).
     pub site_name: Option<String>,
+    /// The page's summary of the story (JSON-LD or `<meta>` description): the standfirst,
+    /// which the body leaves out.
+    pub summary: Option<String>,
     /// Language of the page as stated (`<html lang>`, `og:locale`, …), e.g. `en`, `fr-FR`.
     pub language: Option<String>,
     /// `<link rel=canonical>` or `og:url`, made absolute.
@@ -270,6 +273,8 @@ pub struct NewStory {
     pub authors: Vec<String>,
     /// Name of the publication, when the page states it.
     pub site_name: Option<String>,
+    /// The page's summary of the story, when it states one.
+    pub summary: Option<String>,
     /// Language of the page (BCP 47 tag as stated, e.g. `en`, `fr-FR`).
     pub language: Option<String>,
     /// Publication time.
@@ -438,6 +443,8 @@ pub struct Story {
     pub authors: Vec<String>,
     /// Name of the publication, when stated.
     pub site_name: Option<String>,
+    /// The page's summary of the story, when stated.
+    pub summary: Option<String>,
     /// Language of the page, when stated.
     pub language: Option<String>,
     /// Publication time.

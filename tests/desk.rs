@@ -1590,6 +1590,7 @@ async fn desk_queries_on(url: &str) {
             title: Some(format!("Story {n}")),
             authors: vec!["A. Writer".into()],
             site_name: None,
+            summary: None,
             language: None,
             published_at: None,
             updated_at: None,

@@ -71,7 +71,7 @@ async fn page_a(State(s): State<Site>) -> Response {
         <meta property="og:site_name" content="Example Wire">
         <script type="application/ld+json">{{"@context":"https://schema.org","@graph":[
           {{"@type":"WebSite","name":"Example Wire"}},
-          {{"@type":"NewsArticle","headline":"Deal A",
+          {{"@type":"NewsArticle","headline":"Deal A","description":"Deal A & why it matters",
             "datePublished":"2026-03-04T10:30:00+02:00","dateModified":"2026-03-05T08:00:00Z",
             "author":[{{"@type":"Person","name":"Ann Lee"}},{{"@type":"Person","name":"Bo Chen"}}]}}]}}
         </script></head><body><article><h1>Deal A</h1>{}</article></body></html>"#,
@@ -85,6 +85,8 @@ async fn page_b(State(s): State<Site>) -> Response {
         r#"<html><head><title>Deal B</title>
         <link rel="canonical" href="https://partner.example/syndicated/deal-b">
         <meta name="author" content="By Cy Diaz">
+        <meta name="description" content="Deal B,
+          summed up">
         <meta property="article:published_time" content="2026-02-01T09:00:00-05:00">
         </head><body><article><h1>Deal B</h1>{}</article></body></html>"#,
         s.bodies[1]
@@ -196,6 +198,10 @@ url = "{base}/feed.xml"
         a.updated_at.map(|d| d.to_rfc3339()),
         Some("2026-03-05T08:00:00+00:00".into())
     );
+    // The standfirst, which the body leaves out: JSON-LD first, else `<meta>`, else none.
+    assert_eq!(a.summary.as_deref(), Some("Deal A & why it matters"));
+    assert_eq!(stories[1].summary.as_deref(), Some("Deal B, summed up"));
+    assert_eq!(stories[2].summary, None);
     assert_eq!(stories[1].authors, ["Cy Diaz"]);
     assert_eq!(
         stories[1].published_at.map(|d| d.to_rfc3339()),
@@ -219,6 +225,8 @@ url = "{base}/feed.xml"
     assert_eq!(items[0]["date_published"], "2026-03-04T08:30:00Z");
     assert_eq!(items[0]["date_modified"], "2026-03-05T08:00:00Z");
     assert_eq!(items[0]["language"], "en-GB");
+    assert_eq!(items[0]["summary"], "Deal A & why it matters");
+    assert!(items[2].get("summary").is_none(), "not stated");
     assert!(items[1].get("date_modified").is_none(), "not stated");
     assert!(items[2].get("authors").is_none(), "not stated");
 
@@ -236,4 +244,6 @@ url = "{base}/feed.xml"
     assert!(atom.contains("<published>2026-03-04T08:30:00Z</published>"));
     assert!(atom.contains("<updated>2026-03-05T08:00:00Z</updated>"));
     assert!(atom.contains("<source><title>Example Wire</title></source>"));
+    assert!(atom.contains("<summary>Deal A &amp; why it matters</summary>"));
+    assert_eq!(atom.matches("<summary>").count(), 2, "{atom}");
 }

@@ -535,6 +535,7 @@ fn story(n: usize, canonical: &str, fingerprint: &str) -> NewStory {
         title: Some(format!("Title {n}")),
         authors: vec!["Dana".into(), "Lee Chen".into()],
         site_name: Some("Example News".into()),
+        summary: Some(format!("What story {n} is about.")),
         language: Some("en-GB".into()),
         published_at: Some(t0() - secs(3600)),
         updated_at: Some(t0() - secs(1800)),
@@ -1023,6 +1024,7 @@ async fn stories_filters_status_and_signatures(db: Db) {
             st.near_dup = None;
             st.authors = Vec::new();
             st.site_name = None;
+            st.summary = None;
             st.language = None;
             st.published_at = None;
             st.updated_at = None;
@@ -1057,6 +1059,7 @@ async fn stories_filters_status_and_signatures(db: Db) {
     assert_eq!(first.title.as_deref(), Some("Title 0"));
     assert_eq!(first.authors, ["Dana", "Lee Chen"]);
     assert_eq!(first.site_name.as_deref(), Some("Example News"));
+    assert_eq!(first.summary.as_deref(), Some("What story 0 is about."));
     assert_eq!(first.language.as_deref(), Some("en-GB"));
     assert_eq!(first.published_at, Some(t0() - secs(3600)));
     assert_eq!(first.updated_at, Some(t0() - secs(1800)));
@@ -1067,6 +1070,7 @@ async fn stories_filters_status_and_signatures(db: Db) {
     assert_eq!(first.html, "<p>Body text 0</p>");
     assert!(all[0].authors.is_empty());
     assert_eq!(all[0].site_name, None);
+    assert_eq!(all[0].summary, None);
     assert_eq!(all[0].language, None);
     assert_eq!(all[0].published_at, None);
     assert_eq!(all[0].updated_at, None);

@@ -210,6 +210,7 @@ pub(super) fn story(csrf: &str, s: &Story, siblings: &[Story], events: &[Event])
                         p.meta.passed { "Passed: " (e.reason) " (run " a href={ "/desk/log?run=" (e.run_id) } { (e.run_id) } ", " (when(e.at)) ")" }
                     }
                     (actions(csrf, &[s.id], "one", "/desk/", ""))
+                    @if let Some(summary) = &s.summary { p.summary { strong { "Summary: " } (summary) } }
                     div.body { (body_html(&s.html)) }
                 }
                 @if !dropped.is_empty() {
@@ -537,6 +538,7 @@ pub(super) fn preview(
                             @if let Some(l) = &article.language { " · " (l) }
                         }
                         @if let Some(c) = &article.canonical_url { p.meta { "Canonical: " (c) } }
+                        @if let Some(summary) = &article.summary { p.summary { strong { "Summary: " } (summary) } }
                         p class=(if verdict.on_topic { "meta passed" } else { "meta error" }) {
                             @if verdict.on_topic { "On topic: " } @else { "Off topic: " }
                             (verdict.reason)

@@ -108,6 +108,9 @@ pub fn json_feed(stories: &[Story], title: &str) -> serde_json::Value {
             if let Some(lang) = &s.language {
                 item["language"] = json!(lang);
             }
+            if let Some(summary) = &s.summary {
+                item["summary"] = json!(summary);
+            }
             item
         })
         .collect();
@@ -188,6 +191,9 @@ fn atom_related(stories: &[Story], related: &Relations, title: &str) -> String {
             r#"    <category term="{}" label="source"/>"#,
             xml_text(&s.source)
         );
+        if let Some(summary) = &s.summary {
+            let _ = writeln!(out, "    <summary>{}</summary>", xml_text(summary));
+        }
         let _ = writeln!(
             out,
             r#"    <content type="html">{}</content>"#,

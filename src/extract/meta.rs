@@ -32,6 +32,8 @@ pub struct Meta {
     pub updated_at: Option<DateTime<Utc>>,
     /// Name of the publication.
     pub site_name: Option<String>,
+    /// The page's own summary of the story (its description), at most [`SUMMARY_MAX_CHARS`].
+    pub summary: Option<String>,
     /// Language tag as stated (`_` written `-`).
     pub language: Option<String>,
     /// Declared canonical URL (`rel=canonical`, else `og:url`), absolute.
@@ -59,6 +61,14 @@ const SITE_KEYS: &[&str] = &[
     "dc.publisher",
     "dcterms.publisher",
     "twitter:site",
+];
+const SUMMARY_KEYS: &[&str] = &[
+    "og:description",
+    "twitter:description",
+    "dc.description",
+    "dcterms.description",
+    "description",
+    "sailthru.description",
 ];
 const AUTHOR_KEYS: &[&str] = &[
     "dc.creator",
@@ -682,6 +692,13 @@ fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>
             .filter(|v| !v.is_empty())
     };
 
+    // The standfirst the body leaves out (a dek is not body text) usually is the description.
+    let summary = ld
+        .description
+        .clone()
+        .or_else(|| first_meta(SUMMARY_KEYS))
+        .map(|s| truncate_chars(&s, SUMMARY_MAX_CHARS));
+
     let site_name = first_meta(&SITE_KEYS[..1])
         .or_else(|| ld.site_name.clone())
         .or_else(|| first_meta(&SITE_KEYS[1..]).filter(|s| !s.starts_with('@')));
@@ -815,9 +832,25 @@ fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>
         published_at,
         updated_at,
         site_name,
+        summary,
         language,
         canonical_url,
         title_variants,
+    }
+}
+
+/// Longest summary kept, in characters: a sentence or two; a page may state a whole article.
+pub const SUMMARY_MAX_CHARS: usize = 1000;
+
+/// `s` cut to at most `max` characters, on a word boundary when there is one, with "…" when cut.
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((cut, _)) => {
+            let head = s.get(..cut).unwrap_or(s);
+            let head = head.rsplit_once(' ').map_or(head, |(words, _)| words);
+            format!("{}…", head.trim_end())
+        }
     }
 }
 
@@ -1323,6 +1356,7 @@ struct LdArticle {
     modified: Option<String>,
     site_name: Option<String>,
     language: Option<String>,
+    description: Option<String>,
 }
 
 impl LdArticle {
@@ -1368,6 +1402,7 @@ impl LdArticle {
             out.published = str_of(a, "datePublished").or_else(|| str_of(a, "dateCreated"));
             out.modified = str_of(a, "dateModified");
             out.language = str_of(a, "inLanguage");
+            out.description = str_of(a, "description");
             if let Some(author) = a.get("author").or_else(|| a.get("creator")) {
                 ld_names(author, &by_id, &mut out.authors, 0);
             }

@@ -112,6 +112,7 @@ pub fn extract_within(
         published_at: meta.published_at,
         updated_at: meta.updated_at,
         site_name: meta.site_name,
+        summary: meta.summary,
         language: meta.language,
         canonical_url: meta.canonical_url,
         text,

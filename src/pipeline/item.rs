@@ -345,6 +345,7 @@ impl Pipeline {
             title: title.clone(),
             authors,
             site_name: article.site_name,
+            summary: article.summary,
             language: article.language,
             published_at: article.published_at.or(item.published_at),
             updated_at: article.updated_at,

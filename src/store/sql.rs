@@ -230,6 +230,7 @@ macro_rules! shared_sql {
                 title: row.try_get("title")?,
                 authors,
                 site_name: row.try_get("site_name")?,
+                summary: row.try_get("summary")?,
                 language: row.try_get("language")?,
                 published_at: opt_time(row, "published_at")?,
                 updated_at: opt_time(row, "updated_at")?,
@@ -422,9 +423,9 @@ macro_rules! shared_sql {
                     "INSERT INTO stories (source, url, canonical_url, guid, title, \
                      author, published_at, fetched_at, text, html, fingerprint, \
                      near_dup, cluster_id, topic_score, published_url, authors, \
-                     site_name, language, updated_at) \
+                     site_name, language, updated_at, summary) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                     $13, $14, $15, $16, $17, $18, $19) \
+                     $13, $14, $15, $16, $17, $18, $19, $20) \
                      ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(&s.source)
@@ -446,6 +447,7 @@ macro_rules! shared_sql {
                 .bind(&s.site_name)
                 .bind(&s.language)
                 .bind(s.updated_at.map(DB::time))
+                .bind(&s.summary)
                 .fetch_optional(&mut *tx)
                 .await;
                 let id: Option<i64> = match inserted {

@@ -191,3 +191,28 @@ fn headline_agrees_with_the_document_title() {
     assert_eq!(m.title.as_deref(), Some("Big merger talks collapse"));
     assert_eq!(m.authors, ["Jo Smith"]);
 }
+
+#[test]
+fn summary_from_json_ld_then_meta_description_bounded() {
+    let ld = r#"<html><head><meta property="og:description" content="From og.">
+        <script type="application/ld+json">{"@type":"NewsArticle","headline":"H",
+        "description":"From   JSON-LD."}</script></head><body></body></html>"#;
+    assert_eq!(at(ld, None).summary.as_deref(), Some("From JSON-LD."));
+    let og = r#"<html><head><meta name="description" content="Plain.">
+        <meta property="og:description" content="From og."></head><body></body></html>"#;
+    assert_eq!(at(og, None).summary.as_deref(), Some("From og."));
+    let plain = r#"<html><head><meta name="description" content="Plain."></head></html>"#;
+    assert_eq!(at(plain, None).summary.as_deref(), Some("Plain."));
+    assert_eq!(at("<html><head></head></html>", None).summary, None);
+    // A page stating a whole article as its description: cut on a word, marked as cut.
+    let long = format!(
+        r#"<html><head><meta name="description" content="{}"></head></html>"#,
+        "word ".repeat(400)
+    );
+    let summary = at(&long, None).summary.unwrap_or_default();
+    assert!(
+        summary.chars().count() <= SUMMARY_MAX_CHARS + 1,
+        "{summary}"
+    );
+    assert!(summary.ends_with("word…"), "{summary}");
+}
