@@ -697,7 +697,7 @@ fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>
         .description
         .clone()
         .or_else(|| first_meta(SUMMARY_KEYS))
-        .map(|s| truncate_chars(&s, SUMMARY_MAX_CHARS));
+        .map(|s| cut_on_word(&s, SUMMARY_MAX_CHARS));
 
     let site_name = first_meta(&SITE_KEYS[..1])
         .or_else(|| ld.site_name.clone())
@@ -843,7 +843,9 @@ fn assemble(found: Found, doc: &Html, page_url: Option<&Url>, now: DateTime<Utc>
 pub const SUMMARY_MAX_CHARS: usize = 1000;
 
 /// `s` cut to at most `max` characters, on a word boundary when there is one, with "…" when cut.
-fn truncate_chars(s: &str, max: usize) -> String {
+/// Not `fetch::truncate_chars` (which cuts mid-word, fine for URLs in log lines): a summary is
+/// read by people, and stages do not import each other (tests/architecture.rs).
+fn cut_on_word(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         None => s.to_string(),
         Some((cut, _)) => {

@@ -41,9 +41,7 @@ fn beside(db_file: &Path, suffix: &str) -> std::path::PathBuf {
 
 /// Takes an exclusive lock on `<database>.lock` (released when the file is dropped).
 async fn lock_for_migration(db_file: &Path, url: &str) -> Result<std::fs::File, StoreError> {
-    let mut path = db_file.as_os_str().to_owned();
-    path.push(".lock");
-    let path = std::path::PathBuf::from(path);
+    let path = beside(db_file, ".lock");
     let refused = |e: std::io::Error| StoreError::Url {
         url: url.to_string(),
         reason: format!("cannot lock {} for migrations: {e}", path.display()),
